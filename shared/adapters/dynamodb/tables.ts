@@ -1,0 +1,97 @@
+/**
+ * The DynamoDB tables, declared once: the CDK stack creates them from these definitions and the
+ * local runtime creates the same tables in dynalite. Access patterns are documented per table;
+ * every hot path is GetItem, Query or a single-item conditional write (never Scan).
+ */
+
+/** Logical table names (the key of each definition). */
+export type TableKey = 'accounts' | 'memory' | 'approvals' | 'audit' | 'idempotency';
+
+/** A secondary index over string keys. */
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+/** A table: string pk/sk, optional GSIs, optional TTL attribute (expired in app code locally). */
+export interface TableDefinition {
+  readonly key: TableKey;
+  /** Environment variable that carries the physical table name to a Lambda. */
+  readonly envVar: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly indexes: readonly IndexDefinition[];
+  readonly ttlAttribute?: string;
+  /** Access patterns, for people and for the README. */
+  readonly accessPatterns: readonly string[];
+}
+
+/** Number of virtual shards accounts are hashed into; a campaign's shards cover them evenly. */
+export const VIRTUAL_SHARDS = 64;
+
+/** Every table of the system. */
+export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
+  accounts: {
+    key: 'accounts',
+    envVar: 'ACCOUNTS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [{ name: 'byShard', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    accessPatterns: [
+      'account state: GetItem pk=ACCOUNT#id sk=STATE; UpdateItem/PutItem with version condition (optimistic lock)',
+      'stakeholders of an account: Query pk=ACCOUNT#id, sk begins_with CONTACT#',
+      'signals since t: Query pk=ACCOUNT#id, sk between SIGNAL#t and SIGNAL#~',
+      'accounts of a virtual shard, paged: Query byShard gsi1pk=SHARD#nn (state items only)',
+    ],
+  },
+  memory: {
+    key: 'memory',
+    envVar: 'MEMORY_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+    accessPatterns: [
+      'memory of an account since t: Query pk=ACCOUNT#id, sk >= MEM#t',
+      'outcome model of an agent: GetItem pk=MODEL#agent sk=ARMS; UpdateItem ADD per arm',
+    ],
+  },
+  approvals: {
+    key: 'approvals',
+    envVar: 'APPROVALS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [{ name: 'byRunShard', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    ttlAttribute: 'purgeAt',
+    accessPatterns: [
+      'one approval: GetItem pk=APPROVAL#id sk=REQUEST',
+      'decide once: UpdateItem condition status = pending (single-item conditional write)',
+      'approvals a shard queued in a run: Query byRunShard gsi1pk=RUN#id#SHARD#n',
+    ],
+  },
+  audit: {
+    key: 'audit',
+    envVar: 'AUDIT_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [{ name: 'byRun', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    accessPatterns: [
+      'a stream in order: Query pk=RUN#id or ACCOUNT#id, sk begins_with SEQ#',
+      'append: PutItem condition attribute_not_exists(pk) at the next sequence number (hash chain)',
+      'everything of a run: Query byRun gsi1pk=RUN#id',
+      'run header and counters: GetItem pk=RUN#id sk=HEADER; UpdateItem ADD counters',
+    ],
+  },
+  idempotency: {
+    key: 'idempotency',
+    envVar: 'IDEMPOTENCY_TABLE',
+    partitionKey: 'id',
+    indexes: [],
+    ttlAttribute: 'expiration',
+    accessPatterns: ['one side effect: Powertools idempotency layout (PutItem attribute_not_exists, GetItem, UpdateItem)'],
+  },
+};
+
+/** Physical name of a table for a given prefix (locally; CDK lets CloudFormation name them). */
+export const localTableName = (key: TableKey, prefix = 'amk'): string => `${prefix}-${key}`;

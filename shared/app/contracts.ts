@@ -1,0 +1,197 @@
+/**
+ * The contract between the state machines and the Lambdas: every state's input and output, as zod
+ * schemas. The CDK definition (cdk/constructs/campaign-workflow.ts) shapes payloads to match these;
+ * handlers parse their input with them. Payloads stay small: accounts are paged, approvals are
+ * kept in DynamoDB and listed per shard.
+ *
+ * CampaignRun (Standard), input StartRunInput:
+ *   LoadCampaign -> Accounts (Map over $.shards, ShardDescriptor items) {
+ *       ProcessShard (startExecution.sync:2 on AccountBatch) -> ListShardApprovals ->
+ *       ShardApprovals (Map over $.approvals) {
+ *         RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
+ *           -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
+ *         ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
+ *       }
+ *   } -> Summarize
+ * AccountBatch (Express), input ShardInput:
+ *   Observe -> Plan -> Govern -> Act -> Record -> MorePages? (Choice) -> NextPage (Pass) -> Observe
+ */
+import { z } from 'zod';
+import { AccountState, Action, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
+
+const Iso = z.iso.datetime({ offset: true });
+
+/** Input of a CampaignRun execution (from EventBridge Scheduler or `amk run`). */
+export const StartRunInput = z.object({
+  campaignId: z.string().min(1),
+  /** The run's clock; Scheduler passes `<aws.scheduler.scheduled-time>`. */
+  scheduledTime: Iso.optional(),
+  runId: z.string().min(1).optional(),
+});
+export type StartRunInput = z.infer<typeof StartRunInput>;
+
+/** The run everything below belongs to. */
+export const RunContext = z.object({
+  runId: z.string().min(1),
+  campaignId: z.string().min(1),
+  now: Iso,
+});
+export type RunContext = z.infer<typeof RunContext>;
+
+/** One shard of the book: a small descriptor whose count is fixed by the campaign. */
+export const ShardDescriptor = RunContext.extend({
+  shard: z.number().int().nonnegative(),
+  shardCount: z.number().int().positive(),
+});
+export type ShardDescriptor = z.infer<typeof ShardDescriptor>;
+
+/** LoadCampaign output (replaces the state). */
+export const LoadCampaignOutput = z.object({ run: RunContext, shards: z.array(ShardDescriptor) });
+export type LoadCampaignOutput = z.infer<typeof LoadCampaignOutput>;
+
+/** Input of an AccountBatch execution and of every step in it. */
+export const ShardInput = z.object({
+  shard: ShardDescriptor,
+  cursor: z.string().optional(),
+});
+export type ShardInput = z.infer<typeof ShardInput>;
+
+/** A remembered touch, as the planner sees it. */
+export const RecentTouch = z.object({
+  at: Iso,
+  agentId: z.string(),
+  kind: z.string(),
+  actionType: z.string().optional(),
+  stakeholderIds: z.array(z.string()).default([]),
+  topic: z.string().optional(),
+});
+export type RecentTouch = z.infer<typeof RecentTouch>;
+
+/** What Observe hands the planner for one account. */
+export const ObservedAccount = z.object({
+  state: AccountState,
+  stakeholders: z.array(Stakeholder),
+  recent: z.array(RecentTouch),
+  /** Signals folded in this run (for the audit and credit assignment). */
+  newSignals: z.array(PipelineSignal),
+  /** Stage before this observation, to detect progression. */
+  previousStage: AccountState.shape.stage,
+});
+export type ObservedAccount = z.infer<typeof ObservedAccount>;
+
+/** Observe output ($.observed). */
+export const ObserveOutput = z.object({ accounts: z.array(ObservedAccount), nextCursor: z.string().optional() });
+export type ObserveOutput = z.infer<typeof ObserveOutput>;
+
+/** Plan output ($.planned). */
+export const PlanOutput = z.object({ plans: z.array(Plan) });
+export type PlanOutput = z.infer<typeof PlanOutput>;
+
+/** Govern output ($.governed). */
+export const GovernOutput = z.object({ verdicts: z.array(Verdict) });
+export type GovernOutput = z.infer<typeof GovernOutput>;
+
+/** The result of one tool call. */
+export const ToolCallResult = z.object({
+  actionId: z.string(),
+  ok: z.boolean(),
+  externalId: z.string().optional(),
+  detail: z.string().optional(),
+  /** True when the idempotency store answered (a retried step did not call the tool again). */
+  replayed: z.boolean().default(false),
+});
+export type ToolCallResult = z.infer<typeof ToolCallResult>;
+
+/** Act output ($.acted). */
+export const ActOutput = z.object({
+  results: z.array(ToolCallResult),
+  queuedApprovalIds: z.array(z.string()),
+});
+export type ActOutput = z.infer<typeof ActOutput>;
+
+/** Record input: everything the page produced. */
+export const RecordInput = ShardInput.extend({
+  observed: ObserveOutput,
+  planned: PlanOutput,
+  governed: GovernOutput,
+  acted: ActOutput,
+});
+export type RecordInput = z.infer<typeof RecordInput>;
+
+/** Record output ($.recorded): where the next page starts. */
+export const RecordOutput = z.object({ nextCursor: z.string().optional(), accounts: z.number().int() });
+export type RecordOutput = z.infer<typeof RecordOutput>;
+
+/** One approval to wait for, with its link expiry in seconds (the task timeout). */
+export const ApprovalItem = z.object({
+  approvalId: z.string().min(1),
+  runId: z.string().min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+export type ApprovalItem = z.infer<typeof ApprovalItem>;
+
+/** ListShardApprovals output ($.approvals). */
+export const ListShardApprovalsOutput = z.object({ approvals: z.array(ApprovalItem) });
+export type ListShardApprovalsOutput = z.infer<typeof ListShardApprovalsOutput>;
+
+/** RequestApproval input: the item plus the task token to store server-side. */
+export const RequestApprovalInput = ApprovalItem.extend({ taskToken: z.string().min(1) });
+export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
+
+/** What a human's decision sends back through SendTaskSuccess ($.decision). */
+export const ApprovalDecision = z.object({
+  approvalId: z.string().min(1),
+  status: z.enum(['approved', 'rejected']),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/** ActApproved / RecordDecision input. */
+export const DecidedApprovalInput = ApprovalItem.extend({ decision: ApprovalDecision });
+export type DecidedApprovalInput = z.infer<typeof DecidedApprovalInput>;
+
+/** ApprovalTimedOut input: the item (the error is kept at $.timeout). */
+export const ApprovalTimedOutInput = ApprovalItem.extend({ timeout: z.unknown().optional() });
+export type ApprovalTimedOutInput = z.infer<typeof ApprovalTimedOutInput>;
+
+/** ApprovalTimedOut output (replaces the item): escalate with a new approval, or close. */
+export const ApprovalTimedOutOutput = z.object({
+  escalate: z.boolean(),
+  approvalId: z.string().min(1),
+  runId: z.string().min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+export type ApprovalTimedOutOutput = z.infer<typeof ApprovalTimedOutOutput>;
+
+/** Summarize input. */
+export const SummarizeInput = z.object({ run: RunContext });
+export type SummarizeInput = z.infer<typeof SummarizeInput>;
+
+/** Counters every run keeps (in the run header item). */
+export const RUN_COUNTERS = [
+  'accounts',
+  'proposed',
+  'executed',
+  'needsApproval',
+  'approved',
+  'rejected',
+  'expired',
+  'escalated',
+  'blocked',
+  'toolFailures',
+  'replayed',
+  'signals',
+  'stageAdvances',
+] as const;
+export type RunCounter = (typeof RUN_COUNTERS)[number];
+
+/** Summarize output: the run's figures. */
+export const RunSummary = z.object({
+  runId: z.string(),
+  campaignId: z.string(),
+  now: Iso,
+  counters: z.record(z.string(), z.number()),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** Re-exported for handlers that carry actions. */
+export { Action };

@@ -1,0 +1,208 @@
+/**
+ * Schemas of the files humans write: agent operating charters, campaigns and guardrails (YAML in
+ * git), and the small typed threshold-rule language they share. Data, never code: no `eval`.
+ */
+import { z } from 'zod';
+import { ActionType, Channel, CommitteeRole, Seniority, Stage, Tool } from './model.ts';
+
+/** Fields a threshold rule may compare, with the values each accepts. */
+export const RULE_FIELDS = {
+  'action.type': ActionType,
+  'action.tool': Tool,
+  'action.channel': Channel,
+  'action.costUsd': z.number(),
+  'stakeholder.role': CommitteeRole,
+  'stakeholder.seniority': Seniority,
+  'account.tier': z.number().int(),
+  'account.stage': Stage,
+  'decision.confidence': z.number(),
+  'agent.status': z.enum(['active', 'probation', 'paused']),
+} as const;
+
+/** A field a threshold rule can read. */
+export const RuleField = z.enum(Object.keys(RULE_FIELDS) as [keyof typeof RULE_FIELDS, ...(keyof typeof RULE_FIELDS)[]]);
+export type RuleField = z.infer<typeof RuleField>;
+
+/** Comparison operators of the rule language. */
+export const RuleOp = z.enum(['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in']);
+export type RuleOp = z.infer<typeof RuleOp>;
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** One comparison: `{ field, op, value }`. */
+export const Comparison = z
+  .object({ field: RuleField, op: RuleOp, value: z.union([Scalar, z.array(Scalar)]) })
+  .strict()
+  .superRefine((c, ctx) => {
+    const values = c.op === 'in' ? c.value : [c.value];
+    if (c.op === 'in' && !Array.isArray(c.value)) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `op "in" expects a list of values` });
+      return;
+    }
+    if (c.op !== 'in' && Array.isArray(c.value)) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `op "${c.op}" expects a single value, not a list` });
+      return;
+    }
+    const schema = RULE_FIELDS[c.field];
+    for (const v of values as unknown[]) {
+      const r = schema.safeParse(v);
+      if (!r.success) {
+        ctx.addIssue({ code: 'custom', path: ['value'], message: `${JSON.stringify(v)} is not a valid value for ${c.field}` });
+      }
+    }
+    if (['gt', 'gte', 'lt', 'lte'].includes(c.op) && typeof c.value !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['op'], message: `op "${c.op}" needs a numeric field and value` });
+    }
+  });
+export type Comparison = z.infer<typeof Comparison>;
+
+/** A condition: a comparison, or all/any/not of conditions. */
+export type Condition = Comparison | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+/** Schema of a condition (recursive). */
+export const Condition: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.object({ all: z.array(Condition).min(1) }).strict(),
+    z.object({ any: z.array(Condition).min(1) }).strict(),
+    z.object({ not: Condition }).strict(),
+    Comparison,
+  ]),
+);
+
+/** A HITL threshold: when the condition holds, the action needs these approvers. */
+export const ThresholdRule = z
+  .object({
+    id: z.string().min(1),
+    description: z.string().min(1),
+    when: Condition,
+    approvers: z.array(z.email()).min(1),
+    /** Two-person rule: how many distinct approvers must approve. */
+    minApprovals: z.number().int().min(1).max(2).default(1),
+  })
+  .strict()
+  .refine((r) => r.approvers.length >= r.minApprovals, {
+    path: ['approvers'],
+    message: 'needs at least as many approvers as minApprovals',
+  });
+export type ThresholdRule = z.infer<typeof ThresholdRule>;
+
+/** An agent operating charter: what one agent is for and what it may do. */
+export const Charter = z
+  .object({
+    id: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
+    name: z.string().min(1),
+    owner: z.email(),
+    status: z.enum(['active', 'probation', 'paused']).default('active'),
+    goal: z
+      .object({
+        description: z.string().min(1),
+        /** Roles this agent works with; empty means every role. */
+        roles: z.array(CommitteeRole).default([]),
+      })
+      .strict(),
+    allowedTools: z.array(Tool).min(1),
+    allowedActions: z.array(ActionType).min(1),
+    budgets: z
+      .object({
+        touchesPerStakeholderPerWeek: z.number().int().min(0).default(2),
+        touchesPerAccountPerWeek: z.number().int().min(0).default(6),
+        spendPerMonthUsd: z.number().min(0).default(1000),
+        actionsPerAccountPerRun: z.number().int().min(1).max(10).default(2),
+      })
+      .strict(),
+    thresholds: z.array(ThresholdRule).default([]),
+    escalation: z
+      .object({
+        /** What happens when nobody decides before the link expires; never a silent approval. */
+        onTimeout: z.enum(['skip', 'reject', 'escalate']).default('skip'),
+        escalateTo: z.email().optional(),
+        approvalTimeoutHours: z.number().positive().max(24 * 14).default(72),
+      })
+      .strict()
+      .refine((e) => e.onTimeout !== 'escalate' || e.escalateTo, {
+        path: ['escalateTo'],
+        message: 'is required when onTimeout is "escalate"',
+      })
+      .default({ onTimeout: 'skip', approvalTimeoutHours: 72 }),
+    metrics: z.array(z.enum(['stage_progressions', 'multi_threading', 'accepted_meetings', 'no_decision_rate'])).min(1),
+  })
+  .strict();
+export type Charter = z.infer<typeof Charter>;
+
+/** Guardrails: hard constraints and the definition of pipeline quality. */
+export const Guardrails = z
+  .object({
+    id: z.string().min(1),
+    consent: z.object({ blockOptedOut: z.literal(true).default(true), blockUnknownForEmail: z.boolean().default(false) }).strict(),
+    suppression: z
+      .object({ domains: z.array(z.string()).default([]), emails: z.array(z.email()).default([]) })
+      .strict()
+      .default({ domains: [], emails: [] }),
+    contactPressure: z
+      .object({
+        maxTouchesPerStakeholderPerWeek: z.number().int().min(0),
+        maxTouchesPerAccountPerWeek: z.number().int().min(0),
+      })
+      .strict(),
+    quietHours: z
+      .object({
+        start: z.string().regex(/^\d{2}:\d{2}$/, 'HH:MM'),
+        end: z.string().regex(/^\d{2}:\d{2}$/, 'HH:MM'),
+      })
+      .strict()
+      .optional(),
+    budget: z.object({ maxSpendPerRunUsd: z.number().min(0) }).strict(),
+    /** Organisation-wide HITL thresholds, applied to every agent. */
+    approvalRules: z.array(ThresholdRule).default([]),
+    pipelineQuality: z
+      .object({
+        progressed: z.array(z.string()).default(['stage_advance']),
+        acceptedMeeting: z.array(z.string()).default(['meeting_accepted']),
+      })
+      .strict()
+      .default({ progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'] }),
+  })
+  .strict();
+export type Guardrails = z.infer<typeof Guardrails>;
+
+/** A campaign: a goal over a segment of the book, worked by agents on a schedule. */
+export const Campaign = z
+  .object({
+    id: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
+    name: z.string().min(1),
+    owner: z.email(),
+    goal: z
+      .object({ description: z.string().min(1), fromStage: Stage, toStage: Stage })
+      .strict()
+      .refine((g) => g.fromStage !== g.toStage, { path: ['toStage'], message: 'must differ from fromStage' }),
+    segment: z
+      .object({ tiers: z.array(z.number().int().min(1).max(3)).default([1, 2, 3]), stages: z.array(Stage).optional() })
+      .strict()
+      .default({ tiers: [1, 2, 3] }),
+    /** Paths of the charters of the agents that work this campaign, relative to this file. */
+    charters: z.array(z.string().min(1)).min(1),
+    /** Path of the guardrails file, relative to this file. */
+    guardrails: z.string().min(1),
+    schedule: z
+      .object({
+        /** EventBridge Scheduler expression, e.g. `cron(0 9 ? * MON *)` or `rate(7 days)`. */
+        expression: z.string().regex(/^(cron|rate)\(.+\)$/, 'cron(...) or rate(...)'),
+        timezone: z.string().default('UTC'),
+      })
+      .strict(),
+    /** Number of shards the book is processed in (fixed: does not grow with the book). */
+    shards: z.number().int().min(1).max(64).default(4),
+    /** Accounts one Lambda invocation handles. */
+    pageSize: z.number().int().min(1).max(100).default(25),
+  })
+  .strict();
+export type Campaign = z.infer<typeof Campaign>;
+
+/** A campaign with its charters and guardrails resolved, and the content hash of each file. */
+export const CampaignBundle = z.object({
+  campaign: Campaign,
+  campaignHash: z.string(),
+  charters: z.array(z.object({ charter: Charter, hash: z.string(), file: z.string() })),
+  guardrails: Guardrails,
+  guardrailsHash: z.string(),
+});
+export type CampaignBundle = z.infer<typeof CampaignBundle>;

@@ -1,0 +1,80 @@
+/**
+ * Named domain errors. Step Functions `Catch` matches on `error.name`, so the CDK definition
+ * imports these names as constants instead of retyping strings.
+ */
+
+/** Stable error names, shared by the code that throws and the definition that catches. */
+export const ErrorName = {
+  InvalidConfig: 'InvalidConfigError',
+  InvalidInput: 'InvalidInputError',
+  StaleAccountState: 'StaleAccountStateError',
+  ToolFailed: 'ToolFailedError',
+  ToolRejected: 'ToolRejectedError',
+  ApprovalAlreadyDecided: 'ApprovalAlreadyDecidedError',
+  ApprovalNotFound: 'ApprovalNotFoundError',
+  AgentPaused: 'AgentPausedError',
+} as const;
+export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
+
+/** Base class: a stable name, a machine code, and the cause kept. */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A charter, campaign, guardrails or CSV file is invalid; names the file and path. */
+export class InvalidConfigError extends DomainError {
+  override readonly name = ErrorName.InvalidConfig;
+  readonly code = 'INVALID_CONFIG';
+  constructor(
+    readonly file: string,
+    readonly problems: ReadonlyArray<{ path: string; message: string }>,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`, options);
+  }
+}
+
+/** A Lambda or HTTP input did not match its schema. */
+export class InvalidInputError extends DomainError {
+  override readonly name = ErrorName.InvalidInput;
+  readonly code = 'INVALID_INPUT';
+}
+
+/** Someone else wrote the account state first (optimistic lock); retryable. */
+export class StaleAccountStateError extends DomainError {
+  override readonly name = ErrorName.StaleAccountState;
+  readonly code = 'STALE_ACCOUNT_STATE';
+}
+
+/** A tool call failed in a way worth retrying (timeouts, 5xx). */
+export class ToolFailedError extends DomainError {
+  override readonly name = ErrorName.ToolFailed;
+  readonly code = 'TOOL_FAILED';
+}
+
+/** A tool refused the call for good (bad address, unknown audience); not retried. */
+export class ToolRejectedError extends DomainError {
+  override readonly name = ErrorName.ToolRejected;
+  readonly code = 'TOOL_REJECTED';
+}
+
+/** An approval was already decided or expired; a second decision changes nothing. */
+export class ApprovalAlreadyDecidedError extends DomainError {
+  override readonly name = ErrorName.ApprovalAlreadyDecided;
+  readonly code = 'APPROVAL_ALREADY_DECIDED';
+}
+
+/** No approval with that id. */
+export class ApprovalNotFoundError extends DomainError {
+  override readonly name = ErrorName.ApprovalNotFound;
+  readonly code = 'APPROVAL_NOT_FOUND';
+}
+
+/** The agent's charter is paused: it plans nothing. */
+export class AgentPausedError extends DomainError {
+  override readonly name = ErrorName.AgentPaused;
+  readonly code = 'AGENT_PAUSED';
+}

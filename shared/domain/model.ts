@@ -1,0 +1,271 @@
+/**
+ * The vocabulary of the system as zod schemas: every boundary (Lambda input/output, HTTP, YAML,
+ * CSV, DynamoDB items) parses with these. A schema and its type share one name.
+ */
+import { z } from 'zod';
+
+/** Committee roles a stakeholder can hold in a buying committee. */
+export const CommitteeRole = z.enum([
+  'economic_buyer',
+  'champion',
+  'technical_evaluator',
+  'end_user',
+  'blocker',
+  'influencer',
+]);
+export type CommitteeRole = z.infer<typeof CommitteeRole>;
+
+/** Buying stages, in order of progression; closed_lost and no_decision are terminal. */
+export const Stage = z.enum([
+  'unaware',
+  'problem_aware',
+  'solution_aware',
+  'evaluating',
+  'committed',
+  'closed_lost',
+  'no_decision',
+]);
+export type Stage = z.infer<typeof Stage>;
+
+/** The progression order of the open stages (terminal stages rank -1). */
+export const STAGE_ORDER: readonly Stage[] = ['unaware', 'problem_aware', 'solution_aware', 'evaluating', 'committed'];
+
+/** Rank of a stage in the progression (-1 for closed_lost / no_decision). */
+export const stageRank = (stage: Stage): number => STAGE_ORDER.indexOf(stage);
+
+/** Seniority of a stakeholder, used by threshold rules. */
+export const Seniority = z.enum(['c_level', 'vp', 'director', 'manager', 'individual']);
+export type Seniority = z.infer<typeof Seniority>;
+
+/** Email consent of a stakeholder. */
+export const Consent = z.enum(['opted_in', 'unknown', 'opted_out']);
+export type Consent = z.infer<typeof Consent>;
+
+const Iso = z.iso.datetime({ offset: true });
+
+/** A contact at an account, with a committee role. */
+export const Stakeholder = z.object({
+  id: z.string().min(1),
+  accountId: z.string().min(1),
+  name: z.string().min(1),
+  email: z.email(),
+  title: z.string(),
+  role: CommitteeRole,
+  seniority: Seniority,
+  timeZone: z.string().min(1).default('UTC'),
+  consent: Consent.default('unknown'),
+  doNotContact: z.boolean().default(false),
+});
+export type Stakeholder = z.infer<typeof Stakeholder>;
+
+/** Account tiers: 1 is the most strategic. */
+export const Tier = z.union([z.literal(1), z.literal(2), z.literal(3)]);
+export type Tier = z.infer<typeof Tier>;
+
+/** What the system believes about an account (never the simulator's hidden truth). */
+export const AccountState = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  domain: z.string().min(1),
+  tier: Tier,
+  industry: z.string().default('unknown'),
+  employees: z.number().int().nonnegative().default(0),
+  stage: Stage,
+  /** Roles that have engaged meaningfully (reply, meeting, content) at least once. */
+  engagedRoles: z.array(CommitteeRole).default([]),
+  objections: z.array(z.string()).default([]),
+  /** 0..1: how aligned the committee seems, from the roles engaged and objections open. */
+  consensus: z.number().min(0).max(1).default(0),
+  lastMeaningfulInteraction: Iso.nullable().default(null),
+  /** ISO time of the last signal folded in, so Observe only reads newer signals. */
+  observedUntil: Iso.nullable().default(null),
+  /** Optimistic-lock version, bumped on every write. */
+  version: z.number().int().nonnegative().default(0),
+});
+export type AccountState = z.infer<typeof AccountState>;
+
+/** Kinds of pipeline signal. Opens and clicks are recorded but never optimized for. */
+export const SignalKind = z.enum([
+  'open',
+  'click',
+  'reply',
+  'meeting_booked',
+  'meeting_accepted',
+  'unsubscribe',
+  'content_consumed',
+  'intent_surge',
+  'crm_stage_change',
+  'web_visit',
+  'objection_raised',
+  'objection_resolved',
+]);
+export type SignalKind = z.infer<typeof SignalKind>;
+
+/** An observed input about an account (maybe about one stakeholder). */
+export const PipelineSignal = z.object({
+  id: z.string().min(1),
+  accountId: z.string().min(1),
+  stakeholderId: z.string().min(1).optional(),
+  kind: SignalKind,
+  at: Iso,
+  /** The action that caused it, when known (for credit assignment). */
+  causedBy: z.string().optional(),
+  stage: Stage.optional(),
+  topic: z.string().optional(),
+});
+export type PipelineSignal = z.infer<typeof PipelineSignal>;
+
+/** Side-effecting connectors an action can use. */
+export const Tool = z.enum(['email', 'sales_task', 'ad_audience', 'content_recommendation', 'webhook']);
+export type Tool = z.infer<typeof Tool>;
+
+/** Channels an action reaches a stakeholder through (for contact pressure). */
+export const Channel = z.enum(['email', 'ads', 'sales', 'web']);
+export type Channel = z.infer<typeof Channel>;
+
+/** What an action does; each type has a fixed tool and channel (see ACTION_CATALOG). */
+export const ActionType = z.enum([
+  'nurture_email',
+  'role_content',
+  'objection_response',
+  'executive_briefing',
+  'reference_call_offer',
+  'sales_handoff',
+  'ad_audience_add',
+]);
+export type ActionType = z.infer<typeof ActionType>;
+
+/** Sub-goals the planner decomposes a campaign goal into. */
+export const SubGoalKind = z.enum(['cover_role', 'answer_objection', 'educate_role', 'accelerate', 'hand_off']);
+export type SubGoalKind = z.infer<typeof SubGoalKind>;
+
+/** One per-account sub-goal, ordered by priority. */
+export const SubGoal = z.object({
+  kind: SubGoalKind,
+  role: CommitteeRole.optional(),
+  objection: z.string().optional(),
+  why: z.string(),
+});
+export type SubGoal = z.infer<typeof SubGoal>;
+
+/** One tool call the agent proposes. */
+export const Action = z.object({
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  accountId: z.string().min(1),
+  agentId: z.string().min(1),
+  type: ActionType,
+  tool: Tool,
+  channel: Channel,
+  stakeholderIds: z.array(z.string().min(1)),
+  /** The content or offer: a topic and, for email, a subject line. */
+  content: z.object({ topic: z.string(), subject: z.string().optional() }),
+  costUsd: z.number().nonnegative(),
+  rationale: z.string().min(1),
+  expectedValue: z.number(),
+  confidence: z.number().min(0).max(1),
+  subGoal: SubGoalKind,
+});
+export type Action = z.infer<typeof Action>;
+
+/** A scored plan for one account from one agent. */
+export const Plan = z.object({
+  accountId: z.string().min(1),
+  agentId: z.string().min(1),
+  subGoals: z.array(SubGoal),
+  actions: z.array(Action),
+});
+export type Plan = z.infer<typeof Plan>;
+
+/** A threshold rule that fired, with the approvers it requires. */
+export const FiredRule = z.object({
+  ruleId: z.string(),
+  source: z.string(),
+  approvers: z.array(z.string()),
+  minApprovals: z.number().int().min(1),
+});
+export type FiredRule = z.infer<typeof FiredRule>;
+
+/** The governance outcome for one action. */
+export const Verdict = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('autonomous'), actionId: z.string() }),
+  z.object({
+    outcome: z.literal('needs_approval'),
+    actionId: z.string(),
+    rules: z.array(FiredRule).min(1),
+    approvers: z.array(z.string()).min(1),
+  }),
+  z.object({
+    outcome: z.literal('blocked'),
+    actionId: z.string(),
+    guardrail: z.string(),
+    reason: z.string(),
+  }),
+]);
+export type Verdict = z.infer<typeof Verdict>;
+
+/** Lifecycle of an approval request. */
+export const ApprovalStatus = z.enum(['queued', 'pending', 'approved', 'rejected', 'expired', 'skipped']);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
+/** Who decided an approval: a person, or the labelled simulated reviewer of the demo. */
+export const ReviewerKind = z.enum(['human', 'simulated']);
+export type ReviewerKind = z.infer<typeof ReviewerKind>;
+
+/** An approval request for one needs_approval action. */
+export const Approval = z.object({
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  shard: z.number().int().nonnegative(),
+  accountId: z.string().min(1),
+  agentId: z.string().min(1),
+  action: Action,
+  rules: z.array(FiredRule),
+  approver: z.string(),
+  /** sha256 of the canonical action: what the approver sees is what executes. */
+  actionDigest: z.string(),
+  charterHash: z.string(),
+  status: ApprovalStatus,
+  createdAt: Iso,
+  expiresAt: Iso.optional(),
+  taskToken: z.string().optional(),
+  decidedAt: Iso.optional(),
+  decidedBy: z.string().optional(),
+  reviewerKind: ReviewerKind.optional(),
+  reason: z.string().optional(),
+  version: z.number().int().nonnegative(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+/** Kinds of audit event. */
+export const AuditKind = z.enum([
+  'run_started',
+  'observation',
+  'decision',
+  'tool_call',
+  'approval_requested',
+  'approval_decided',
+  'approval_expired',
+  'approval_link_rejected',
+  'alert',
+  'run_summarized',
+]);
+export type AuditKind = z.infer<typeof AuditKind>;
+
+/** An append-only, hash-chained record of something the system decided or did. */
+export const AuditEvent = z.object({
+  /** Chain the event belongs to: `RUN#<runId>` or `ACCOUNT#<id>`. */
+  stream: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  at: Iso,
+  kind: AuditKind,
+  runId: z.string().optional(),
+  accountId: z.string().optional(),
+  agentId: z.string().optional(),
+  actor: z.string(),
+  charterHash: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;

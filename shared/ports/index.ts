@@ -1,0 +1,139 @@
+/**
+ * Ports: what the use cases need from the outside world. Adapters (DynamoDB, SFN, SES, the local
+ * simulator) implement them; domain and app code never import an AWS SDK.
+ */
+import type {
+  AccountState,
+  Action,
+  Approval,
+  AuditEvent,
+  PipelineSignal,
+  ReviewerKind,
+  Stakeholder,
+} from '../domain/model.ts';
+import type { CampaignBundle } from '../domain/config.ts';
+
+/** One page of results and the opaque cursor of the next page (undefined at the end). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+/** Accounts, their stakeholders and signals (the accounts table). */
+export interface AccountRepository {
+  /** Creates or replaces an account and its stakeholders (import / seeding). */
+  importAccount(state: AccountState, stakeholders: Stakeholder[]): Promise<void>;
+  /** Reads one account state, or undefined. */
+  get(accountId: string): Promise<AccountState | undefined>;
+  /** Pages through the accounts of one virtual shard (GSI query, never Scan). */
+  listByShard(virtualShard: number, limit: number, cursor?: string): Promise<Page<AccountState>>;
+  /** Writes a new state if the stored version still equals `expectedVersion`; throws StaleAccountStateError. */
+  saveState(state: AccountState, expectedVersion: number): Promise<AccountState>;
+  /** Every stakeholder of an account. */
+  listStakeholders(accountId: string): Promise<Stakeholder[]>;
+  /** Updates one stakeholder (e.g. consent after an unsubscribe). */
+  putStakeholder(stakeholder: Stakeholder): Promise<void>;
+  /** Stores signals (idempotent per signal id). */
+  putSignals(signals: PipelineSignal[]): Promise<void>;
+  /** Signals of an account strictly after `since` (ISO), oldest first. */
+  listSignalsSince(accountId: string, since: string | null): Promise<PipelineSignal[]>;
+}
+
+/** One remembered thing an agent did or saw at an account. */
+export interface MemoryEntry {
+  readonly accountId: string;
+  readonly agentId: string;
+  readonly at: string;
+  readonly id: string;
+  readonly kind: 'action_executed' | 'action_blocked' | 'action_rejected' | 'outcome';
+  readonly actionType?: string;
+  readonly stakeholderIds?: string[];
+  readonly topic?: string;
+  readonly detail?: string;
+}
+
+/** Learned outcome statistics per agent: successes/trials per action type and role. */
+export interface OutcomeModel {
+  readonly agentId: string;
+  readonly arms: Record<string, { trials: number; successes: number }>;
+  readonly version: number;
+}
+
+/** Agent memory and learned outcome statistics (the memory table). */
+export interface MemoryRepository {
+  append(entries: MemoryEntry[]): Promise<void>;
+  /** Entries of an account newer than `since` (ISO), for every agent. */
+  listForAccount(accountId: string, since: string): Promise<MemoryEntry[]>;
+  getModel(agentId: string): Promise<OutcomeModel>;
+  /** Adds trials/successes atomically per arm. */
+  addOutcomes(agentId: string, deltas: Record<string, { trials: number; successes: number }>): Promise<void>;
+}
+
+/** Approval requests (the approvals table). */
+export interface ApprovalRepository {
+  /** Creates a queued approval; a second create with the same id is a no-op. */
+  create(approval: Approval): Promise<void>;
+  get(approvalId: string): Promise<Approval | undefined>;
+  /** Ids of the approvals a shard queued in a run. */
+  listIdsForRunShard(runId: string, shard: number): Promise<string[]>;
+  /** queued -> pending with the task token and expiry (conditional); returns the stored approval. */
+  markPending(approvalId: string, taskToken: string, expiresAt: string): Promise<Approval>;
+  /** pending -> approved/rejected/expired/skipped, once (conditional); throws ApprovalAlreadyDecidedError. */
+  decide(
+    approvalId: string,
+    decision: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string },
+  ): Promise<Approval>;
+}
+
+/** The append-only, hash-chained audit trail (the audit table). */
+export interface AuditLog {
+  /** Appends events to their streams, filling seq, prevHash and hash. */
+  append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]>;
+  /** Events of one stream in order. */
+  readStream(stream: string): Promise<AuditEvent[]>;
+}
+
+/** Run counters and status (kept in the audit table's run header item). */
+export interface RunRepository {
+  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<void>;
+  /** Adds to named counters atomically. */
+  addCounters(runId: string, counters: Record<string, number>): Promise<void>;
+  get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined>;
+}
+
+/** What a tool returned. */
+export interface ToolResult {
+  readonly ok: boolean;
+  readonly externalId: string;
+  readonly detail?: string;
+}
+
+/** The side-effecting connectors (email, CRM task, ads, ...). */
+export interface ToolGateway {
+  execute(action: Action, stakeholders: Stakeholder[]): Promise<ToolResult>;
+}
+
+/** An email to send (approval requests, owner notifications). */
+export interface OutgoingEmail {
+  readonly to: string[];
+  readonly from: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+/** Sends email (SESv2 in AWS, .eml files locally). */
+export interface Mailer {
+  send(email: OutgoingEmail): Promise<{ messageId: string }>;
+}
+
+/** Completes a waiting `.waitForTaskToken` task (SendTaskSuccess / SendTaskFailure). */
+export interface TaskCallback {
+  succeed(taskToken: string, output: unknown): Promise<void>;
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** Loads a campaign with its charters and guardrails. */
+export interface ConfigSource {
+  load(campaignId: string): Promise<CampaignBundle>;
+}
