@@ -222,10 +222,14 @@ export const Approval = z.object({
   action: Action,
   rules: z.array(FiredRule),
   approver: z.string(),
+  /** The approval this one escalates (after the first approver let it expire). */
+  escalationOf: z.string().optional(),
   /** sha256 of the canonical action: what the approver sees is what executes. */
   actionDigest: z.string(),
   charterHash: z.string(),
   status: ApprovalStatus,
+  /** Lifetime of the link and of the waiting task, from the charter's escalation rule. */
+  timeoutSeconds: z.number().int().positive(),
   createdAt: Iso,
   expiresAt: Iso.optional(),
   taskToken: z.string().optional(),

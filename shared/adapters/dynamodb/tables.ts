@@ -5,7 +5,7 @@
  */
 
 /** Logical table names (the key of each definition). */
-export type TableKey = 'accounts' | 'memory' | 'approvals' | 'audit' | 'idempotency';
+export type TableKey = 'accounts' | 'memory' | 'approvals' | 'audit' | 'runs' | 'idempotency';
 
 /** A secondary index over string keys. */
 export interface IndexDefinition {
@@ -80,7 +80,16 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
       'a stream in order: Query pk=RUN#id or ACCOUNT#id, sk begins_with SEQ#',
       'append: PutItem condition attribute_not_exists(pk) at the next sequence number (hash chain)',
       'everything of a run: Query byRun gsi1pk=RUN#id',
-      'run header and counters: GetItem pk=RUN#id sk=HEADER; UpdateItem ADD counters',
+    ],
+  },
+  runs: {
+    key: 'runs',
+    envVar: 'RUNS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [],
+    accessPatterns: [
+      'run header and counters: GetItem pk=RUN#id sk=HEADER; UpdateItem ADD counters (kept apart so the audit table stays PutItem-only)',
     ],
   },
   idempotency: {

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `amk` command. Runs the TypeScript sources through tsx, so a fresh clone needs no build.
+// The AWS SDK warns on every start under Node 20 (aws/aws-sdk-js-v3#7983); a CLI should not.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
+const { register } = await import('tsx/esm/api');
+register();
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv);

@@ -1,0 +1,252 @@
+/**
+ * `amk`: the command line of the embedded default. Every command accepts `--json`. Errors are
+ * printed as one clear message naming the file, field or value and how to fix it, with a non-zero
+ * exit code and no stack trace (set AMK_DEBUG=1 for one).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { z } from 'zod';
+import { InvalidConfigError } from '../../shared/domain/errors.ts';
+import { loadYamlFile } from '../../shared/config/load.ts';
+import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
+import { LocalRuntime } from '../runtime.ts';
+import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
+import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
+
+const DEFAULT_CAMPAIGN = 'config/campaigns/q1-committee-expansion.yaml';
+
+/** Thrown for a bad command-line value; printed without a stack. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const rel = (p: string) => relative(process.cwd(), p) || '.';
+
+interface RunFlags {
+  campaign: string;
+  runs: string;
+  reviewer: string;
+  accounts: string;
+  seed: string;
+  data: string;
+  reset?: boolean;
+  json?: boolean;
+  port: string;
+}
+
+const positiveInt = (name: string, value: string, max: number): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} expects a whole number from 1 to ${max}, got "${value}"`);
+  return n;
+};
+
+/** Runs a campaign for N weekly runs on the embedded default and reports what happened. */
+async function runCommand(flags: RunFlags): Promise<number> {
+  const runs = positiveInt('runs', flags.runs, 52);
+  const accounts = positiveInt('accounts', flags.accounts, 100_000);
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects 0 (any free port) or a port number, got "${flags.port}"`);
+  if (flags.reviewer !== 'simulated' && flags.reviewer !== 'human') throw new UsageError(`--reviewer expects "simulated" or "human", got "${flags.reviewer}"`);
+  const json = Boolean(flags.json);
+  const tty = !json && process.stdout.isTTY;
+  const started = Date.now();
+  const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data, reset: flags.reset, seed: flags.seed, accounts, approvalPort: port });
+  const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
+  const seenEmails = new Set(readdirSync(runtime.outboxDir));
+  let humanTimer: NodeJS.Timeout | undefined;
+  try {
+    if (!json) {
+      const agents = runtime.bundle.charters.map((c) => c.charter.id).join(', ');
+      out(`Autonomous Marketing — ${runtime.bundle.campaign.name} on the embedded default`);
+      out(`  agents     ${agents}`);
+      out(`  workflow   ${runtime.campaignRun.logicalId} from cdk synth (sha256 ${runtime.campaignRun.sha256.slice(0, 12)}…), run by aws-local-stepfunctions`);
+      out(`  database   dynalite on 127.0.0.1, data in ${rel(runtime.dataDir)}/dynamodb`);
+      out(`  approvals  ${runtime.approvalUrl}/approvals/… — reviewer: ${reviewer ? 'SIMULATED (follows each emailed link: GET the page, POST the form)' : 'you: open the links printed below'}`);
+      out('');
+    }
+    reviewer?.start();
+    if (!reviewer) {
+      humanTimer = setInterval(() => {
+        for (const link of newApprovalLinks(runtime.outboxDir, seenEmails)) out(`  approval needed → ${link}`);
+      }, 200);
+    }
+    const results = [];
+    for (let week = 1; week <= runs; week++) {
+      let shardsDone = 0;
+      const shards = runtime.bundle.campaign.shards;
+      const result = await runtime.runWeek({
+        onEvent: (e) => {
+          if (tty && e.type === 'StateExited' && e.state === 'ProcessShard') {
+            shardsDone += 1;
+            const width = 20;
+            const filled = Math.round((shardsDone / shards) * width);
+            process.stdout.write(`\r  week ${week}/${runs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] shard ${shardsDone}/${shards}`);
+          }
+        },
+      });
+      if (tty) process.stdout.write('\r\x1b[2K');
+      results.push(result);
+      if (!json) out(renderRunLine(week, result));
+    }
+    const report: CampaignReport = await summarize(runtime, results, { startedAt: started, reviewer: reviewer ? 'simulated' : 'human', decisions: reviewer?.decisions.length ?? 0 });
+    if (json) out(JSON.stringify(report, null, 2));
+    else out(renderSummary(report));
+    return 0;
+  } finally {
+    if (humanTimer) clearInterval(humanTimer);
+    await reviewer?.stop();
+    await runtime.close();
+  }
+}
+
+/** Prints an audit stream (a run's or an account's), and checks its hash chain. */
+async function auditCommand(flags: { run?: string; account?: string; data: string; campaign: string; json?: boolean; verify?: boolean }): Promise<number> {
+  if (!flags.run === !flags.account) throw new UsageError('give exactly one of --run RUN_ID or --account ACCOUNT_ID (see `amk run` output for run ids)');
+  const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data });
+  try {
+    const stream = flags.run ? `RUN#${flags.run}` : `ACCOUNT#${flags.account}`;
+    const events = await runtime.deps.audit.readStream(stream);
+    const chain = verifyChain(events);
+    if (flags.json) {
+      out(JSON.stringify({ stream, events, chain }, null, 2));
+    } else {
+      if (events.length === 0) out(`No audit events in ${stream}. Run ids look like q1-committee-expansion-2027-01-04; account ids like acc-0001.`);
+      for (const e of events) {
+        const what = e.kind === 'decision' ? describeDecision(e.data) : JSON.stringify(e.data).slice(0, 160);
+        out(`${String(e.seq).padStart(4)}  ${e.at}  ${e.kind.padEnd(22)} ${e.actor.padEnd(34)} ${what}`);
+      }
+      out('');
+      out(chain.ok ? `hash chain: intact (${events.length} events)` : `hash chain: BROKEN at seq ${chain.brokenAt} — the audit trail was altered`);
+    }
+    return chain.ok ? 0 : 3;
+  } finally {
+    await runtime.close();
+  }
+}
+
+const DecisionData = z.object({
+  action: z.object({ type: z.string(), rationale: z.string(), stakeholderIds: z.array(z.string()) }),
+  verdict: z.object({ outcome: z.string(), guardrail: z.string().optional(), rules: z.array(z.object({ ruleId: z.string() })).optional() }).nullable(),
+});
+
+function describeDecision(data: unknown): string {
+  const d = DecisionData.safeParse(data);
+  if (!d.success) return JSON.stringify(data).slice(0, 160);
+  const v = d.data.verdict;
+  const verdict = !v ? 'no verdict' : v.outcome === 'blocked' ? `BLOCKED by ${v.guardrail}` : v.outcome === 'needs_approval' ? `NEEDS APPROVAL (${(v.rules ?? []).map((r) => r.ruleId).join(', ')})` : 'autonomous';
+  return `${d.data.action.type} → ${verdict} — ${d.data.action.rationale}`;
+}
+
+const SCHEMAS = { charter: Charter, campaign: Campaign, guardrails: Guardrails } as const;
+
+/** Validates charter (or campaign/guardrails) files; exit 2 naming each problem. */
+function validateCommand(kind: keyof typeof SCHEMAS, files: string[], flags: { json?: boolean }): number {
+  const results = files.map((file) => {
+    try {
+      const { hash } = loadYamlFile(file, SCHEMAS[kind]);
+      return { file, ok: true as const, hash };
+    } catch (err) {
+      if (err instanceof InvalidConfigError) return { file, ok: false as const, problems: err.problems };
+      throw err;
+    }
+  });
+  if (flags.json) out(JSON.stringify({ results }, null, 2));
+  else
+    for (const r of results) {
+      if (r.ok) out(`ok       ${r.file} (sha256 ${r.hash.slice(0, 12)}…)`);
+      else for (const p of r.problems) out(`invalid  ${r.file}: ${p.path}: ${p.message}`);
+    }
+  return results.every((r) => r.ok) ? 0 : 2;
+}
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command('amk')
+    .description('Autonomous Marketing: governed AI agents for account-based B2B campaigns (embedded default)')
+    .showHelpAfterError('(run `amk --help` for usage)')
+    .exitOverride();
+  const runOptions = (cmd: Command) =>
+    cmd
+      .option('--campaign <file>', 'campaign YAML (charters and guardrails are found relative to it)', DEFAULT_CAMPAIGN)
+      .option('--runs <n>', 'weekly runs to make', '6')
+      .addOption(new Option('--reviewer <who>', 'who decides approvals').choices(['simulated', 'human']).default('simulated'))
+      .option('--accounts <n>', 'accounts in the simulated market (when it is created)', '60')
+      .option('--seed <seed>', 'seed of the market and of the planners', 'amk-demo')
+      .option('--data <dir>', 'data folder (dynalite, outbox, market, signing key)', '.data')
+      .option('--port <port>', 'port of the approval page server (0 = any free port)', '0')
+      .option('--json', 'print one JSON object instead of the report');
+  runOptions(program.command('run').description('run a campaign for N weekly runs on the synthesized state machine'))
+    .option('--reset', 'start from empty data')
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runCommand(flags);
+    });
+  runOptions(program.command('demo').description('what `npm start` runs: the sample campaign, 6 weeks, from empty data, simulated reviewer'))
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runCommand({ ...flags, reset: true });
+    });
+  program
+    .command('audit')
+    .description('print a run\'s or an account\'s audit trail and verify its hash chain')
+    .option('--run <runId>', 'a run id (printed by `amk run`)')
+    .option('--account <accountId>', 'an account id, e.g. acc-0001')
+    .option('--campaign <file>', 'campaign YAML', DEFAULT_CAMPAIGN)
+    .option('--data <dir>', 'data folder', '.data')
+    .option('--json', 'print JSON')
+    .action(async (flags) => {
+      process.exitCode = await auditCommand(flags);
+    });
+  const charter = program.command('charter').description('agent operating charters');
+  charter
+    .command('validate <files...>')
+    .description('validate charter files')
+    .option('--json', 'print JSON')
+    .action((files: string[], flags: { json?: boolean }) => {
+      process.exitCode = validateCommand('charter', files, flags);
+    });
+  program
+    .command('validate <kind> <files...>')
+    .description('validate charter, campaign or guardrails files')
+    .option('--json', 'print JSON')
+    .action((kind: string, files: string[], flags: { json?: boolean }) => {
+      if (!(kind in SCHEMAS)) throw new UsageError(`kind must be one of ${Object.keys(SCHEMAS).join(', ')}, got "${kind}"`);
+      process.exitCode = validateCommand(kind as keyof typeof SCHEMAS, files, flags);
+    });
+  program
+    .command('schema <kind>')
+    .description('print the JSON Schema of charter, campaign or guardrails files (for editors)')
+    .option('--json', 'print JSON (the schema is JSON either way)')
+    .action((kind: string) => {
+      if (!(kind in SCHEMAS)) throw new UsageError(`kind must be one of ${Object.keys(SCHEMAS).join(', ')}, got "${kind}"`);
+      out(JSON.stringify(z.toJSONSchema(SCHEMAS[kind as keyof typeof SCHEMAS], { io: 'input', unrepresentable: 'any' }), null, 2));
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (process.env.AMK_DEBUG) console.error(err);
+    if (err instanceof InvalidConfigError) {
+      console.error(`amk: invalid configuration in ${err.file}`);
+      for (const p of err.problems) console.error(`  ${p.path}: ${p.message}`);
+      console.error('Fix the file and run again (`amk validate charter|campaign|guardrails FILE` checks one file).');
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      console.error(`amk: ${err.message}`);
+      return 2;
+    }
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    console.error(`amk: ${message}`);
+    console.error('(set AMK_DEBUG=1 for details)');
+    return 1;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The run report: figures a RevOps lead cares about first (pipeline progression, approvals,
+ * what governance blocked and why), then where to look next. Opens and clicks are never scored.
+ */
+import { relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { RunSummary } from '../../shared/app/contracts.ts';
+import { VIRTUAL_SHARDS } from '../../shared/adapters/dynamodb/tables.ts';
+import type { AccountState, Stage } from '../../shared/domain/model.ts';
+import { STAGE_ORDER } from '../../shared/domain/model.ts';
+import type { LocalRunResult, LocalRuntime } from '../runtime.ts';
+
+/** What `amk run --json` prints. */
+export interface CampaignReport {
+  readonly campaign: string;
+  readonly runs: number;
+  readonly runIds: string[];
+  readonly accounts: number;
+  readonly actions: {
+    proposed: number;
+    executed: number;
+    needsApproval: number;
+    approved: number;
+    rejected: number;
+    expired: number;
+    escalated: number;
+    blocked: number;
+  };
+  readonly blockedBy: Record<string, number>;
+  readonly pipeline: { stageAdvances: number; accountsByStage: Partial<Record<Stage, number>>; meanEngagedRoles: number; signals: number };
+  readonly stateTransitions: number;
+  readonly stateTransitionsByType: { STANDARD: number; EXPRESS: number };
+  readonly executions: { STANDARD: number; EXPRESS: number };
+  readonly lambdaInvocations: number;
+  readonly toolCalls: { failures: number; replayedWithoutResend: number };
+  readonly definitionSha256: string;
+  readonly childDefinitionSha256: Record<string, string>;
+  readonly reviewer: 'simulated' | 'human';
+  readonly where: { data: string; outbox: string; emails: number; approvalServer: string; audit: string };
+  readonly durationMs: number;
+}
+
+const sum = (summaries: Array<Record<string, number>>, key: string): number => summaries.reduce((n, c) => n + (c[key] ?? 0), 0);
+
+/** One line per weekly run. */
+export function renderRunLine(week: number, r: LocalRunResult): string {
+  const c = RunSummary.parse(r.summary).counters;
+  const n = (k: string) => c[k] ?? 0;
+  return (
+    `week ${String(week).padStart(2)}  ${r.now.slice(0, 10)}  ${String(n('accounts')).padStart(4)} accounts · ` +
+    `${n('proposed')} proposed · ${n('executed')} executed · ${n('needsApproval')} for approval ` +
+    `(${n('approved')} approved, ${n('rejected')} rejected, ${n('expired')} expired) · ${n('blocked')} blocked · ` +
+    `${n('stageAdvances')} stage advances seen · ${r.stats.transitions.STANDARD + r.stats.transitions.EXPRESS} transitions`
+  );
+}
+
+/** Builds the report from the runs and the stored account states (Query per virtual shard, no Scan). */
+export async function summarize(
+  runtime: LocalRuntime,
+  results: LocalRunResult[],
+  meta: { startedAt: number; reviewer: 'simulated' | 'human'; decisions: number },
+): Promise<CampaignReport> {
+  const counters = results.map((r) => RunSummary.parse(r.summary).counters);
+  const blockedBy: Record<string, number> = {};
+  for (const c of counters)
+    for (const [k, v] of Object.entries(c)) if (k.startsWith('blocked.')) blockedBy[k.slice(8)] = (blockedBy[k.slice(8)] ?? 0) + v;
+  const states: AccountState[] = [];
+  for (let v = 0; v < VIRTUAL_SHARDS; v++) {
+    let cursor: string | undefined;
+    do {
+      const page = await runtime.deps.accounts.listByShard(v, 100, cursor);
+      states.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  const accountsByStage: Partial<Record<Stage, number>> = {};
+  for (const s of states) accountsByStage[s.stage] = (accountsByStage[s.stage] ?? 0) + 1;
+  const transitions = results.reduce((t, r) => ({ STANDARD: t.STANDARD + r.stats.transitions.STANDARD, EXPRESS: t.EXPRESS + r.stats.transitions.EXPRESS }), { STANDARD: 0, EXPRESS: 0 });
+  const executions = results.reduce((t, r) => ({ STANDARD: t.STANDARD + r.stats.executions.STANDARD, EXPRESS: t.EXPRESS + r.stats.executions.EXPRESS }), { STANDARD: 0, EXPRESS: 0 });
+  const children = Object.fromEntries([...runtime.template.stateMachines.values()].filter((sm) => sm.logicalId !== runtime.campaignRun.logicalId).map((sm) => [sm.logicalId, sm.sha256]));
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  return {
+    campaign: runtime.bundle.campaign.id,
+    runs: results.length,
+    runIds: results.map((r) => r.runId),
+    accounts: states.length,
+    actions: {
+      proposed: sum(counters, 'proposed'),
+      executed: sum(counters, 'executed'),
+      needsApproval: sum(counters, 'needsApproval'),
+      approved: sum(counters, 'approved'),
+      rejected: sum(counters, 'rejected'),
+      expired: sum(counters, 'expired'),
+      escalated: sum(counters, 'escalated'),
+      blocked: sum(counters, 'blocked'),
+    },
+    blockedBy,
+    pipeline: {
+      stageAdvances: sum(counters, 'stageAdvances'),
+      accountsByStage,
+      meanEngagedRoles: states.length ? Math.round((states.reduce((n, s) => n + s.engagedRoles.length, 0) / states.length) * 100) / 100 : 0,
+      signals: sum(counters, 'signals'),
+    },
+    stateTransitions: transitions.STANDARD + transitions.EXPRESS,
+    stateTransitionsByType: transitions,
+    executions,
+    lambdaInvocations: results.reduce((n, r) => n + r.stats.lambdaInvocations, 0),
+    toolCalls: { failures: sum(counters, 'toolFailures'), replayedWithoutResend: sum(counters, 'replayed') },
+    definitionSha256: runtime.campaignRun.sha256,
+    childDefinitionSha256: children,
+    reviewer: meta.reviewer,
+    where: {
+      data: rel(runtime.dataDir),
+      outbox: rel(runtime.outboxDir),
+      emails: readdirSync(runtime.outboxDir).filter((f) => f.endsWith('.eml')).length,
+      approvalServer: runtime.approvalUrl,
+      audit: `npm run amk -- audit --run ${results.at(-1)?.runId ?? '<runId>'}`,
+    },
+    durationMs: Date.now() - meta.startedAt,
+  };
+}
+
+const bar = (n: number, max: number, width = 24) => '█'.repeat(max ? Math.round((n / max) * width) : 0);
+
+/** The report as text. */
+export function renderSummary(r: CampaignReport): string {
+  const a = r.actions;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`What the agents did over ${r.runs} weekly run${r.runs === 1 ? '' : 's'} (${r.accounts} accounts)`);
+  lines.push(`  proposed        ${a.proposed} actions`);
+  lines.push(`  executed        ${a.executed}  (autonomous, plus approved ones)`);
+  lines.push(`  needed approval ${a.needsApproval}  → approved ${a.approved}, rejected ${a.rejected}, expired ${a.expired}${a.escalated ? `, escalated ${a.escalated}` : ''}` + (r.reviewer === 'simulated' ? '  [decided by the SIMULATED reviewer through the real links]' : ''));
+  lines.push(`  blocked         ${a.blocked}  by guardrails:`);
+  for (const [g, n] of Object.entries(r.blockedBy).sort((x, y) => y[1] - x[1])) lines.push(`                    ${g.padEnd(20)} ${String(n).padStart(4)}`);
+  lines.push('');
+  lines.push('Pipeline (what the agents optimize: progression and multi-threading, never opens or clicks)');
+  lines.push(`  stage advances observed   ${r.pipeline.stageAdvances}`);
+  lines.push(`  engaged roles per account ${r.pipeline.meanEngagedRoles}`);
+  const max = Math.max(0, ...Object.values(r.pipeline.accountsByStage).map((n) => n ?? 0));
+  for (const stage of [...STAGE_ORDER, 'closed_lost', 'no_decision'] as Stage[]) {
+    const n = r.pipeline.accountsByStage[stage];
+    if (n) lines.push(`  ${stage.padEnd(15)} ${String(n).padStart(4)} ${bar(n, max)}`);
+  }
+  lines.push('');
+  lines.push('The workflow');
+  lines.push(`  ${r.executions.STANDARD} CampaignRun (Standard) + ${r.executions.EXPRESS} AccountBatch (Express) executions, ${r.stateTransitions} state transitions (${r.stateTransitionsByType.STANDARD} Standard), ${r.lambdaInvocations} Lambda invocations`);
+  lines.push(`  tool calls that failed: ${r.toolCalls.failures}; retried steps answered from the idempotency store: ${r.toolCalls.replayedWithoutResend}`);
+  lines.push(`  definition sha256 ${r.definitionSha256} (the ASL of \`cdk synth\`)`);
+  lines.push('');
+  lines.push('Where to look');
+  lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
+  lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);
+  lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, signing.key) — \`npm start\` starts it afresh`);
+  lines.push(`  took       ${(r.durationMs / 1000).toFixed(1)} s`);
+  return lines.join('\n');
+}

@@ -1,0 +1,228 @@
+/**
+ * Runs the synthesized state machines with aws-local-stepfunctions, mapping every Task to what AWS
+ * would call: a Lambda resource to its handler module in-process, `lambda:invoke.waitForTaskToken`
+ * to the task-token emulation, and `states:startExecution.sync:2` to a separate local execution of
+ * the child state machine found in the same template. Generic: no state of the workflow is named
+ * here. Counts state transitions per workflow type for the cost model.
+ */
+import './promise-polyfill.ts';
+import { randomUUID } from 'node:crypto';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { ResolvedTemplate, TemplateStateMachine } from './template.ts';
+import type { TaskTokenRegistry } from './task-tokens.ts';
+
+/** A Lambda handler as the engine calls it. */
+export type LocalLambda = (event: unknown, context: LambdaLikeContext) => Promise<unknown>;
+
+/** The parts of the Lambda context our handlers read. */
+export interface LambdaLikeContext {
+  readonly functionName: string;
+  readonly awsRequestId: string;
+  readonly getRemainingTimeInMillis: () => number;
+  readonly callbackWaitsForEmptyEventLoop: boolean;
+}
+
+/** Figures of one execution tree (a parent and the children it started). */
+export interface ExecutionStats {
+  /** State transitions per workflow type (STANDARD is billed per transition). */
+  readonly transitions: { STANDARD: number; EXPRESS: number };
+  /** Executions started per workflow type. */
+  readonly executions: { STANDARD: number; EXPRESS: number };
+  /** Total duration of the express executions in ms (EXPRESS is billed by duration). */
+  readonly expressMs: number;
+  /** Lambda invocations and their total duration in ms. */
+  readonly lambdaInvocations: number;
+  readonly lambdaMs: number;
+  readonly retries: number;
+}
+
+/** Options of the engine. */
+export interface WorkflowEngineOptions {
+  readonly template: ResolvedTemplate;
+  /** Handler per Lambda logical id. */
+  readonly lambdas: ReadonlyMap<string, LocalLambda>;
+  readonly tokens: TaskTokenRegistry;
+  /** Overrides retry waits in ms per state name (tests make retries instant). */
+  readonly retryIntervalMs?: number;
+}
+
+const TOKEN_SENTINEL = '__AMK_LOCAL_TASK_TOKEN__';
+const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/;
+const STATE_MACHINE_ARN = /^arn:aws:states:[^:]+:\d+:stateMachine:([^:]+)$/;
+
+type Json = Record<string, unknown>;
+
+const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
+
+/** Every Task state in a definition, nested Maps and Parallels included. */
+function tasksOf(def: Json): Array<[string, Json]> {
+  const out: Array<[string, Json]> = [];
+  const states = (def.States ?? {}) as Record<string, Json>;
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') out.push([name, state]);
+    for (const inner of [state.ItemProcessor, state.Iterator] as Json[]) if (inner) out.push(...tasksOf(inner));
+    for (const branch of (state.Branches ?? []) as Json[]) out.push(...tasksOf(branch));
+  }
+  return out;
+}
+
+/** Replaces the token sentinel anywhere in a payload. */
+function withToken(value: unknown, token: string): unknown {
+  if (value === TOKEN_SENTINEL) return token;
+  if (Array.isArray(value)) return value.map((v) => withToken(v, token));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withToken(v, token)]));
+  return value;
+}
+
+/** Runs the template's state machines locally. */
+export class WorkflowEngine {
+  constructor(private readonly options: WorkflowEngineOptions) {}
+
+  /** The state machine of a given logical id (throws naming the known ones). */
+  stateMachine(logicalId: string): TemplateStateMachine {
+    const sm = this.options.template.stateMachines.get(logicalId);
+    if (!sm) throw new Error(`No state machine ${logicalId} in the template (have: ${[...this.options.template.stateMachines.keys()].join(', ')})`);
+    return sm;
+  }
+
+  /** Starts an execution; resolves with its output and the figures of it and its children. */
+  async execute(logicalId: string, input: unknown, opts: { name?: string; onEvent?: (e: { type: string; state?: string; machine: string }) => void } = {}): Promise<{ output: unknown; stats: ExecutionStats }> {
+    const stats = { transitions: { STANDARD: 0, EXPRESS: 0 }, executions: { STANDARD: 0, EXPRESS: 0 }, expressMs: 0, lambdaInvocations: 0, lambdaMs: 0, retries: 0 };
+    const output = await this.run(this.stateMachine(logicalId), input, opts.name ?? randomUUID(), stats, opts.onEvent);
+    return { output, stats };
+  }
+
+  private async run(
+    sm: TemplateStateMachine,
+    input: unknown,
+    name: string,
+    stats: { transitions: { STANDARD: number; EXPRESS: number }; executions: { STANDARD: number; EXPRESS: number }; expressMs: number; lambdaInvocations: number; lambdaMs: number; retries: number },
+    onEvent?: (e: { type: string; state?: string; machine: string }) => void,
+  ): Promise<unknown> {
+    const started = Date.now();
+    stats.executions[sm.type] += 1;
+    const executionArn = `arn:aws:states:us-east-1:123456789012:execution:${sm.logicalId}:${name}`;
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const retryOverrides: Record<string, number> = {};
+    for (const [stateName, task] of tasksOf(sm.definition)) {
+      handlers[stateName] = this.taskHandler(stateName, task, stats, onEvent);
+      if (this.options.retryIntervalMs !== undefined) retryOverrides[stateName] = this.options.retryIntervalMs;
+    }
+    const machine = new StateMachine(sm.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: true } });
+    const execution = machine.run(clone(input) as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryOverrides },
+      context: {
+        Execution: { Id: executionArn, Name: name, StartTime: new Date(started).toISOString(), Input: clone(input) as never },
+        StateMachine: { Id: `arn:aws:states:us-east-1:123456789012:stateMachine:${sm.logicalId}`, Name: sm.logicalId },
+        Task: { Token: TOKEN_SENTINEL },
+      },
+    });
+    const counting = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered') stats.transitions[sm.type] += 1;
+        if (event.type === 'StateRetried') stats.retries += 1;
+        if ('state' in event) onEvent?.({ type: event.type, state: event.state.name, machine: sm.logicalId });
+      }
+    })();
+    try {
+      const output = await execution.result;
+      return output;
+    } catch (err) {
+      // The engine wraps the failing state's error; surface its name as AWS reports it.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      throw cause;
+    } finally {
+      await counting.catch(() => undefined);
+      if (sm.type === 'EXPRESS') stats.expressMs += Date.now() - started;
+    }
+  }
+
+  private taskHandler(
+    stateName: string,
+    task: Json,
+    stats: { lambdaInvocations: number; lambdaMs: number; transitions: { STANDARD: number; EXPRESS: number }; executions: { STANDARD: number; EXPRESS: number }; expressMs: number; retries: number },
+    onEvent?: (e: { type: string; state?: string; machine: string }) => void,
+  ): (input: unknown) => Promise<unknown> {
+    const resource = String(task.Resource);
+    const invoke = async (functionArnOrName: string, payload: unknown): Promise<unknown> => {
+      const logicalId = LAMBDA_ARN.exec(functionArnOrName)?.[1] ?? functionArnOrName;
+      const lambda = this.options.lambdas.get(logicalId);
+      if (!lambda) throw new Error(`No local handler for Lambda ${logicalId} (state ${stateName})`);
+      const timeoutMs = Number(task.TimeoutSeconds ?? 60) * 1000;
+      const started = Date.now();
+      stats.lambdaInvocations += 1;
+      try {
+        return clone(
+          await lambda(clone(payload), {
+            functionName: logicalId,
+            awsRequestId: randomUUID(),
+            getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+            callbackWaitsForEmptyEventLoop: false,
+          }),
+        );
+      } finally {
+        stats.lambdaMs += Date.now() - started;
+      }
+    };
+    const lambdaArn = LAMBDA_ARN.exec(resource);
+    if (lambdaArn) return (input) => invoke(resource, input);
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      return async (input) => {
+        const p = input as { FunctionName: string; Payload?: unknown };
+        return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: await invoke(p.FunctionName, p.Payload) };
+      };
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      return async (input) => {
+        const p = input as { FunctionName: string; Payload?: Json };
+        // TimeoutSecondsPath is evaluated by the engine on the state's input; CDK passes the same
+        // value in the payload, which is where the token's own deadline is read from.
+        const timeoutSeconds = Number(task.TimeoutSeconds ?? (p.Payload?.timeoutSeconds as number | undefined) ?? 60);
+        const { token, settled } = this.options.tokens.open(stateName, timeoutSeconds);
+        try {
+          await invoke(p.FunctionName, withToken(p.Payload, token));
+        } catch (err) {
+          this.options.tokens.expire(token);
+          throw err;
+        }
+        const timer = setTimeout(() => this.options.tokens.expire(token), timeoutSeconds * 1000 + 50);
+        try {
+          return await settled;
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+    }
+    if (resource === 'arn:aws:states:::states:startExecution.sync:2' || resource === 'arn:aws:states:::states:startExecution.sync') {
+      return async (input) => {
+        const p = input as { StateMachineArn: string; Input?: unknown; Name?: string };
+        const childId = STATE_MACHINE_ARN.exec(p.StateMachineArn)?.[1];
+        if (!childId) throw new Error(`State ${stateName}: cannot resolve child state machine ${p.StateMachineArn}`);
+        const child = this.stateMachine(childId);
+        const childInput = typeof p.Input === 'string' ? (JSON.parse(p.Input) as unknown) : p.Input;
+        const name = p.Name ?? randomUUID();
+        const startDate = Date.now();
+        try {
+          const output = await this.run(child, childInput, name, stats as never, onEvent);
+          const sync2 = resource.endsWith(':2');
+          return {
+            ExecutionArn: `arn:aws:states:us-east-1:123456789012:execution:${childId}:${name}`,
+            Input: sync2 ? childInput : JSON.stringify(childInput),
+            Output: sync2 ? output : JSON.stringify(output),
+            Status: 'SUCCEEDED',
+            StartDate: startDate,
+            StopDate: Date.now(),
+          };
+        } catch (err) {
+          // AWS fails the parent task with States.TaskFailed and the child's error in the cause.
+          const failure = new Error(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+          failure.name = 'States.TaskFailed';
+          throw failure;
+        }
+      };
+    }
+    return async () => {
+      throw new Error(`State ${stateName}: resource ${resource} has no local stand-in`);
+    };
+  }
+}

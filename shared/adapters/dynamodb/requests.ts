@@ -1,0 +1,667 @@
+/**
+ * Pure DynamoDB request builders, one per access pattern of tables.ts: key design and condition
+ * expressions live here and are unit-tested without I/O; the repositories only send what these
+ * return (through a DynamoDBDocumentClient, so values are plain JS).
+ *
+ * Items store the domain object's fields as top-level attributes beside the storage attributes
+ * (pk, sk, gsi1pk, gsi1sk, TTL and helper attributes); reads parse items back through the zod
+ * schemas, which drop the storage attributes.
+ *
+ * Time in sort keys is normalized to `Date#toISOString()` (UTC, milliseconds, fixed width), so
+ * lexical order is time order whatever offset the caller used.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  BatchWriteCommandInput,
+  GetCommandInput,
+  PutCommandInput,
+  QueryCommandInput,
+  UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { InvalidInputError } from '../../domain/errors.ts';
+import type { AccountState, Approval, AuditEvent, PipelineSignal, ReviewerKind, Stakeholder } from '../../domain/model.ts';
+import type { MemoryEntry } from '../../ports/index.ts';
+import { toPlainJson } from './canonical-json.ts';
+import { TABLES, VIRTUAL_SHARDS } from './tables.ts';
+
+/** A primary or index key as returned in LastEvaluatedKey (all key attributes are strings). */
+export type ItemKey = Record<string, string>;
+
+/** The primary key of an item in the pk/sk tables. */
+export interface PrimaryKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/** One request of a BatchWriteItem (document-client form). */
+export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+/** BatchWriteItem accepts at most 25 requests. */
+export const BATCH_WRITE_LIMIT = 25;
+
+/** Arms per UpdateItem of the outcome model, keeping expressions far below DynamoDB's 4 KB limit. */
+export const MAX_ARMS_PER_UPDATE = 40;
+
+/** Counters per UpdateItem of a run header, for the same reason. */
+export const MAX_COUNTERS_PER_UPDATE = 50;
+
+/** How long a decided approval is kept before DynamoDB TTL may purge it (the audit table keeps the record). */
+export const APPROVAL_RETENTION_DAYS = 90;
+
+/** Width of the zero-padded audit sequence number in sort keys. */
+export const SEQ_WIDTH = 10;
+
+const ACCOUNTS_SHARD_INDEX = indexName('accounts');
+const APPROVALS_RUN_SHARD_INDEX = indexName('approvals');
+const AUDIT_RUN_INDEX = indexName('audit');
+
+function indexName(key: 'accounts' | 'approvals' | 'audit'): string {
+  const index = TABLES[key].indexes[0];
+  if (index === undefined) throw new Error(`table ${key} declares no index`);
+  return index.name;
+}
+
+/** Normalizes an ISO timestamp for use in a sort key; throws InvalidInputError when it is not a time. */
+export function isoKey(at: string): string {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new InvalidInputError(`not an ISO timestamp: ${at}`);
+  return new Date(ms).toISOString();
+}
+
+function epochMs(at: string): number {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new InvalidInputError(`not an ISO timestamp: ${at}`);
+  return ms;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** Splits write requests into BatchWriteItem inputs of at most 25 requests each. */
+export function batchWriteChunks(table: string, requests: readonly WriteRequest[]): BatchWriteCommandInput[] {
+  return chunk(requests, BATCH_WRITE_LIMIT).map((part) => ({ RequestItems: { [table]: part } }));
+}
+
+/** Keeps the last request per primary key: BatchWriteItem rejects two writes to one key in a request. */
+function lastPerKey<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) {
+    const key = keyOf(item);
+    byKey.delete(key);
+    byKey.set(key, item);
+  }
+  return [...byKey.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors
+// ---------------------------------------------------------------------------------------------
+
+const CursorKey = z.record(z.string(), z.string());
+
+/** Encodes a LastEvaluatedKey as an opaque cursor (base64url JSON). */
+export function encodeCursor(key: ItemKey): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by encodeCursor; throws InvalidInputError for anything else. */
+export function decodeCursor(cursor: string): ItemKey {
+  try {
+    return CursorKey.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch (err) {
+    throw new InvalidInputError('invalid page cursor', { cause: err });
+  }
+}
+
+/** Narrows a LastEvaluatedKey (all our key attributes are strings) to an ItemKey, or undefined. */
+export function lastKey(key: Record<string, unknown> | undefined): ItemKey | undefined {
+  if (key === undefined) return undefined;
+  return CursorKey.parse(key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// accounts table
+// ---------------------------------------------------------------------------------------------
+
+/** Virtual shard of an account: the first 4 bytes of sha256(accountId), big-endian, mod VIRTUAL_SHARDS. */
+export function shardOf(accountId: string): number {
+  return createHash('sha256').update(accountId, 'utf8').digest().readUInt32BE(0) % VIRTUAL_SHARDS;
+}
+
+/** GSI partition of a virtual shard: `SHARD#` and two digits. */
+export function shardPartition(virtualShard: number): string {
+  if (!Number.isInteger(virtualShard) || virtualShard < 0 || virtualShard >= VIRTUAL_SHARDS) {
+    throw new InvalidInputError(`virtual shard must be an integer in [0, ${VIRTUAL_SHARDS}): ${virtualShard}`);
+  }
+  return `SHARD#${String(virtualShard).padStart(2, '0')}`;
+}
+
+/** Partition key of everything about one account. */
+export const accountPk = (accountId: string): string => `ACCOUNT#${accountId}`;
+
+/** Key of an account's state item. */
+export const accountStateKey = (accountId: string): PrimaryKey => ({ pk: accountPk(accountId), sk: 'STATE' });
+
+/** Key of a stakeholder item. */
+export const stakeholderKey = (accountId: string, stakeholderId: string): PrimaryKey => ({
+  pk: accountPk(accountId),
+  sk: `CONTACT#${stakeholderId}`,
+});
+
+/** Key of a signal item: time first so a range query returns signals oldest first. */
+export const signalKey = (signal: Pick<PipelineSignal, 'accountId' | 'at' | 'id'>): PrimaryKey => ({
+  pk: accountPk(signal.accountId),
+  sk: `SIGNAL#${isoKey(signal.at)}#${signal.id}`,
+});
+
+function accountStateItem(state: AccountState, version: number): Record<string, unknown> {
+  return {
+    ...state,
+    ...accountStateKey(state.id),
+    gsi1pk: shardPartition(shardOf(state.id)),
+    gsi1sk: accountPk(state.id),
+    version,
+  };
+}
+
+/** GetItem of an account state (strongly consistent: the version read is the one the lock compares). */
+export function getAccountState(table: string, accountId: string): GetCommandInput {
+  return { TableName: table, Key: accountStateKey(accountId), ConsistentRead: true };
+}
+
+/** PutItem of an imported account state at version 0, unconditionally (import replaces). */
+export function importAccountState(table: string, state: AccountState): PutCommandInput {
+  return { TableName: table, Item: accountStateItem(state, 0) };
+}
+
+/**
+ * PutItem of an account state under an optimistic lock: succeeds only while the stored version
+ * equals `expectedVersion` (or, for 0, while no state exists yet); stores expectedVersion + 1.
+ */
+export function putAccountState(table: string, state: AccountState, expectedVersion: number): PutCommandInput {
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
+    throw new InvalidInputError(`expectedVersion must be a non-negative integer: ${expectedVersion}`);
+  }
+  return {
+    TableName: table,
+    Item: accountStateItem(state, expectedVersion + 1),
+    ConditionExpression:
+      expectedVersion === 0 ? 'attribute_not_exists(pk) OR #version = :expected' : '#version = :expected',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':expected': expectedVersion },
+  };
+}
+
+/** Query of one page of the state items of a virtual shard (GSI byShard; only state items carry gsi1pk). */
+export function queryByShard(
+  table: string,
+  virtualShard: number,
+  limit: number,
+  exclusiveStartKey?: ItemKey,
+): QueryCommandInput {
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`page limit must be a positive integer: ${limit}`);
+  return {
+    TableName: table,
+    IndexName: ACCOUNTS_SHARD_INDEX,
+    KeyConditionExpression: 'gsi1pk = :shard',
+    ExpressionAttributeValues: { ':shard': shardPartition(virtualShard) },
+    Limit: limit,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+/** Query of one page of an account's stakeholders. */
+export function queryStakeholders(table: string, accountId: string, exclusiveStartKey?: ItemKey): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': accountPk(accountId), ':prefix': 'CONTACT#' },
+    ConsistentRead: true,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+function stakeholderItem(stakeholder: Stakeholder): Record<string, unknown> {
+  return { ...stakeholder, ...stakeholderKey(stakeholder.accountId, stakeholder.id) };
+}
+
+/** PutItem of one stakeholder (replaces it). */
+export function putStakeholder(table: string, stakeholder: Stakeholder): PutCommandInput {
+  return { TableName: table, Item: stakeholderItem(stakeholder) };
+}
+
+/** BatchWriteItem inputs putting stakeholders (the last one per id wins). */
+export function batchPutStakeholders(table: string, stakeholders: readonly Stakeholder[]): BatchWriteCommandInput[] {
+  const unique = lastPerKey(stakeholders, (s) => `${s.accountId}\u0000${s.id}`);
+  return batchWriteChunks(
+    table,
+    unique.map((s) => ({ PutRequest: { Item: stakeholderItem(s) } })),
+  );
+}
+
+/** BatchWriteItem inputs deleting stakeholders of an account (an import that no longer lists them). */
+export function batchDeleteStakeholders(
+  table: string,
+  accountId: string,
+  stakeholderIds: readonly string[],
+): BatchWriteCommandInput[] {
+  return batchWriteChunks(
+    table,
+    [...new Set(stakeholderIds)].map((id) => ({ DeleteRequest: { Key: stakeholderKey(accountId, id) } })),
+  );
+}
+
+/** BatchWriteItem inputs putting signals; a signal is keyed by time and id, so a re-put is idempotent. */
+export function batchPutSignals(table: string, signals: readonly PipelineSignal[]): BatchWriteCommandInput[] {
+  const items = signals.map((signal) => ({ ...signal, ...signalKey(signal) }));
+  const unique = lastPerKey(items, (item) => `${item.pk}\u0000${item.sk}`);
+  return batchWriteChunks(
+    table,
+    unique.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/**
+ * Query of one page of an account's signals strictly after `since`, oldest first. Bounds: the
+ * lower bound `SIGNAL#<since>$` sorts after every `SIGNAL#<since>#...` ('$' follows '#'), which
+ * excludes signals at exactly `since`; the upper bound `SIGNAL$` sorts after every `SIGNAL#...`
+ * whatever characters an id holds (tighter than `SIGNAL#~`, which would cut off ids above '~').
+ */
+export function querySignalsSince(
+  table: string,
+  accountId: string,
+  since: string | null,
+  exclusiveStartKey?: ItemKey,
+): QueryCommandInput {
+  const page = exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey };
+  if (since === null) {
+    return {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': accountPk(accountId), ':prefix': 'SIGNAL#' },
+      ConsistentRead: true,
+      ...page,
+    };
+  }
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+    ExpressionAttributeValues: { ':pk': accountPk(accountId), ':from': `SIGNAL#${isoKey(since)}$`, ':to': 'SIGNAL$' },
+    ConsistentRead: true,
+    ...page,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// memory table
+// ---------------------------------------------------------------------------------------------
+
+/** Key of one memory entry of an account. */
+export const memoryEntryKey = (entry: Pick<MemoryEntry, 'accountId' | 'at' | 'id'>): PrimaryKey => ({
+  pk: accountPk(entry.accountId),
+  sk: `MEM#${isoKey(entry.at)}#${entry.id}`,
+});
+
+/** BatchWriteItem inputs appending memory entries (idempotent per time and id). */
+export function batchPutMemoryEntries(table: string, entries: readonly MemoryEntry[]): BatchWriteCommandInput[] {
+  const items = entries.map((entry) => ({ ...entry, ...memoryEntryKey(entry) }));
+  const unique = lastPerKey(items, (item) => `${item.pk}\u0000${item.sk}`);
+  return batchWriteChunks(
+    table,
+    unique.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/** Query of one page of an account's memory at or after `since`, oldest first. */
+export function queryMemorySince(
+  table: string,
+  accountId: string,
+  since: string,
+  exclusiveStartKey?: ItemKey,
+): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+    // `MEM$` sorts after every `MEM#...` key (see querySignalsSince).
+    ExpressionAttributeValues: { ':pk': accountPk(accountId), ':from': `MEM#${isoKey(since)}`, ':to': 'MEM$' },
+    ConsistentRead: true,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+/** Key of an agent's outcome model. */
+export const outcomeModelKey = (agentId: string): PrimaryKey => ({ pk: `MODEL#${agentId}`, sk: 'ARMS' });
+
+/** Attribute holding one counter of one arm, e.g. `trials#nurture_email:champion`. */
+export const armAttribute = (counter: 'trials' | 'successes', arm: string): string => `${counter}#${arm}`;
+
+/** The counter and arm an outcome-model attribute holds, or undefined for other attributes. */
+export function parseArmAttribute(attribute: string): { counter: 'trials' | 'successes'; arm: string } | undefined {
+  for (const counter of ['trials', 'successes'] as const) {
+    const prefix = `${counter}#`;
+    if (attribute.startsWith(prefix) && attribute.length > prefix.length) return { counter, arm: attribute.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+/** GetItem of an agent's outcome model. */
+export function getOutcomeModel(table: string, agentId: string): GetCommandInput {
+  return { TableName: table, Key: outcomeModelKey(agentId), ConsistentRead: true };
+}
+
+/**
+ * UpdateItem inputs adding trials/successes per arm with ADD (atomic per arm, creating missing
+ * attributes at 0) and bumping the model version. Arm names hold ':' and other characters an
+ * expression cannot, so every name goes through ExpressionAttributeNames.
+ */
+export function addOutcomeDeltas(
+  table: string,
+  agentId: string,
+  deltas: Record<string, { trials: number; successes: number }>,
+): UpdateCommandInput[] {
+  const arms = Object.entries(deltas);
+  for (const [arm, delta] of arms) {
+    if (arm.length === 0 || !Number.isFinite(delta.trials) || !Number.isFinite(delta.successes)) {
+      throw new InvalidInputError(`invalid outcome delta for arm "${arm}"`);
+    }
+  }
+  return chunk(arms, MAX_ARMS_PER_UPDATE).map((part) => {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, number> = { ':one': 1 };
+    const adds = ['#version :one'];
+    part.forEach(([arm, delta], i) => {
+      names[`#t${i}`] = armAttribute('trials', arm);
+      names[`#s${i}`] = armAttribute('successes', arm);
+      values[`:t${i}`] = delta.trials;
+      values[`:s${i}`] = delta.successes;
+      adds.push(`#t${i} :t${i}`, `#s${i} :s${i}`);
+    });
+    return {
+      TableName: table,
+      Key: outcomeModelKey(agentId),
+      UpdateExpression: `ADD ${adds.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// approvals table
+// ---------------------------------------------------------------------------------------------
+
+/** Key of an approval request. */
+export const approvalKey = (approvalId: string): PrimaryKey => ({ pk: `APPROVAL#${approvalId}`, sk: 'REQUEST' });
+
+/** GSI partition of the approvals one shard queued in one run. */
+export const runShardPartition = (runId: string, shard: number): string => `RUN#${runId}#SHARD#${shard}`;
+
+/** Approval id from a byRunShard sort key (`APPROVAL#<id>`). */
+export function approvalIdFromIndexKey(gsi1sk: string): string {
+  if (!gsi1sk.startsWith('APPROVAL#')) throw new Error(`not an approval index key: ${gsi1sk}`);
+  return gsi1sk.slice('APPROVAL#'.length);
+}
+
+/**
+ * PutItem of a new approval, only if its id is unused. Besides the domain fields it stores
+ * `expiresAtMs` (for the expiry condition of decideApproval: a number compares correctly whatever
+ * offset expiresAt was written with) and `purgeAt` (TTL, epoch seconds).
+ */
+export function putApprovalIfAbsent(table: string, approval: Approval): PutCommandInput {
+  const purgeAt = Math.floor(epochMs(approval.createdAt) / 1000) + APPROVAL_RETENTION_DAYS * 86_400;
+  return {
+    TableName: table,
+    Item: {
+      ...approval,
+      ...approvalKey(approval.id),
+      gsi1pk: runShardPartition(approval.runId, approval.shard),
+      gsi1sk: `APPROVAL#${approval.id}`,
+      purgeAt,
+      ...(approval.expiresAt === undefined ? {} : { expiresAtMs: epochMs(approval.expiresAt) }),
+    },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
+
+/** GetItem of an approval (strongly consistent: decisions are checked against it). */
+export function getApproval(table: string, approvalId: string): GetCommandInput {
+  return { TableName: table, Key: approvalKey(approvalId), ConsistentRead: true };
+}
+
+/** UpdateItem queued -> pending with the task token and expiry; fails unless the status is queued. */
+export function markApprovalPending(
+  table: string,
+  approvalId: string,
+  taskToken: string,
+  expiresAt: string,
+): UpdateCommandInput {
+  return {
+    TableName: table,
+    Key: approvalKey(approvalId),
+    UpdateExpression:
+      'SET #status = :pending, #taskToken = :taskToken, #expiresAt = :expiresAt, #expiresAtMs = :expiresAtMs, #version = #version + :one',
+    ConditionExpression: '#status = :queued',
+    ExpressionAttributeNames: {
+      '#status': 'status',
+      '#taskToken': 'taskToken',
+      '#expiresAt': 'expiresAt',
+      '#expiresAtMs': 'expiresAtMs',
+      '#version': 'version',
+    },
+    ExpressionAttributeValues: {
+      ':pending': 'pending',
+      ':queued': 'queued',
+      ':taskToken': taskToken,
+      ':expiresAt': expiresAt,
+      ':expiresAtMs': epochMs(expiresAt),
+      ':one': 1,
+    },
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
+/** A decision on a pending approval, as the ApprovalRepository port receives it. */
+export interface ApprovalDecision {
+  readonly status: 'approved' | 'rejected' | 'expired' | 'skipped';
+  readonly at: string;
+  readonly by: string;
+  readonly reviewerKind?: ReviewerKind;
+  readonly reason?: string;
+}
+
+/**
+ * UpdateItem pending -> decided, once. Approve and reject also require the link not to have
+ * expired at the decision time (`expiresAtMs > at`): there is no TTL locally, so expiry is
+ * enforced here rather than by the item disappearing. Expire and skip are allowed at any time.
+ */
+export function decideApproval(table: string, approvalId: string, decision: ApprovalDecision): UpdateCommandInput {
+  const names: Record<string, string> = {
+    '#status': 'status',
+    '#decidedAt': 'decidedAt',
+    '#decidedBy': 'decidedBy',
+    '#version': 'version',
+  };
+  const values: Record<string, string | number> = {
+    ':status': decision.status,
+    ':pending': 'pending',
+    ':decidedAt': decision.at,
+    ':decidedBy': decision.by,
+    ':one': 1,
+  };
+  const sets = ['#status = :status', '#decidedAt = :decidedAt', '#decidedBy = :decidedBy', '#version = #version + :one'];
+  if (decision.reviewerKind !== undefined) {
+    names['#reviewerKind'] = 'reviewerKind';
+    values[':reviewerKind'] = decision.reviewerKind;
+    sets.push('#reviewerKind = :reviewerKind');
+  }
+  if (decision.reason !== undefined) {
+    names['#reason'] = 'reason';
+    values[':reason'] = decision.reason;
+    sets.push('#reason = :reason');
+  }
+  let condition = '#status = :pending';
+  if (decision.status === 'approved' || decision.status === 'rejected') {
+    names['#expiresAtMs'] = 'expiresAtMs';
+    values[':atMs'] = epochMs(decision.at);
+    condition += ' AND (attribute_not_exists(#expiresAtMs) OR #expiresAtMs > :atMs)';
+  }
+  return {
+    TableName: table,
+    Key: approvalKey(approvalId),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
+/** Query of one page of the approval ids a shard queued in a run (GSI byRunShard, keys only). */
+export function queryApprovalIdsForRunShard(
+  table: string,
+  runId: string,
+  shard: number,
+  exclusiveStartKey?: ItemKey,
+): QueryCommandInput {
+  return {
+    TableName: table,
+    IndexName: APPROVALS_RUN_SHARD_INDEX,
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': runShardPartition(runId, shard) },
+    ProjectionExpression: 'gsi1sk',
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit table
+// ---------------------------------------------------------------------------------------------
+
+/** Sort key of an audit event: zero-padded so lexical order is sequence order. */
+export function auditSeqKey(seq: number): string {
+  if (!Number.isInteger(seq) || seq < 0 || seq >= 10 ** SEQ_WIDTH) throw new InvalidInputError(`invalid audit seq: ${seq}`);
+  return `SEQ#${String(seq).padStart(SEQ_WIDTH, '0')}`;
+}
+
+/** Key of one audit event. */
+export const auditEventKey = (stream: string, seq: number): PrimaryKey => ({ pk: stream, sk: auditSeqKey(seq) });
+
+/** GSI partition of everything recorded for a run. */
+export const runPartition = (runId: string): string => `RUN#${runId}`;
+
+/**
+ * PutItem of an audit event at its sequence number, only if that number is still free: two
+ * writers racing for one head cannot both succeed, which keeps the hash chain linear.
+ */
+export function appendAuditEvent(table: string, event: AuditEvent): PutCommandInput {
+  const stored = toPlainJson(event);
+  return {
+    TableName: table,
+    Item: {
+      ...stored,
+      ...auditEventKey(event.stream, event.seq),
+      ...(event.runId === undefined
+        ? {}
+        : {
+            gsi1pk: runPartition(event.runId),
+            gsi1sk: `${isoKey(event.at)}#${event.stream}#${String(event.seq).padStart(SEQ_WIDTH, '0')}`,
+          }),
+    },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
+
+/** Query of the last event of a stream (the head the next append links to). */
+export function queryStreamHead(table: string, stream: string): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': stream, ':prefix': 'SEQ#' },
+    ScanIndexForward: false,
+    Limit: 1,
+    ConsistentRead: true,
+  };
+}
+
+/** Query of one page of a stream in sequence order. */
+export function queryStream(table: string, stream: string, exclusiveStartKey?: ItemKey): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': stream, ':prefix': 'SEQ#' },
+    ScanIndexForward: true,
+    ConsistentRead: true,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+/** Query of one page of everything recorded for a run, in time order (GSI byRun). */
+export function queryRunEvents(table: string, runId: string, exclusiveStartKey?: ItemKey): QueryCommandInput {
+  return {
+    TableName: table,
+    IndexName: AUDIT_RUN_INDEX,
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': runPartition(runId) },
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs table
+// ---------------------------------------------------------------------------------------------
+
+/** Key of a run's header item. */
+export const runHeaderKey = (runId: string): PrimaryKey => ({ pk: runPartition(runId), sk: 'HEADER' });
+
+/**
+ * PutItem of a run header with an empty `counters` map, only if the run has none yet: a retried
+ * start must not reset counters, and ADD on `counters.<name>` needs the map to exist.
+ */
+export function startRun(
+  table: string,
+  run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> },
+): PutCommandInput {
+  return {
+    TableName: table,
+    Item: { ...runHeaderKey(run.runId), ...run, counters: {} },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
+
+/**
+ * UpdateItem inputs adding to named run counters with ADD on the nested map (atomic per counter).
+ * The condition refuses a run that was never started instead of failing on the missing map.
+ */
+export function addRunCounters(table: string, runId: string, counters: Record<string, number>): UpdateCommandInput[] {
+  const entries = Object.entries(counters);
+  for (const [name, n] of entries) {
+    if (name.length === 0 || !Number.isFinite(n)) throw new InvalidInputError(`invalid run counter "${name}": ${n}`);
+  }
+  return chunk(entries, MAX_COUNTERS_PER_UPDATE).map((part) => {
+    const names: Record<string, string> = { '#counters': 'counters' };
+    const values: Record<string, number> = {};
+    const adds: string[] = [];
+    part.forEach(([name, n], i) => {
+      names[`#c${i}`] = name;
+      values[`:c${i}`] = n;
+      adds.push(`#counters.#c${i} :c${i}`);
+    });
+    return {
+      TableName: table,
+      Key: runHeaderKey(runId),
+      UpdateExpression: `ADD ${adds.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  });
+}
+
+/** GetItem of a run header. */
+export function getRunHeader(table: string, runId: string): GetCommandInput {
+  return { TableName: table, Key: runHeaderKey(runId), ConsistentRead: true };
+}

@@ -1,0 +1,65 @@
+/**
+ * RunRepository on the runs table's header item (`RUN#<id>` / `HEADER`): what a run is and its
+ * counters, added atomically by every shard. (A table of its own, so the audit table stays
+ * PutItem-only.)
+ */
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import type { RunRepository } from '../../ports/index.ts';
+import { documentClient, isConditionalCheckFailed } from './client.ts';
+import { addRunCounters, getRunHeader, startRun } from './requests.ts';
+
+/** Counters were added to a run whose header was never written (start was skipped). */
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+  readonly code = 'RUN_NOT_FOUND';
+}
+
+/** Storage schema of a run header (the port has no model.ts schema for it). */
+const RunHeader = z.object({
+  runId: z.string().min(1),
+  campaignId: z.string().min(1),
+  now: z.iso.datetime({ offset: true }),
+  counters: z.record(z.string(), z.number()),
+});
+
+/** Run headers and counters in DynamoDB (see tables.ts, `runs`). */
+export class DynamoRunRepository implements RunRepository {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {
+    this.doc = documentClient(this.client);
+  }
+
+  /** Writes the run header with zero counters; a retried start leaves the existing header (and its counters) alone. */
+  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(startRun(this.table, run)));
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return;
+      throw err;
+    }
+  }
+
+  /** Adds to named counters with ADD (atomic under concurrent shards); throws RunNotFoundError before start. */
+  async addCounters(runId: string, counters: Record<string, number>): Promise<void> {
+    for (const input of addRunCounters(this.table, runId, counters)) {
+      try {
+        await this.doc.send(new UpdateCommand(input));
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw new RunNotFoundError(`run ${runId} was never started`, { cause: err });
+        throw err;
+      }
+    }
+  }
+
+  /** The run header with its counters, or undefined. */
+  async get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined> {
+    const out = await this.doc.send(new GetCommand(getRunHeader(this.table, runId)));
+    return out.Item === undefined ? undefined : RunHeader.parse(out.Item);
+  }
+}

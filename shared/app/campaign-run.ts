@@ -1,0 +1,407 @@
+/**
+ * Use cases of one campaign run: one function per state of the workflow (see contracts.ts). Each
+ * takes the ports it needs and a parsed input, and returns the state's output. Decisions depend
+ * only on the input, the stored state and the run's clock, so a run can be replayed.
+ */
+import { z } from 'zod';
+import type { AppDeps } from './deps.ts';
+import {
+  ActOutput,
+  GovernOutput,
+  ObserveOutput,
+  PlanOutput,
+  type ApprovalItem,
+  type LoadCampaignOutput,
+  type ObservedAccount,
+  type RecordInput,
+  type RecordOutput,
+  type RecentTouch,
+  type RunSummary,
+  type ShardInput,
+  type StartRunInput,
+  type ToolCallResult,
+} from './contracts.ts';
+import type { CampaignBundle, Charter } from '../domain/config.ts';
+import { AgentPausedError, ToolRejectedError } from '../domain/errors.ts';
+import type { Action, Approval, AuditEvent, Stakeholder, Verdict } from '../domain/model.ts';
+import { actionDigest } from '../domain/digest.ts';
+import { stableId } from '../domain/random.ts';
+import { armOf, foldSignals } from '../domain/observe.ts';
+import { planAccount } from '../domain/planner.ts';
+import { governActions } from '../domain/governance.ts';
+import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
+import type { MemoryEntry } from '../ports/index.ts';
+
+const DAY_MS = 86_400_000;
+const MEMORY_WINDOW_DAYS = 28;
+
+type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+
+const shiftIso = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString();
+
+/** Finds a charter of the bundle by agent id. */
+function charterOf(bundle: CampaignBundle, agentId: string): { charter: Charter; hash: string } {
+  const found = bundle.charters.find((c) => c.charter.id === agentId);
+  if (!found) throw new AgentPausedError(`No charter "${agentId}" in campaign "${bundle.campaign.id}"`);
+  return found;
+}
+
+/** LoadCampaign: validates the campaign, opens the run, and describes its shards. */
+export async function loadCampaign(deps: AppDeps, input: StartRunInput): Promise<LoadCampaignOutput> {
+  const bundle = await deps.config.load(input.campaignId);
+  const now = input.scheduledTime ?? deps.clock();
+  const runId = input.runId ?? `${bundle.campaign.id}-${now.replace(/[-:.]/g, '').slice(0, 15)}`;
+  const charterHashes = Object.fromEntries(bundle.charters.map((c) => [c.charter.id, c.hash]));
+  await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes });
+  await deps.audit.append([
+    {
+      stream: `RUN#${runId}`,
+      at: now,
+      kind: 'run_started',
+      runId,
+      actor: 'system:scheduler',
+      data: {
+        campaignId: bundle.campaign.id,
+        campaignHash: bundle.campaignHash,
+        guardrailsHash: bundle.guardrailsHash,
+        charterHashes,
+        paused: bundle.charters.filter((c) => c.charter.status === 'paused').map((c) => c.charter.id),
+        seed: deps.seed,
+      },
+    },
+  ]);
+  const run = { runId, campaignId: bundle.campaign.id, now };
+  const shards = Array.from({ length: bundle.campaign.shards }, (_, shard) => ({ ...run, shard, shardCount: bundle.campaign.shards }));
+  return { run, shards };
+}
+
+const Cursor = z.object({ v: z.number().int().nonnegative(), k: z.string().optional() });
+type Cursor = z.infer<typeof Cursor>;
+const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
+const decodeCursor = (s: string | undefined): Cursor =>
+  s ? Cursor.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8'))) : { v: 0 };
+
+/** The virtual shards a campaign shard covers (v mod shardCount = shard). */
+export const virtualShardsOf = (shard: number, shardCount: number): number[] =>
+  Array.from({ length: VIRTUAL_SHARDS }, (_, v) => v).filter((v) => v % shardCount === shard);
+
+/** Observe: folds new signals into the next page of accounts and credits earlier actions. */
+export async function observeShard(deps: AppDeps, input: ShardInput): Promise<ObserveOutput> {
+  const { shard } = input;
+  const bundle = await deps.config.load(shard.campaignId);
+  const { pageSize, segment } = bundle.campaign;
+  const virtuals = virtualShardsOf(shard.shard, shard.shardCount);
+  let cursor = decodeCursor(input.cursor);
+  const page: Awaited<ReturnType<AppDeps['accounts']['listByShard']>>['items'] = [];
+  while (page.length < pageSize && cursor.v < virtuals.length) {
+    const result = await deps.accounts.listByShard(virtuals[cursor.v] as number, pageSize - page.length, cursor.k);
+    page.push(...result.items);
+    cursor = result.cursor ? { v: cursor.v, k: result.cursor } : { v: cursor.v + 1 };
+  }
+  const inSegment = page.filter(
+    (a) => segment.tiers.includes(a.tier) && (!segment.stages || segment.stages.includes(a.stage)),
+  );
+  const since = shiftIso(shard.now, -MEMORY_WINDOW_DAYS * DAY_MS);
+  const accounts: ObservedAccount[] = [];
+  const credits: Record<string, Record<string, { trials: number; successes: number }>> = {};
+  for (const account of inSegment) {
+    const [stakeholders, signals, memory] = await Promise.all([
+      deps.accounts.listStakeholders(account.id),
+      deps.accounts.listSignalsSince(account.id, account.observedUntil),
+      deps.memory.listForAccount(account.id, since),
+    ]);
+    const roleOf = new Map(stakeholders.map((s) => [s.id, s.role]));
+    // Credit only the actions of the last week: each is credited in the one observation after
+    // it ran (trials are counted when it executes, in Record / ActApproved).
+    const lastWeek = shiftIso(shard.now, -7 * DAY_MS);
+    const executed = memory
+      .filter((m) => m.kind === 'action_executed' && m.actionType && m.at >= lastWeek)
+      .map((m) => ({ actionId: m.id, agentId: m.agentId, arm: armOf(m.actionType as Action['type'], roleOf.get(m.stakeholderIds?.[0] ?? '') ?? 'influencer') }));
+    const folded = foldSignals({ state: account, stakeholders, signals, executed, now: shard.now });
+    const saved = signals.length > 0 ? await deps.accounts.saveState(folded.state, account.version) : account;
+    await Promise.all(folded.changedStakeholders.map((s) => deps.accounts.putStakeholder(s)));
+    for (const [agentId, arms] of Object.entries(folded.credits)) {
+      const into = (credits[agentId] ??= {});
+      for (const [arm, d] of Object.entries(arms)) {
+        const prev = into[arm] ?? { trials: 0, successes: 0 };
+        into[arm] = { trials: 0, successes: prev.successes + d.successes };
+      }
+    }
+    accounts.push({
+      state: saved,
+      stakeholders: folded.stakeholders,
+      recent: memory.filter((m) => m.kind === 'action_executed').map(toRecentTouch),
+      newSignals: signals,
+      previousStage: account.stage,
+    });
+  }
+  await Promise.all(Object.entries(credits).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas)));
+  const done = cursor.v >= virtuals.length;
+  return ObserveOutput.parse({ accounts, nextCursor: done ? undefined : encodeCursor(cursor) });
+}
+
+const toRecentTouch = (m: MemoryEntry): RecentTouch => ({
+  at: m.at,
+  agentId: m.agentId,
+  kind: m.kind,
+  actionType: m.actionType,
+  stakeholderIds: m.stakeholderIds ?? [],
+  topic: m.topic,
+});
+
+/** Plan: every active agent of the campaign plans every observed account. */
+export async function planShard(deps: AppDeps, input: ShardInput & { observed: ObserveOutput }): Promise<PlanOutput> {
+  const bundle = await deps.config.load(input.shard.campaignId);
+  const active = bundle.charters.filter((c) => c.charter.status !== 'paused');
+  const models = new Map(await Promise.all(active.map(async (c) => [c.charter.id, await deps.memory.getModel(c.charter.id)] as const)));
+  const plans = input.observed.accounts.flatMap((observed) =>
+    active.map(({ charter }) =>
+      planAccount({
+        observed,
+        charter,
+        campaign: bundle.campaign,
+        model: models.get(charter.id) ?? { agentId: charter.id, arms: {}, version: 0 },
+        runId: input.shard.runId,
+        now: input.shard.now,
+        seed: deps.seed,
+      }),
+    ),
+  );
+  return PlanOutput.parse({ plans });
+}
+
+/** Govern: guardrails and HITL thresholds give every proposed action a verdict. */
+export async function governShard(
+  deps: AppDeps,
+  input: ShardInput & { observed: ObserveOutput; planned: PlanOutput },
+): Promise<GovernOutput> {
+  const bundle = await deps.config.load(input.shard.campaignId);
+  const run = await deps.runs.get(input.shard.runId);
+  let spent = run?.counters.spendUsd ?? 0;
+  const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
+  const verdicts: Verdict[] = [];
+  // Touches granted earlier in this page count toward contact pressure for later agents.
+  const granted = new Map<string, RecentTouch[]>();
+  for (const plan of input.planned.plans) {
+    const observed = byAccount.get(plan.accountId);
+    if (!observed) continue;
+    const { charter, hash } = charterOf(bundle, plan.agentId);
+    const recent = [...observed.recent, ...(granted.get(plan.accountId) ?? [])];
+    const planVerdicts = governActions(plan.actions, {
+      account: observed.state,
+      stakeholders: observed.stakeholders,
+      charter,
+      charterHash: hash,
+      guardrails: bundle.guardrails,
+      recent,
+      now: input.shard.now,
+      spentThisRunUsd: spent,
+    });
+    plan.actions.forEach((action, i) => {
+      const verdict = planVerdicts[i];
+      if (!verdict || verdict.outcome === 'blocked') return;
+      spent += action.costUsd;
+      const list = granted.get(plan.accountId) ?? [];
+      list.push({ at: input.shard.now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
+      granted.set(plan.accountId, list);
+    });
+    verdicts.push(...planVerdicts);
+  }
+  return GovernOutput.parse({ verdicts });
+}
+
+/** Id of the approval request of one action for one approver. */
+export const approvalIdOf = (actionId: string, approver: string): string => `apr-${stableId(actionId, approver)}`;
+
+/** Runs one tool call at most once (keyed by action id), translating a permanent refusal into a result. */
+export async function executeOnce(deps: AppDeps, action: Action, stakeholders: Stakeholder[]): Promise<ToolCallResult> {
+  try {
+    const { value, replayed } = await deps.idempotent(`tool#${action.id}`, () => deps.tools.execute(action, stakeholders));
+    return { actionId: action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };
+  } catch (err) {
+    if (err instanceof ToolRejectedError) return { actionId: action.id, ok: false, detail: err.message, replayed: false };
+    throw err;
+  }
+}
+
+/** Act: executes autonomous actions through tools (idempotent) and queues approval requests. */
+export async function actShard(
+  deps: AppDeps,
+  input: ShardInput & { observed: ObserveOutput; planned: PlanOutput; governed: GovernOutput },
+): Promise<ActOutput> {
+  const bundle = await deps.config.load(input.shard.campaignId);
+  const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
+  const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
+  const results: ToolCallResult[] = [];
+  const queuedApprovalIds: string[] = [];
+  for (const plan of input.planned.plans) {
+    const observed = byAccount.get(plan.accountId);
+    if (!observed) continue;
+    for (const action of plan.actions) {
+      const verdict = verdictOf.get(action.id);
+      if (verdict?.outcome === 'autonomous') {
+        const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
+        results.push(await executeOnce(deps, action, targets));
+      } else if (verdict?.outcome === 'needs_approval') {
+        // One request to the first approver; a timeout escalates per the charter (never approves).
+        const approver = verdict.approvers[0] as string;
+        const approval: Approval = {
+          id: approvalIdOf(action.id, approver),
+          runId: input.shard.runId,
+          shard: input.shard.shard,
+          accountId: action.accountId,
+          agentId: action.agentId,
+          action,
+          rules: verdict.rules,
+          approver,
+          actionDigest: actionDigest(action),
+          charterHash: charterOf(bundle, action.agentId).hash,
+          status: 'queued',
+          timeoutSeconds: timeoutSecondsOf(charterOf(bundle, action.agentId).charter),
+          createdAt: input.shard.now,
+          version: 0,
+        };
+        await deps.approvals.create(approval);
+        queuedApprovalIds.push(approval.id);
+      }
+    }
+  }
+  return ActOutput.parse({ results, queuedApprovalIds });
+}
+
+/** Record: the audit trail, agent memory and run counters for everything the page did. */
+export async function recordShard(deps: AppDeps, input: RecordInput): Promise<RecordOutput> {
+  const bundle = await deps.config.load(input.shard.campaignId);
+  const { runId, now } = input.shard;
+  const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
+  const resultOf = new Map(input.acted.results.map((r) => [r.actionId, r]));
+  const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
+  const events: AuditDraft[] = [];
+  const memory: MemoryEntry[] = [];
+  const trials: Record<string, Record<string, { trials: number; successes: number }>> = {};
+  const counters: Record<string, number> = {
+    accounts: input.observed.accounts.length,
+    proposed: 0,
+    executed: 0,
+    needsApproval: 0,
+    blocked: 0,
+    toolFailures: 0,
+    replayed: 0,
+    spendUsd: 0,
+    signals: 0,
+    stageAdvances: 0,
+  };
+  for (const observed of input.observed.accounts) {
+    const { state } = observed;
+    counters.signals = (counters.signals ?? 0) + observed.newSignals.length;
+    const advanced = state.stage !== observed.previousStage;
+    if (advanced) counters.stageAdvances = (counters.stageAdvances ?? 0) + 1;
+    if (observed.newSignals.length > 0) {
+      events.push({
+        stream: `ACCOUNT#${state.id}`,
+        at: now,
+        kind: 'observation',
+        runId,
+        accountId: state.id,
+        actor: 'system:observe',
+        data: {
+          signals: observed.newSignals.map((s) => ({ id: s.id, kind: s.kind, at: s.at, stakeholderId: s.stakeholderId, causedBy: s.causedBy, stage: s.stage })),
+          stageBefore: observed.previousStage,
+          stageAfter: state.stage,
+          engagedRoles: state.engagedRoles,
+          consensus: state.consensus,
+        },
+      });
+    }
+  }
+  for (const plan of input.planned.plans) {
+    const observed = byAccount.get(plan.accountId);
+    if (!observed) continue;
+    const { hash } = charterOf(bundle, plan.agentId);
+    const roleOf = new Map(observed.stakeholders.map((s) => [s.id, s.role]));
+    for (const action of plan.actions) {
+      counters.proposed = (counters.proposed ?? 0) + 1;
+      const verdict = verdictOf.get(action.id);
+      const result = resultOf.get(action.id);
+      events.push({
+        stream: `ACCOUNT#${action.accountId}`,
+        at: now,
+        kind: 'decision',
+        runId,
+        accountId: action.accountId,
+        agentId: action.agentId,
+        actor: `agent:${action.agentId}`,
+        charterHash: hash,
+        data: {
+          action,
+          subGoals: plan.subGoals,
+          verdict: verdict ?? null,
+          toolResult: result ?? null,
+          guardrailsHash: bundle.guardrailsHash,
+          seed: deps.seed,
+        },
+      });
+      if (verdict?.outcome === 'blocked') {
+        counters.blocked = (counters.blocked ?? 0) + 1;
+        counters[`blocked.${verdict.guardrail}`] = (counters[`blocked.${verdict.guardrail}`] ?? 0) + 1;
+        memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_blocked', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic, detail: verdict.guardrail });
+      } else if (verdict?.outcome === 'needs_approval') {
+        counters.needsApproval = (counters.needsApproval ?? 0) + 1;
+      } else if (result) {
+        if (result.replayed) counters.replayed = (counters.replayed ?? 0) + 1;
+        if (!result.ok) {
+          counters.toolFailures = (counters.toolFailures ?? 0) + 1;
+          continue;
+        }
+        counters.executed = (counters.executed ?? 0) + 1;
+        counters.spendUsd = (counters.spendUsd ?? 0) + action.costUsd;
+        memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
+        const arm = armOf(action.type, roleOf.get(action.stakeholderIds[0] ?? '') ?? 'influencer');
+        const arms = (trials[action.agentId] ??= {});
+        arms[arm] = { trials: (arms[arm]?.trials ?? 0) + 1, successes: 0 };
+      }
+    }
+  }
+  await deps.audit.append(events);
+  await deps.memory.append(memory);
+  await Promise.all(Object.entries(trials).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas)));
+  await deps.runs.addCounters(runId, counters);
+  return { nextCursor: input.observed.nextCursor, accounts: input.observed.accounts.length };
+}
+
+/** ListShardApprovals: the approvals a shard queued, each with its link expiry (the task timeout). */
+export async function listShardApprovals(deps: AppDeps, input: { runId: string; shard: number }): Promise<{ approvals: ApprovalItem[] }> {
+  const ids = await deps.approvals.listIdsForRunShard(input.runId, input.shard);
+  const approvals: ApprovalItem[] = [];
+  for (const id of ids) {
+    const approval = await deps.approvals.get(id);
+    // Escalations are requested by the approval branch itself, not listed again.
+    if (!approval || approval.status !== 'queued' || approval.escalationOf) continue;
+    approvals.push({ approvalId: id, runId: input.runId, timeoutSeconds: approval.timeoutSeconds });
+  }
+  return { approvals };
+}
+
+/** The approval link's lifetime for an agent, in whole seconds (the task's TimeoutSecondsPath). */
+export const timeoutSecondsOf = (charter: Charter): number => Math.max(1, Math.ceil(charter.escalation.approvalTimeoutHours * 3600));
+
+/** Summarize: the run's figures, recorded and mailed to the campaign owner. */
+export async function summarizeRun(deps: AppDeps, input: { run: { runId: string; campaignId: string; now: string } }): Promise<RunSummary> {
+  const bundle = await deps.config.load(input.run.campaignId);
+  const run = await deps.runs.get(input.run.runId);
+  const counters = run?.counters ?? {};
+  await deps.audit.append([
+    { stream: `RUN#${input.run.runId}`, at: deps.clock(), kind: 'run_summarized', runId: input.run.runId, actor: 'system:summarize', data: { counters } },
+  ]);
+  const lines = Object.entries(counters)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}: ${v}`);
+  await deps.mailer.send({
+    to: [bundle.campaign.owner],
+    from: deps.mailFrom,
+    subject: `[amk] ${bundle.campaign.name}: run ${input.run.runId} finished`,
+    text: `Campaign run ${input.run.runId} (${input.run.now}) finished.\n\n${lines.join('\n')}\n`,
+    html: `<p>Campaign run <b>${input.run.runId}</b> (${input.run.now}) finished.</p><ul>${lines.map((l) => `<li>${l.replace(/[<>&]/g, '')}</li>`).join('')}</ul>`,
+  });
+  return { runId: input.run.runId, campaignId: input.run.campaignId, now: input.run.now, counters };
+}

@@ -1,0 +1,128 @@
+/**
+ * Loads charters, campaigns and guardrails from YAML and validates them with zod. Every problem is
+ * reported as an InvalidConfigError naming the file, the path inside it (with its line) and what
+ * was expected; nothing is loaded half-way.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import type { z } from 'zod';
+import { Campaign, Charter, Guardrails, type CampaignBundle } from '../domain/config.ts';
+import { InvalidConfigError } from '../domain/errors.ts';
+
+/** sha256 of a file's bytes: the content hash recorded with every verdict. */
+export const contentHash = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+const display = (file: string): string => {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+};
+
+/** Parses one YAML file against a schema; throws InvalidConfigError naming file, path and line. */
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): { value: z.infer<S>; hash: string } {
+  const name = display(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
+    throw new InvalidConfigError(name, [{ path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code})` }], {
+      cause: err,
+    });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new InvalidConfigError(
+      name,
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { path: `line ${pos.line}`, message: `invalid YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const parsed = schema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    throw new InvalidConfigError(
+      name,
+      parsed.error.issues.flatMap((issue) => leafIssues(issue, [])).map(({ issue, path }) => {
+        const node = path.length > 0 ? doc.getIn(path, true) : undefined;
+        const at = isNode(node) && node.range ? ` (line ${lineCounter.linePos(node.range[0]).line})` : '';
+        return { path: `${path.join('.') || '(root)'}${at}`, message: describeIssue(issue) };
+      }),
+    );
+  }
+  return { value: parsed.data, hash: contentHash(text) };
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Resolves union issues (the rule language is a union) to the leaf issues of the branch that got
+ * furthest, so "thresholds.0.when.all.1.field: expected one of ..." is reported rather than "no
+ * branch matched".
+ */
+function leafIssues(issue: Issue, prefix: PropertyKey[]): Array<{ issue: Issue; path: string[] }> {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ issue, path: path.map(String) }];
+  const shallow = (i: Issue) => i.path.length === 0 && (i.code === 'unrecognized_keys' || i.code === 'invalid_type');
+  const ranked = [...issue.errors].sort((a, b) => score(b) - score(a));
+  function score(branch: Issue[]): number {
+    if (branch.some(shallow)) return -1;
+    return Math.max(0, ...branch.map((i) => i.path.length + 1));
+  }
+  const best = ranked[0];
+  if (!best || score(best) < 0) return [{ issue, path: path.map(String) }];
+  return best.flatMap((i) => leafIssues(i, path));
+}
+
+/** A zod issue in words a RevOps engineer can act on. */
+function describeIssue(issue: Issue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (expected ${issue.expected})`;
+  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_union') return 'does not match any allowed form (a comparison {field, op, value}, or all/any/not)';
+  return issue.message;
+}
+
+/** Loads a campaign file with the charters and guardrails it names (paths relative to it). */
+export function loadCampaignBundle(campaignFile: string): CampaignBundle & { file: string } {
+  const file = resolve(campaignFile);
+  const { value: campaign, hash: campaignHash } = loadYamlFile(file, Campaign);
+  const base = dirname(file);
+  const charters = campaign.charters.map((p) => {
+    const charterFile = resolve(base, p);
+    const { value, hash } = loadYamlFile(charterFile, Charter);
+    return { charter: value, hash, file: display(charterFile) };
+  });
+  const seen = new Set<string>();
+  charters.forEach(({ charter }, i) => {
+    if (seen.has(charter.id)) {
+      throw new InvalidConfigError(display(file), [{ path: `charters.${i}`, message: `charter id "${charter.id}" appears twice` }]);
+    }
+    seen.add(charter.id);
+  });
+  const { value: guardrails, hash: guardrailsHash } = loadYamlFile(resolve(base, campaign.guardrails), Guardrails);
+  return { campaign, campaignHash, charters, guardrails, guardrailsHash, file: display(file) };
+}
+
+/** Loads every campaign in `<configDir>/campaigns/*.yaml` (what `cdk synth` deploys). */
+export function loadAllCampaigns(configDir: string): Array<CampaignBundle & { file: string }> {
+  const dir = join(configDir, 'campaigns');
+  if (!existsSync(dir)) {
+    throw new InvalidConfigError(display(dir), [{ path: '', message: 'folder not found: expected campaign YAML files here' }]);
+  }
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  const bundles = files.map((f) => loadCampaignBundle(join(dir, f)));
+  const ids = new Set<string>();
+  for (const b of bundles) {
+    if (ids.has(b.campaign.id)) {
+      throw new InvalidConfigError(b.file, [{ path: 'id', message: `campaign id "${b.campaign.id}" is used by another file` }]);
+    }
+    ids.add(b.campaign.id);
+  }
+  return bundles;
+}

@@ -1,0 +1,261 @@
+/**
+ * Governance: hard guardrails first (any one blocks), then HITL threshold rules (any one that holds
+ * asks a human). Pure: the clock, the memory of recent touches and the run's spend come in
+ * through GovernContext, so a verdict can be replayed from its audit record.
+ */
+import type { RecentTouch } from '../app/contracts.ts';
+import { ACTION_CATALOG } from './catalog.ts';
+import type { Charter, Guardrails } from './config.ts';
+import { ActionType, type AccountState, type Action, type Stakeholder, type Verdict } from './model.ts';
+import { firedRules, type SourcedRule } from './rules.ts';
+
+/** Everything governance needs besides the action itself. */
+export interface GovernContext {
+  account: AccountState;
+  stakeholders: Stakeholder[];
+  charter: Charter;
+  charterHash: string;
+  guardrails: Guardrails;
+  /** Touches of ALL agents at this account, from memory. */
+  recent: RecentTouch[];
+  /** The run's clock (ISO). */
+  now: string;
+  /** What the run already spent before this batch. */
+  spentThisRunUsd: number;
+}
+
+/** Stable ids of the blocking guardrails, in the order they are checked. */
+export const GUARDRAIL = {
+  charterTools: 'charter.tools',
+  charterActions: 'charter.actions',
+  catalog: 'catalog',
+  unknownAccount: 'unknown_account',
+  unknownStakeholder: 'unknown_stakeholder',
+  consent: 'consent',
+  suppression: 'suppression',
+  contactPressure: 'contact_pressure',
+  quietHours: 'quiet_hours',
+  budget: 'budget',
+  agentPaused: 'agent_paused',
+} as const;
+/** One of the GUARDRAIL ids a blocked verdict carries. */
+export type GuardrailId = (typeof GUARDRAIL)[keyof typeof GUARDRAIL];
+
+/** Memory kinds that record something that did not reach anyone, so they are not touches. */
+const NOT_TOUCHES: ReadonlySet<string> = new Set(['action_blocked', 'action_rejected', 'outcome']);
+
+const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** What earlier non-blocked actions of the same batch have used up. */
+interface BatchUsage {
+  touchesByStakeholder: Map<string, number>;
+  accountTouches: number;
+  spendUsd: number;
+}
+
+type Block = { guardrail: GuardrailId; reason: string };
+
+const who = (s: Stakeholder): string => `${s.name} (${s.id})`;
+
+const isTouchChannel = (channel: Action['channel']): boolean => channel !== 'ads';
+
+/**
+ * True when a remembered entry reached someone through a channel that counts as contact. Unknown
+ * kinds count: over-counting only makes governance stricter, never looser.
+ */
+function isTouch(t: RecentTouch): boolean {
+  if (NOT_TOUCHES.has(t.kind)) return false;
+  const type = ActionType.safeParse(t.actionType);
+  return !(type.success && !isTouchChannel(ACTION_CATALOG[type.data].channel));
+}
+
+function withinLastWeek(at: string, nowMs: number): boolean {
+  const t = Date.parse(at);
+  return t > nowMs - WEEK_MS && t <= nowMs;
+}
+
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+// Formatters are costly to build and time zones are few, so keep one per zone (null: invalid zone).
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+
+/** Minutes since local midnight at `atMs` in the IANA zone, or undefined for an unknown zone. */
+function localMinutes(atMs: number, timeZone: string): number | undefined {
+  let f = formatters.get(timeZone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    } catch {
+      f = null;
+    }
+    formatters.set(timeZone, f);
+  }
+  if (f === null) return undefined;
+  let hour = 0;
+  let minute = 0;
+  for (const p of f.formatToParts(atMs)) {
+    if (p.type === 'hour') hour = Number(p.value) % 24;
+    if (p.type === 'minute') minute = Number(p.value);
+  }
+  return hour * 60 + minute;
+}
+
+/** True when local time `t` (minutes) falls in [start, end); a window with start > end wraps midnight. */
+function inWindow(t: number, start: number, end: number): boolean {
+  if (start === end) return false;
+  return start < end ? t >= start && t < end : t >= start || t < end;
+}
+
+function domainMatches(emailDomain: string, suppressed: string): boolean {
+  const d = suppressed.toLowerCase().replace(/^@/, '');
+  return emailDomain === d || emailDomain.endsWith(`.${d}`);
+}
+
+function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block | undefined {
+  const { charter, guardrails } = ctx;
+
+  if (!charter.allowedTools.includes(action.tool)) {
+    return { guardrail: GUARDRAIL.charterTools, reason: `Charter ${charter.id} does not allow the ${action.tool} tool.` };
+  }
+  if (!charter.allowedActions.includes(action.type)) {
+    return { guardrail: GUARDRAIL.charterActions, reason: `Charter ${charter.id} does not allow ${action.type} actions.` };
+  }
+  // Contact pressure and quiet hours trust the channel, so it must be the one the type really uses.
+  const spec = ACTION_CATALOG[action.type];
+  if (spec.tool !== action.tool || spec.channel !== action.channel) {
+    return {
+      guardrail: GUARDRAIL.catalog,
+      reason: `${action.type} runs through the ${spec.tool} tool on the ${spec.channel} channel, not ${action.tool} on ${action.channel}.`,
+    };
+  }
+  if (action.accountId !== ctx.account.id) {
+    return { guardrail: GUARDRAIL.unknownAccount, reason: `Action is for account ${action.accountId}, not ${ctx.account.id}.` };
+  }
+
+  const targets: Stakeholder[] = [];
+  for (const id of action.stakeholderIds) {
+    const s = ctx.stakeholders.find((x) => x.id === id && x.accountId === action.accountId);
+    if (!s) {
+      return { guardrail: GUARDRAIL.unknownStakeholder, reason: `Stakeholder ${id} is not known at ${ctx.account.name}.` };
+    }
+    targets.push(s);
+  }
+
+  for (const s of targets) {
+    if (s.doNotContact) return { guardrail: GUARDRAIL.consent, reason: `${who(s)} is marked do-not-contact.` };
+    if (s.consent === 'opted_out') return { guardrail: GUARDRAIL.consent, reason: `${who(s)} has opted out.` };
+    if (s.consent === 'unknown' && action.channel === 'email' && guardrails.consent.blockUnknownForEmail) {
+      return { guardrail: GUARDRAIL.consent, reason: `${who(s)} has unknown email consent and the guardrails require it for email.` };
+    }
+  }
+
+  const suppressedEmails = new Set(guardrails.suppression.emails.map((e) => e.toLowerCase()));
+  const accountDomain = ctx.account.domain.toLowerCase();
+  const domainHit = guardrails.suppression.domains.find((d) => domainMatches(accountDomain, d));
+  if (domainHit !== undefined) {
+    return { guardrail: GUARDRAIL.suppression, reason: `The account domain ${ctx.account.domain} is suppressed (${domainHit}).` };
+  }
+  for (const s of targets) {
+    const email = s.email.toLowerCase();
+    if (suppressedEmails.has(email)) return { guardrail: GUARDRAIL.suppression, reason: `The address of ${who(s)} is suppressed.` };
+    const emailDomain = email.slice(email.lastIndexOf('@') + 1);
+    const hit = guardrails.suppression.domains.find((d) => domainMatches(emailDomain, d));
+    if (hit !== undefined) {
+      return { guardrail: GUARDRAIL.suppression, reason: `The email domain of ${who(s)} is suppressed (${hit}).` };
+    }
+  }
+
+  const nowMs = Date.parse(ctx.now);
+  if (isTouchChannel(action.channel)) {
+    const touches = ctx.recent.filter((t) => isTouch(t) && withinLastWeek(t.at, nowMs));
+    const perStakeholder = Math.min(
+      charter.budgets.touchesPerStakeholderPerWeek,
+      guardrails.contactPressure.maxTouchesPerStakeholderPerWeek,
+    );
+    const perAccount = Math.min(charter.budgets.touchesPerAccountPerWeek, guardrails.contactPressure.maxTouchesPerAccountPerWeek);
+    for (const s of targets) {
+      const count = touches.filter((t) => t.stakeholderIds.includes(s.id)).length + (batch.touchesByStakeholder.get(s.id) ?? 0);
+      if (count + 1 > perStakeholder) {
+        return {
+          guardrail: GUARDRAIL.contactPressure,
+          reason: `${who(s)} was already touched ${count} time(s) in the last 7 days; the limit is ${perStakeholder} per week.`,
+        };
+      }
+    }
+    const accountCount = touches.length + batch.accountTouches;
+    if (accountCount + 1 > perAccount) {
+      return {
+        guardrail: GUARDRAIL.contactPressure,
+        reason: `${ctx.account.name} was already touched ${accountCount} time(s) in the last 7 days; the limit is ${perAccount} per week.`,
+      };
+    }
+  }
+
+  const quiet = guardrails.quietHours;
+  if (quiet && (action.channel === 'email' || action.channel === 'sales')) {
+    const start = minutesOf(quiet.start);
+    const end = minutesOf(quiet.end);
+    for (const s of targets) {
+      const local = localMinutes(nowMs, s.timeZone);
+      // Without a valid zone nobody can vouch that it is not the middle of the night there.
+      if (local === undefined) {
+        return { guardrail: GUARDRAIL.quietHours, reason: `${who(s)} has an unknown time zone "${s.timeZone}", so quiet hours cannot be checked.` };
+      }
+      if (inWindow(local, start, end)) {
+        return {
+          guardrail: GUARDRAIL.quietHours,
+          reason: `It is within quiet hours (${quiet.start}-${quiet.end}) in ${s.timeZone} for ${who(s)}.`,
+        };
+      }
+    }
+  }
+
+  const total = ctx.spentThisRunUsd + batch.spendUsd + action.costUsd;
+  if (total > guardrails.budget.maxSpendPerRunUsd) {
+    return {
+      guardrail: GUARDRAIL.budget,
+      reason: `Spending $${action.costUsd} would bring this run to $${total}, above the $${guardrails.budget.maxSpendPerRunUsd} limit.`,
+    };
+  }
+
+  if (charter.status === 'paused') {
+    return { guardrail: GUARDRAIL.agentPaused, reason: `Agent ${charter.id} is paused.` };
+  }
+  return undefined;
+}
+
+function verdictFor(action: Action, ctx: GovernContext, batch: BatchUsage): Verdict {
+  const block = findBlock(action, ctx, batch);
+  if (block) return { outcome: 'blocked', actionId: action.id, ...block };
+
+  const rules: SourcedRule[] = [
+    ...ctx.charter.thresholds.map((rule) => ({ rule, source: `charter:${ctx.charter.id}` })),
+    ...ctx.guardrails.approvalRules.map((rule) => ({ rule, source: `guardrails:${ctx.guardrails.id}` })),
+  ];
+  const fired = firedRules(rules, action, ctx.account, ctx.stakeholders, ctx.charter.status);
+  if (fired.length === 0) return { outcome: 'autonomous', actionId: action.id };
+  const approvers = [...new Set(fired.flatMap((r) => r.approvers))];
+  return { outcome: 'needs_approval', actionId: action.id, rules: fired, approvers };
+}
+
+/** Governs a batch in order; earlier non-blocked actions count toward contact pressure and spend. */
+export function governActions(actions: readonly Action[], ctx: GovernContext): Verdict[] {
+  const batch: BatchUsage = { touchesByStakeholder: new Map(), accountTouches: 0, spendUsd: 0 };
+  return actions.map((action) => {
+    const verdict = verdictFor(action, ctx, batch);
+    // needs_approval counts too: it may still execute once a human approves it.
+    if (verdict.outcome !== 'blocked') {
+      batch.spendUsd += action.costUsd;
+      if (isTouchChannel(action.channel)) {
+        batch.accountTouches += 1;
+        for (const id of action.stakeholderIds) batch.touchesByStakeholder.set(id, (batch.touchesByStakeholder.get(id) ?? 0) + 1);
+      }
+    }
+    return verdict;
+  });
+}
+
+/** The verdict for one action: blocked by the first guardrail that applies, else needs_approval or autonomous. */
+export function govern(action: Action, ctx: GovernContext): Verdict {
+  return verdictFor(action, ctx, { touchesByStakeholder: new Map(), accountTouches: 0, spendUsd: 0 });
+}

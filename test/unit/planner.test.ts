@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { decomposeGoal, planAccount, type PlannerInput } from '../../shared/domain/planner.ts';
+import { Action, Plan } from '../../shared/domain/model.ts';
+import { stableId } from '../../shared/domain/random.ts';
+import { NOW, aCampaign, aCharter, aModel, aStakeholder, aTouch, anAccount, anObservedAccount, daysAgo } from './builders.ts';
+
+const committee = [
+  aStakeholder({ id: 'eb', role: 'economic_buyer', seniority: 'c_level' }),
+  aStakeholder({ id: 'ch', role: 'champion', seniority: 'director' }),
+  aStakeholder({ id: 'te', role: 'technical_evaluator', seniority: 'manager' }),
+  aStakeholder({ id: 'bl', role: 'blocker', seniority: 'vp' }),
+];
+
+const input = (overrides: Partial<PlannerInput> = {}): PlannerInput => ({
+  observed: anObservedAccount({ stakeholders: committee }),
+  charter: aCharter(),
+  campaign: aCampaign(),
+  model: aModel(),
+  runId: 'run-1',
+  now: NOW,
+  seed: 'seed-1',
+  ...overrides,
+});
+
+describe('decomposeGoal', () => {
+  it('orders hand-off, objections, missing key roles, engaged roles, then acceleration', () => {
+    const state = anAccount({
+      stage: 'evaluating',
+      consensus: 0.6,
+      engagedRoles: ['champion', 'technical_evaluator'],
+      objections: ['price'],
+    });
+    const goals = decomposeGoal(state, committee, aCharter(), aCampaign({ goal: { description: 'd', fromStage: 'solution_aware', toStage: 'committed' } }));
+    expect(goals.map((g) => [g.kind, g.role ?? g.objection ?? null])).toEqual([
+      ['hand_off', null],
+      ['answer_objection', 'price'],
+      ['cover_role', 'economic_buyer'],
+      ['educate_role', 'champion'],
+      ['educate_role', 'technical_evaluator'],
+      ['accelerate', null],
+    ]);
+  });
+
+  it('has nothing to do at or after the target stage, or once the account is closed', () => {
+    expect(decomposeGoal(anAccount({ stage: 'solution_aware' }), committee, aCharter(), aCampaign())).toEqual([]);
+    expect(decomposeGoal(anAccount({ stage: 'evaluating' }), committee, aCharter(), aCampaign())).toEqual([]);
+    expect(decomposeGoal(anAccount({ stage: 'no_decision' }), committee, aCharter(), aCampaign())).toEqual([]);
+  });
+
+  it("only covers roles in the charter's focus, and only roles with a known stakeholder", () => {
+    const charter = aCharter({ goal: { description: 'd', roles: ['champion', 'technical_evaluator'] } });
+    const withoutTe = committee.filter((s) => s.role !== 'technical_evaluator');
+    const goals = decomposeGoal(anAccount(), withoutTe, charter, aCampaign());
+    expect(goals.map((g) => g.role)).toEqual(['champion']);
+  });
+
+  it("skips an account where nobody holds a role in the charter's focus", () => {
+    const charter = aCharter({ goal: { description: 'd', roles: ['end_user'] } });
+    expect(decomposeGoal(anAccount(), committee, charter, aCampaign())).toEqual([]);
+  });
+});
+
+describe('planAccount', () => {
+  it('proposes schema-valid actions with deterministic ids, distinct stakeholders and positive value', () => {
+    const plan = planAccount(input());
+    expect(Plan.safeParse(plan).success).toBe(true);
+    expect(plan.actions).toHaveLength(2);
+    for (const a of plan.actions) {
+      expect(Action.safeParse(a).success).toBe(true);
+      expect(a.id).toBe(stableId('run-1', 'acc-1', 'test-agent', a.type, a.stakeholderIds[0] ?? ''));
+      expect(a.expectedValue).toBeGreaterThan(0);
+    }
+    expect(new Set(plan.actions.map((a) => a.stakeholderIds[0])).size).toBe(2);
+  });
+
+  it('returns the same plan for the same input', () => {
+    expect(planAccount(input())).toEqual(planAccount(input()));
+  });
+
+  it('plans nothing for a paused agent or an account already at the target stage', () => {
+    expect(planAccount(input({ charter: aCharter({ status: 'paused' }) })).actions).toEqual([]);
+    const done = anObservedAccount({ state: anAccount({ stage: 'solution_aware' }), stakeholders: committee });
+    expect(planAccount(input({ observed: done }))).toEqual({ accountId: 'acc-1', agentId: 'test-agent', subGoals: [], actions: [] });
+  });
+
+  it('proposes only actions and tools the charter allows', () => {
+    const charter = aCharter({ allowedTools: ['email'], allowedActions: ['role_content', 'executive_briefing', 'nurture_email'] });
+    const plan = planAccount(input({ charter }));
+    expect(plan.actions.map((a) => a.type)).toEqual(['executive_briefing']);
+  });
+
+  it('explains the sub-goal, the role and the evidence in plain English', () => {
+    const charter = aCharter({ allowedActions: ['executive_briefing'] });
+    const model = aModel({ 'executive_briefing:economic_buyer': { trials: 7, successes: 3 } });
+    const [action] = planAccount(input({ charter, model })).actions;
+    expect(action?.rationale).toBe(
+      'Cover the missing economic buyer: no economic_buyer engaged yet at Acme, so reach Person eb; executive_briefing has worked 3 of 7 times with economic buyers for this agent.',
+    );
+    expect(action).toMatchObject({ subGoal: 'cover_role', costUsd: 150, tool: 'email', channel: 'email' });
+    expect(action?.content.subject).toContain('Acme');
+  });
+
+  it('addresses an open objection by its topic', () => {
+    const observed = anObservedAccount({ state: anAccount({ objections: ['data residency'] }), stakeholders: committee });
+    const charter = aCharter({ allowedActions: ['objection_response'], budgets: { touchesPerStakeholderPerWeek: 2, touchesPerAccountPerWeek: 6, spendPerMonthUsd: 1000, actionsPerAccountPerRun: 1 } });
+    const [action] = planAccount(input({ observed, charter })).actions;
+    expect(action).toMatchObject({ type: 'objection_response', subGoal: 'answer_objection', content: { topic: 'Objection: data residency' } });
+    expect(action?.rationale).toContain('"data residency"');
+  });
+
+  it('addresses the consenting, most senior stakeholder of a role', () => {
+    const champions = [
+      aStakeholder({ id: 'c-out', role: 'champion', seniority: 'c_level', consent: 'opted_out' }),
+      aStakeholder({ id: 'c-mgr', role: 'champion', seniority: 'manager' }),
+      aStakeholder({ id: 'c-vp', role: 'champion', seniority: 'vp' }),
+      aStakeholder({ id: 'c-dnc', role: 'champion', seniority: 'c_level', doNotContact: true }),
+    ];
+    const plan = planAccount(input({ observed: anObservedAccount({ stakeholders: champions }) }));
+    expect(plan.actions.map((a) => a.stakeholderIds)).toEqual([['c-vp']]);
+  });
+
+  it('still proposes an opted-out stakeholder when nobody else holds the role, leaving the block to governance', () => {
+    const only = [aStakeholder({ id: 'c-out', role: 'champion', consent: 'opted_out' })];
+    const plan = planAccount(input({ observed: anObservedAccount({ stakeholders: only }) }));
+    expect(plan.actions.map((a) => a.stakeholderIds)).toEqual([['c-out']]);
+  });
+
+  it('does not repeat an action type to the same stakeholder within 21 days', () => {
+    const charter = aCharter({ allowedActions: ['executive_briefing'] });
+    const stakeholders = committee.filter((s) => s.id === 'eb');
+    const briefed = (days: number) => [aTouch({ actionType: 'executive_briefing', stakeholderIds: ['eb'], at: daysAgo(days) })];
+    const observed = anObservedAccount({ stakeholders, recent: briefed(20) });
+    expect(planAccount(input({ charter, observed })).actions).toEqual([]);
+    const later = anObservedAccount({ stakeholders, recent: briefed(22) });
+    expect(planAccount(input({ charter, observed: later })).actions).toHaveLength(1);
+  });
+
+  it('grows more confident in an arm the more it has been tried', () => {
+    const charter = aCharter({ allowedActions: ['executive_briefing'] });
+    const confidence = (trials: number) =>
+      planAccount(input({ charter, model: aModel({ 'executive_briefing:economic_buyer': { trials, successes: Math.floor(trials / 2) } }) }))
+        .actions[0]?.confidence ?? -1;
+    expect(confidence(0)).toBeLessThan(confidence(5));
+    expect(confidence(5)).toBeLessThan(confidence(50));
+    expect(confidence(50)).toBeLessThanOrEqual(1);
+  });
+
+  it('learns: an arm that worked beats one that failed, while untried arms are both explored', () => {
+    const champion = [aStakeholder({ id: 'ch', role: 'champion' })];
+    const charter = aCharter({ allowedActions: ['role_content', 'ad_audience_add'] });
+    const chosen = (model: PlannerInput['model']) =>
+      Array.from({ length: 40 }, (_, i) =>
+        planAccount(input({ charter, model, seed: `seed-${i}`, observed: anObservedAccount({ stakeholders: champion }) })).actions[0]?.type,
+      );
+    const learned = chosen(aModel({ 'role_content:champion': { trials: 40, successes: 30 }, 'ad_audience_add:champion': { trials: 40, successes: 2 } }));
+    expect(learned.every((t) => t === 'role_content')).toBe(true);
+    const fresh = new Set(chosen(aModel()));
+    expect(fresh).toEqual(new Set(['role_content', 'ad_audience_add']));
+  });
+});
