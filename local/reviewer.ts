@@ -22,8 +22,8 @@ export interface ReviewerPolicy {
   readonly seed: string;
   /** Share of approvals approved. @default 0.75 */
   readonly approveRate?: number;
-  /** Approval ids (from the link path) to leave undecided, so they expire (tests). */
-  readonly ignore?: (approvalId: string) => boolean;
+  /** Links to leave undecided, so they expire (tests): by approval id and the email's recipients. */
+  readonly ignore?: (approvalId: string, to: readonly string[]) => boolean;
   /** Forces a decision for an approval id (tests). */
   readonly decide?: (approvalId: string) => 'approve' | 'reject' | undefined;
 }
@@ -72,7 +72,7 @@ export class SimulatedReviewer {
       if (this.seen.has(file)) continue;
       this.seen.add(file);
       const email = readEml(join(this.outboxDir, file));
-      for (const link of findApprovalLinks(email.text)) await this.review(link);
+      for (const link of findApprovalLinks(email.text)) await this.review(link, email.to);
     }
   }
 
@@ -83,9 +83,9 @@ export class SimulatedReviewer {
     return h.readUInt32BE(0) / 2 ** 32 < (this.policy.approveRate ?? 0.75) ? 'approve' : 'reject';
   }
 
-  private async review(link: string): Promise<void> {
+  private async review(link: string, to: readonly string[]): Promise<void> {
     const approvalId = approvalIdOfLink(link);
-    if (this.policy.ignore?.(approvalId)) return;
+    if (this.policy.ignore?.(approvalId, to)) return;
     const headers = { [SIMULATED_REVIEWER_HEADER]: 'simulated' };
     const page = await fetch(link, { headers });
     const html = await page.text();

@@ -49,7 +49,7 @@ export interface LocalRuntimeOptions {
   readonly seed?: string;
   /** Accounts in a newly created market. @default 60 */
   readonly accounts?: number;
-  /** The first run's date (ISO) for a newly created market. @default '2027-01-04T09:00:00.000Z' */
+  /** The first run's date (ISO) for a newly created market. @default '2027-01-04T14:00:00.000Z' */
   readonly start?: string;
   /** Port of the approval page server (0 = any free port). @default 0 */
   readonly approvalPort?: number;
@@ -147,7 +147,7 @@ export class LocalRuntime {
       if (existsSync(marketFile)) {
         market = Market.fromJSON(JSON.parse(readFileSync(marketFile, 'utf8')));
       } else {
-        market = Market.create({ seed, accounts: options.accounts ?? 60, start: options.start ?? '2027-01-04T09:00:00.000Z' });
+        market = Market.create({ seed, accounts: options.accounts ?? 60, start: options.start ?? '2027-01-04T14:00:00.000Z' });
         // The CRM import: what the world lets us know about the book.
         const book = market.book();
         const byAccount = new Map<string, typeof book.stakeholders>();

@@ -1,0 +1,320 @@
+/**
+ * The two state machines of a campaign run, exactly as the header of shared/app/contracts.ts
+ * draws them. JSONPath only (the local engine ignores JSONata) and no `Assign` variables, so the
+ * same synthesized definition runs in AWS and under aws-local-stepfunctions.
+ */
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Errors,
+  Fail,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  type RetryProps,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { ErrorName } from '../../shared/domain/errors.ts';
+import { wildcardResourceFinding } from '../nag.ts';
+
+/** State names of the AccountBatch (Express) state machine. */
+export const AccountBatchStates = {
+  Observe: 'Observe',
+  Plan: 'Plan',
+  Govern: 'Govern',
+  Act: 'Act',
+  Record: 'Record',
+  MorePages: 'MorePages?',
+  NextPage: 'NextPage',
+  ShardDone: 'ShardDone',
+} as const;
+
+/** State names of the CampaignRun (Standard) state machine. */
+export const CampaignRunStates = {
+  LoadCampaign: 'LoadCampaign',
+  CampaignConfigInvalid: 'CampaignConfigInvalid',
+  Accounts: 'Accounts',
+  ProcessShard: 'ProcessShard',
+  ListShardApprovals: 'ListShardApprovals',
+  ShardApprovals: 'ShardApprovals',
+  RequestApproval: 'RequestApproval',
+  ApprovalDecided: 'ApprovalDecided?',
+  ActApproved: 'ActApproved',
+  RecordDecision: 'RecordDecision',
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  Escalate: 'Escalate?',
+  RequestEscalatedApproval: 'RequestEscalatedApproval',
+  ApprovalClosed: 'ApprovalClosed',
+  Summarize: 'Summarize',
+} as const;
+
+/** The functions the workflow's tasks invoke (approval-http is called by people, not by a state). */
+export const WORKFLOW_FUNCTION_NAMES = [
+  'load-campaign',
+  'observe',
+  'plan',
+  'govern',
+  'act',
+  'record',
+  'list-shard-approvals',
+  'request-approval',
+  'act-approved',
+  'record-decision',
+  'approval-timed-out',
+  'summarize',
+] as const;
+/** Name of a function a workflow task invokes. */
+export type WorkflowFunctionName = (typeof WORKFLOW_FUNCTION_NAMES)[number];
+
+/** Properties of {@link CampaignWorkflow}. */
+export interface CampaignWorkflowProps {
+  /** The Lambda function behind each task, by function name. */
+  readonly functions: Readonly<Record<WorkflowFunctionName, IFunction>>;
+  /**
+   * Timeout of every plain Lambda task (request-approval waits `$.timeoutSeconds` instead).
+   * @default Duration.seconds(60)
+   */
+  readonly taskTimeout?: Duration;
+  /**
+   * Timeout of one AccountBatch execution (Express: at most 5 minutes).
+   * @default Duration.minutes(5)
+   */
+  readonly batchTimeout?: Duration;
+  /**
+   * Timeout of one CampaignRun execution; must outlast the longest approval wait (14 days).
+   * @default Duration.days(15)
+   */
+  readonly runTimeout?: Duration;
+  /**
+   * Retention of the state machines' execution logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+// Tool calls fail transiently (timeouts, 5xx); the tool adapters are idempotent, so retrying is safe.
+const TOOL_RETRY: RetryProps = { errors: [ErrorName.ToolFailed], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 };
+// Another writer won the optimistic lock; re-reading the account state and trying again resolves it.
+const STALE_RETRY: RetryProps = { errors: [ErrorName.StaleAccountState], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 };
+
+/** CampaignRun (Standard) with its AccountBatch (Express) child, wired to the workflow's Lambdas. */
+export class CampaignWorkflow extends Construct {
+  /** The per-shard Express state machine: Observe -> Plan -> Govern -> Act -> Record, paged. */
+  readonly accountBatch: StateMachine;
+  /** The Standard state machine a schedule starts: load, shards, approvals, summary. */
+  readonly campaignRun: StateMachine;
+  /** The functions the tasks invoke, by name. */
+  readonly functions: Readonly<Record<WorkflowFunctionName, IFunction>>;
+
+  constructor(scope: Construct, id: string, props: CampaignWorkflowProps) {
+    super(scope, id);
+    const missing = WORKFLOW_FUNCTION_NAMES.filter((name) => !props.functions[name]);
+    if (missing.length > 0) throw new Error(`CampaignWorkflow: props.functions lacks ${missing.join(', ')}`);
+    const taskTimeout = props.taskTimeout ?? Duration.seconds(60);
+    const batchTimeout = props.batchTimeout ?? Duration.minutes(5);
+    const runTimeout = props.runTimeout ?? Duration.days(15);
+    if (!batchTimeout.isUnresolved() && batchTimeout.toSeconds() > 300) {
+      throw new Error('CampaignWorkflow: props.batchTimeout cannot exceed 5 minutes (the Express limit)');
+    }
+    if (!taskTimeout.isUnresolved() && !batchTimeout.isUnresolved() && taskTimeout.toSeconds() >= batchTimeout.toSeconds()) {
+      throw new Error('CampaignWorkflow: props.taskTimeout must be shorter than props.batchTimeout');
+    }
+    // aws-local-stepfunctions overflows Node's timer above ~24.8 days; 14-day approvals need > 14.
+    if (!runTimeout.isUnresolved() && (runTimeout.toDays() <= 14 || runTimeout.toSeconds() > 2_147_483)) {
+      throw new Error('CampaignWorkflow: props.runTimeout must be over 14 days (longest approval) and under 24.8 days');
+    }
+    this.functions = props.functions;
+    const fn = props.functions;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    /** A plain Lambda task: the function ARN as Resource, the state as payload, no envelope. */
+    const invoke = (scope: Construct, stateName: string, lambdaFunction: IFunction, resultPath: string, payload?: TaskInput) =>
+      new LambdaInvoke(scope, stateName, {
+        lambdaFunction,
+        payloadResponseOnly: true,
+        resultPath,
+        taskTimeout: Timeout.duration(taskTimeout),
+        ...(payload ? { payload } : {}),
+      });
+
+    // ---- AccountBatch (Express) -------------------------------------------------------------
+    const batch = new Construct(this, 'AccountBatchStates');
+    const S = AccountBatchStates;
+    const observe = invoke(batch, S.Observe, fn.observe, '$.observed').addRetry(STALE_RETRY);
+    const plan = invoke(batch, S.Plan, fn.plan, '$.planned');
+    const govern = invoke(batch, S.Govern, fn.govern, '$.governed');
+    const act = invoke(batch, S.Act, fn.act, '$.acted').addRetry(TOOL_RETRY);
+    const record = invoke(batch, S.Record, fn.record, '$.recorded').addRetry(STALE_RETRY);
+    const nextPage = new Pass(batch, S.NextPage, {
+      parameters: { shard: JsonPath.objectAt('$.shard'), cursor: JsonPath.stringAt('$.recorded.nextCursor') },
+    });
+    // The loop is closed by hand: `afterwards()` on a branch that loops back would raise
+    // StateAlreadyHasNextState.
+    nextPage.next(observe);
+    const morePages = new Choice(batch, S.MorePages)
+      .when(Condition.isPresent('$.recorded.nextCursor'), nextPage)
+      .otherwise(new Succeed(batch, S.ShardDone));
+    observe.next(plan).next(govern).next(act).next(record).next(morePages);
+
+    this.accountBatch = new StateMachine(this, 'AccountBatch', {
+      stateMachineType: StateMachineType.EXPRESS,
+      definitionBody: DefinitionBody.fromChainable(observe),
+      timeout: batchTimeout,
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'AccountBatchLogs', { retention: logRetention }),
+        level: LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+
+    // ---- CampaignRun (Standard) -------------------------------------------------------------
+    const run = new Construct(this, 'CampaignRunStates');
+    const R = CampaignRunStates;
+    const configInvalid = new Fail(run, R.CampaignConfigInvalid, { errorPath: '$.Error', causePath: '$.Cause' });
+    const loadCampaign = invoke(run, R.LoadCampaign, fn['load-campaign'], JsonPath.entirePayload).addCatch(configInvalid, {
+      errors: [ErrorName.InvalidConfig],
+    });
+
+    const processShard = new StepFunctionsStartExecution(run, R.ProcessShard, {
+      stateMachine: this.accountBatch,
+      integrationPattern: IntegrationPattern.RUN_JOB,
+      input: TaskInput.fromObject({ shard: JsonPath.entirePayload }),
+      associateWithParent: true,
+      resultPath: JsonPath.DISCARD,
+      // The child cannot run longer than its own timeout; the margin covers start-up and polling.
+      taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
+    });
+    const listShardApprovals = invoke(
+      run,
+      R.ListShardApprovals,
+      fn['list-shard-approvals'],
+      '$.pending',
+      TaskInput.fromObject({ runId: JsonPath.stringAt('$.runId'), shard: JsonPath.numberAt('$.shard') }),
+    );
+
+    const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload);
+    const requestApproval = (stateName: string) =>
+      new LambdaInvoke(run, stateName, {
+        lambdaFunction: fn['request-approval'],
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({
+          approvalId: JsonPath.stringAt('$.approvalId'),
+          runId: JsonPath.stringAt('$.runId'),
+          timeoutSeconds: JsonPath.numberAt('$.timeoutSeconds'),
+          taskToken: JsonPath.taskToken,
+        }),
+        // The link's expiry is the task's timeout: an unanswered approval ends as States.Timeout.
+        taskTimeout: Timeout.at('$.timeoutSeconds'),
+        resultPath: '$.decision',
+      }).addCatch(approvalTimedOut, { errors: [Errors.TIMEOUT], resultPath: '$.timeout' });
+    const firstRequest = requestApproval(R.RequestApproval);
+    const escalatedRequest = requestApproval(R.RequestEscalatedApproval);
+    const actApproved = invoke(run, R.ActApproved, fn['act-approved'], JsonPath.DISCARD).addRetry(TOOL_RETRY);
+    const recordDecision = invoke(run, R.RecordDecision, fn['record-decision'], JsonPath.DISCARD);
+    const approvalDecided = new Choice(run, R.ApprovalDecided)
+      .when(Condition.stringEquals('$.decision.status', 'approved'), actApproved)
+      .otherwise(recordDecision);
+    firstRequest.next(approvalDecided);
+    escalatedRequest.next(approvalDecided);
+    approvalTimedOut.next(
+      new Choice(run, R.Escalate)
+        .when(Condition.booleanEquals('$.escalate', true), escalatedRequest)
+        .otherwise(new Succeed(run, R.ApprovalClosed)),
+    );
+
+    const shardApprovals = new MapState(run, R.ShardApprovals, {
+      itemsPath: '$.pending.approvals',
+      maxConcurrency: 40,
+      resultPath: JsonPath.DISCARD,
+    }).itemProcessor(firstRequest);
+    const accounts = new MapState(run, R.Accounts, {
+      itemsPath: '$.shards',
+      maxConcurrency: 4,
+      resultPath: JsonPath.DISCARD,
+    }).itemProcessor(processShard.next(listShardApprovals).next(shardApprovals));
+    const summarize = invoke(
+      run,
+      R.Summarize,
+      fn.summarize,
+      JsonPath.entirePayload,
+      TaskInput.fromObject({ run: JsonPath.objectAt('$.run') }),
+    );
+
+    this.campaignRun = new StateMachine(this, 'CampaignRun', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(loadCampaign.next(accounts).next(summarize)),
+      timeout: runTimeout,
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'CampaignRunLogs', { retention: logRetention }),
+        level: LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+
+    acknowledgeWildcards(this.accountBatch, [fn.observe, fn.plan, fn.govern, fn.act, fn.record]);
+    acknowledgeWildcards(
+      this.campaignRun,
+      [
+        fn['load-campaign'],
+        fn['list-shard-approvals'],
+        fn['request-approval'],
+        fn['act-approved'],
+        fn['record-decision'],
+        fn['approval-timed-out'],
+        fn.summarize,
+      ],
+      this.accountBatch,
+    );
+  }
+}
+
+/**
+ * Acknowledges, finding by finding, the wildcard resources CDK's own grants give a state machine
+ * role; any other wildcard there stays a finding and fails synth.
+ */
+function acknowledgeWildcards(machine: StateMachine, invoked: readonly IFunction[], child?: StateMachine): void {
+  const policy = machine.role.node.tryFindChild('DefaultPolicy');
+  if (!policy) return;
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Resource "*" is required by the X-Ray actions of tracing (PutTraceSegments, PutTelemetryRecords, ' +
+      'GetSamplingRules, GetSamplingTargets) and by CloudWatch Logs vended-log delivery (logs:*LogDelivery*, ' +
+      'PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), none of which support resource-level permissions.',
+  });
+  for (const lambdaFunction of invoked) {
+    Validations.of(policy).acknowledge({
+      id: wildcardResourceFinding(machine, `${lambdaFunction.functionArn}:*`),
+      reason:
+        'LambdaInvoke grants lambda:InvokeFunction on the function and its versions/aliases (":*"); the wildcard ' +
+        'covers qualifiers of this one function only.',
+    });
+  }
+  if (child) {
+    const stack = Stack.of(machine);
+    const childName = stack.splitArn(child.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    Validations.of(policy).acknowledge({
+      id: wildcardResourceFinding(
+        machine,
+        stack.formatArn({ service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${childName}*` }),
+      ),
+      reason:
+        'startExecution.sync:2 must DescribeExecution/StopExecution the child executions it starts; their names are ' +
+        'generated at run time, so only executions of the AccountBatch state machine are allowed, by name prefix.',
+    });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * What stops a synth: an invalid campaign configuration (with an error a RevOps engineer can act
+ * on), and any cdk-nag AwsSolutions finding nobody acknowledged with a reason.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../cdk/constructs/agent-function.ts';
+import { buildApp } from '../../cdk/synth.ts';
+import { InvalidConfigError } from '../../shared/domain/errors.ts';
+
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A copy of config/ whose nurture charter lost its goal and compares an unknown account field. */
+function brokenConfig(): string {
+  const dir = tempDir('amk-infra-config-');
+  cpSync(join(PROJECT_ROOT, 'config'), dir, { recursive: true });
+  const charter = join(dir, 'charters', 'nurture-agent.yaml');
+  const text = readFileSync(charter, 'utf8');
+  const broken = text
+    .replace(/^goal:\n(?: {2}.*\n|\s*\n)*/m, '')
+    .replace('{ field: action.costUsd, op: gt, value: 50 }', '{ field: account.revenue, op: gt, value: 50 }');
+  if (broken.includes('\ngoal:') || !broken.includes('account.revenue')) throw new Error('the fixture edit did not apply');
+  writeFileSync(charter, broken);
+  return dir;
+}
+
+describe('campaign configuration at synth', () => {
+  it('fails buildApp with an InvalidConfigError naming the charter file, the missing goal and the unknown rule field', () => {
+    const configDir = brokenConfig();
+    const outdir = tempDir('amk-infra-out-');
+    let caught: unknown;
+    try {
+      buildApp({ outdir, configDir, bundling: false });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidConfigError);
+    const message = (caught as Error).message;
+    expect(message).toContain('nurture-agent.yaml');
+    expect(message).toMatch(/(^|[ :;])goal: is required/);
+    expect(message).toMatch(/thresholds\.0\.when\.all\.1\.field \(line \d+\): expected one of/);
+  });
+
+  it('writes the validated campaigns as JSON next to the assembly for the bundles to carry', () => {
+    const outdir = tempDir('amk-infra-out-');
+    const { stack } = buildApp({ outdir, bundling: false });
+    expect(existsSync(stack.campaignsFile)).toBe(true);
+    const campaigns = JSON.parse(readFileSync(stack.campaignsFile, 'utf8')) as Array<{ campaign: { id: string } }>;
+    expect(campaigns.map((c) => c.campaign.id)).toEqual(['q1-committee-expansion']);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports zero unacknowledged AwsSolutions findings, and every acknowledgement gives a specific reason', () => {
+    const outdir = tempDir('amk-infra-nag-');
+    const { app } = buildApp({ outdir, bundling: false });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // Findings are errors: synth throws with the report when any is left.
+    const assembly = app.synth();
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string }> }>;
+    };
+    expect(report.pluginReports.flatMap((p) => p.violations.map((v) => `${p.pluginName}: ${v.ruleName}`))).toEqual([]);
+
+    const acknowledgements: Array<{ path: string; id: string; reason: string }> = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) acknowledgements.push({ path: construct.node.path, id, reason });
+      }
+    }
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const ack of acknowledgements) {
+      expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(80);
+      // Acknowledged on a resource or its policy, never on the stack or the app.
+      expect(ack.path.split('/').length, `${ack.path} ${ack.id}`).toBeGreaterThan(2);
+    }
+  }, 120_000);
+});

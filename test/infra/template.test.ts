@@ -1,0 +1,450 @@
+/**
+ * The synthesized template (bundling skipped): the workflow's ASL as rendered, least-privilege IAM
+ * per function, and the settings of tables, functions and schedules.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../cdk/constructs/agent-function.ts';
+import { AccountBatchStates, CampaignRunStates } from '../../cdk/constructs/campaign-workflow.ts';
+import type { CampaignStack, FunctionName } from '../../cdk/stacks/campaign-stack.ts';
+import { buildApp } from '../../cdk/synth.ts';
+import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
+import { loadAllCampaigns } from '../../shared/config/load.ts';
+import { ErrorName } from '../../shared/domain/errors.ts';
+import {
+  allStates,
+  asList,
+  definitionOf,
+  findCycle,
+  idsOfType,
+  referencedIds,
+  stateOf,
+  statementsOf,
+  statementsOfRole,
+  type AslState,
+  type CfnTemplate,
+} from './template-helpers.ts';
+
+// The access the design grants each handler (the spec, retyped on purpose).
+const EXPECTED_ACCESS: Record<FunctionName, Partial<Record<TableKey, 'read' | 'readwrite' | 'append'>>> = {
+  'load-campaign': { runs: 'readwrite' },
+  observe: { accounts: 'readwrite', memory: 'readwrite' },
+  plan: { memory: 'read' },
+  govern: {},
+  act: { idempotency: 'readwrite', approvals: 'readwrite', runs: 'readwrite' },
+  record: { audit: 'append', memory: 'readwrite', runs: 'readwrite' },
+  'list-shard-approvals': { approvals: 'read' },
+  'request-approval': { approvals: 'readwrite', audit: 'append', accounts: 'read' },
+  'act-approved': { approvals: 'read', idempotency: 'readwrite', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
+  'record-decision': { approvals: 'read', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
+  'approval-timed-out': { approvals: 'readwrite', audit: 'append', runs: 'readwrite' },
+  summarize: { runs: 'read', audit: 'append', approvals: 'read' },
+  'approval-http': { approvals: 'readwrite', audit: 'append' },
+};
+const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const ACCESS_ACTIONS = {
+  read: READ,
+  readwrite: [...READ, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
+  append: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+} as const;
+
+let outdir: string;
+let stack: CampaignStack;
+let template: CfnTemplate;
+const logicalId = (construct: IConstruct): string => Stack.of(construct).resolve((construct.node.defaultChild as CfnElement).logicalId) as string;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'amk-infra-template-'));
+  ({ stack } = buildApp({ outdir, bundling: false, builtinValidation: false }));
+  template = Template.fromStack(stack).toJSON() as CfnTemplate;
+}, 120_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+const campaignRun = () => allStates(definitionOf(template, logicalId(stack.workflow.campaignRun)));
+const accountBatch = () => allStates(definitionOf(template, logicalId(stack.workflow.accountBatch)));
+const functionArn = (name: FunctionName) => `arn:aws:lambda:eu-west-1:123456789012:function:${logicalId(stack.functions[name].lambda)}`;
+const retryFor = (state: AslState, error: string) =>
+  asList((state.Retry as Array<Record<string, unknown>> | undefined) ?? []).find((r) => asList(r.ErrorEquals as string[]).includes(error));
+
+describe('CampaignRun approvals', () => {
+  it('waits for a task token in RequestApproval and RequestEscalatedApproval, timing out after the item timeoutSeconds', () => {
+    const states = campaignRun();
+    for (const name of [CampaignRunStates.RequestApproval, CampaignRunStates.RequestEscalatedApproval]) {
+      const state = stateOf(states, name);
+      expect(state.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(state.TimeoutSecondsPath).toBe('$.timeoutSeconds');
+      expect(state.TimeoutSeconds).toBeUndefined();
+      expect(state.ResultPath).toBe('$.decision');
+      expect(state.Parameters).toEqual({
+        FunctionName: functionArn('request-approval'),
+        Payload: { 'approvalId.$': '$.approvalId', 'runId.$': '$.runId', 'timeoutSeconds.$': '$.timeoutSeconds', 'taskToken.$': '$$.Task.Token' },
+      });
+      expect(state.Catch).toEqual([{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: CampaignRunStates.ApprovalTimedOut }]);
+      expect(state.Next).toBe(CampaignRunStates.ApprovalDecided);
+    }
+  });
+
+  it('has no other .waitForTaskToken task anywhere in the template', () => {
+    const waiting: string[] = [];
+    for (const id of idsOfType(template, 'AWS::StepFunctions::StateMachine')) {
+      for (const [name, state] of allStates(definitionOf(template, id))) {
+        if (typeof state.Resource === 'string' && state.Resource.includes('.waitForTaskToken')) waiting.push(name);
+      }
+    }
+    expect(waiting.sort()).toEqual([CampaignRunStates.RequestApproval, CampaignRunStates.RequestEscalatedApproval].sort());
+  });
+
+  it('acts on an approved decision and records any other, then escalates or closes a timed-out approval', () => {
+    const states = campaignRun();
+    expect(stateOf(states, CampaignRunStates.ApprovalDecided)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.decision.status', StringEquals: 'approved', Next: CampaignRunStates.ActApproved }],
+      Default: CampaignRunStates.RecordDecision,
+    });
+    expect(stateOf(states, CampaignRunStates.ActApproved)).toMatchObject({ Resource: functionArn('act-approved'), ResultPath: null, End: true });
+    expect(stateOf(states, CampaignRunStates.RecordDecision)).toMatchObject({ Resource: functionArn('record-decision'), End: true });
+    expect(stateOf(states, CampaignRunStates.ApprovalTimedOut)).toMatchObject({
+      Resource: functionArn('approval-timed-out'),
+      ResultPath: '$',
+      Next: CampaignRunStates.Escalate,
+    });
+    expect(stateOf(states, CampaignRunStates.Escalate)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.escalate', BooleanEquals: true, Next: CampaignRunStates.RequestEscalatedApproval }],
+      Default: CampaignRunStates.ApprovalClosed,
+    });
+    expect(stateOf(states, CampaignRunStates.ApprovalClosed).Type).toBe('Succeed');
+  });
+
+  it('maps the shard approvals listed by ListShardApprovals, 40 at a time, discarding their results', () => {
+    const states = campaignRun();
+    expect(stateOf(states, CampaignRunStates.ListShardApprovals)).toMatchObject({
+      Resource: functionArn('list-shard-approvals'),
+      Parameters: { 'runId.$': '$.runId', 'shard.$': '$.shard' },
+      ResultPath: '$.pending',
+      Next: CampaignRunStates.ShardApprovals,
+    });
+    const map = stateOf(states, CampaignRunStates.ShardApprovals);
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.pending.approvals', MaxConcurrency: 40, ResultPath: null, End: true });
+    expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: CampaignRunStates.RequestApproval });
+  });
+});
+
+describe('CampaignRun and AccountBatch', () => {
+  it('runs AccountBatch as an Express state machine and CampaignRun as a Standard one, both traced and fully logged', () => {
+    const batch = template.Resources[logicalId(stack.workflow.accountBatch)]?.Properties;
+    const run = template.Resources[logicalId(stack.workflow.campaignRun)]?.Properties;
+    expect(batch?.StateMachineType).toBe('EXPRESS');
+    expect(run?.StateMachineType).toBe('STANDARD');
+    for (const props of [batch, run]) {
+      expect(props?.TracingConfiguration).toEqual({ Enabled: true });
+      expect(props?.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      const logGroupId = [...referencedIds(props?.LoggingConfiguration)][0] ?? '';
+      expect(template.Resources[logGroupId]?.Properties?.RetentionInDays).toBeGreaterThan(0);
+    }
+    expect(definitionOf(template, logicalId(stack.workflow.accountBatch)).TimeoutSeconds).toBe(300);
+    // Approvals may wait 14 days; the run must outlast them.
+    expect(definitionOf(template, logicalId(stack.workflow.campaignRun)).TimeoutSeconds).toBe(15 * 24 * 3600);
+  });
+
+  it('starts one AccountBatch per shard with startExecution.sync:2, associated with the parent execution', () => {
+    const states = campaignRun();
+    const accounts = stateOf(states, CampaignRunStates.Accounts);
+    expect(accounts).toMatchObject({ Type: 'Map', ItemsPath: '$.shards', MaxConcurrency: 4, ResultPath: null, Next: CampaignRunStates.Summarize });
+    expect(accounts.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: CampaignRunStates.ProcessShard });
+    const processShard = stateOf(states, CampaignRunStates.ProcessShard);
+    expect(processShard).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      ResultPath: null,
+      Next: CampaignRunStates.ListShardApprovals,
+      Parameters: {
+        StateMachineArn: `<${logicalId(stack.workflow.accountBatch)}>`,
+        Input: { 'shard.$': '$', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+      },
+    });
+    expect(processShard.TimeoutSeconds).toBeGreaterThan(300);
+  });
+
+  it('loads the campaign into the state and fails the run with the caught error when the configuration is invalid', () => {
+    const states = campaignRun();
+    expect(stateOf(states, CampaignRunStates.LoadCampaign)).toMatchObject({
+      Resource: functionArn('load-campaign'),
+      ResultPath: '$',
+      Catch: [{ ErrorEquals: [ErrorName.InvalidConfig], Next: CampaignRunStates.CampaignConfigInvalid }],
+      Next: CampaignRunStates.Accounts,
+    });
+    expect(stateOf(states, CampaignRunStates.CampaignConfigInvalid)).toEqual({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
+    expect(stateOf(states, CampaignRunStates.Summarize)).toMatchObject({
+      Resource: functionArn('summarize'),
+      Parameters: { 'run.$': '$.run' },
+      ResultPath: '$',
+      End: true,
+    });
+  });
+
+  it('namespaces each AccountBatch result, invokes each function directly, and loops while Record returns a cursor', () => {
+    const states = accountBatch();
+    const S = AccountBatchStates;
+    const steps: Array<[string, FunctionName, string, string]> = [
+      [S.Observe, 'observe', '$.observed', S.Plan],
+      [S.Plan, 'plan', '$.planned', S.Govern],
+      [S.Govern, 'govern', '$.governed', S.Act],
+      [S.Act, 'act', '$.acted', S.Record],
+      [S.Record, 'record', '$.recorded', S.MorePages],
+    ];
+    for (const [name, fn, resultPath, next] of steps) {
+      const state = stateOf(states, name);
+      expect(state).toMatchObject({ Type: 'Task', Resource: functionArn(fn), ResultPath: resultPath, Next: next });
+      // payloadResponseOnly: the whole state goes in, the bare result comes out.
+      expect(state.Parameters).toBeUndefined();
+      expect(state.ResultSelector).toBeUndefined();
+    }
+    expect(stateOf(states, S.MorePages)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.recorded.nextCursor', IsPresent: true, Next: S.NextPage }],
+      Default: S.ShardDone,
+    });
+    expect(stateOf(states, S.NextPage)).toEqual({
+      Type: 'Pass',
+      Parameters: { 'shard.$': '$.shard', 'cursor.$': '$.recorded.nextCursor' },
+      Next: S.Observe,
+    });
+    expect(stateOf(states, S.ShardDone).Type).toBe('Succeed');
+  });
+
+  it('retries the named domain errors and keeps the default Lambda service retries on every Lambda task', () => {
+    const batch = accountBatch();
+    const run = campaignRun();
+    for (const name of [AccountBatchStates.Observe, AccountBatchStates.Record]) {
+      expect(retryFor(stateOf(batch, name), ErrorName.StaleAccountState)).toMatchObject({ MaxAttempts: 3 });
+    }
+    for (const state of [stateOf(batch, AccountBatchStates.Act), stateOf(run, CampaignRunStates.ActApproved)]) {
+      expect(retryFor(state, ErrorName.ToolFailed)).toEqual({
+        ErrorEquals: [ErrorName.ToolFailed],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxAttempts: 3,
+      });
+    }
+    const errorNames = new Set<string>(Object.values(ErrorName));
+    for (const states of [batch, run]) {
+      for (const [name, state] of states) {
+        if (state.Type !== 'Task') continue;
+        const caught = [...asList((state.Retry as unknown[]) ?? []), ...asList((state.Catch as unknown[]) ?? [])].flatMap(
+          (r) => (r as { ErrorEquals: string[] }).ErrorEquals,
+        );
+        // Every matched name is a Step Functions/Lambda name or one of the ErrorName constants.
+        for (const error of caught) expect(error.startsWith('States.') || error.startsWith('Lambda.') || errorNames.has(error), `${name}: ${error}`).toBe(true);
+        if (String(state.Resource).includes(':lambda:')) {
+          expect(retryFor(state, 'Lambda.ServiceException'), `${name} keeps the Lambda retries`).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('gives every Task an explicit timeout', () => {
+    for (const states of [accountBatch(), campaignRun()]) {
+      for (const [name, state] of states) {
+        if (state.Type !== 'Task') continue;
+        const explicit = typeof state.TimeoutSeconds === 'number' || typeof state.TimeoutSecondsPath === 'string';
+        expect(explicit, `${name} has TimeoutSeconds or TimeoutSecondsPath`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('IAM', () => {
+  const allStatements = () =>
+    Object.values(template.Resources).flatMap((r) =>
+      r.Type === 'AWS::IAM::Policy'
+        ? statementsOf(r.Properties?.PolicyDocument)
+        : r.Type === 'AWS::IAM::Role'
+          ? ((r.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).flatMap((p) => statementsOf(p.PolicyDocument))
+          : [],
+    );
+
+  it('grants no wildcard action in any policy statement', () => {
+    const actions = allStatements().flatMap((s) => asList(s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  it('allows Resource "*" only for X-Ray and CloudWatch Logs delivery, which have no resource-level permissions', () => {
+    const starred = allStatements()
+      .filter((s) => asList(s.Resource).includes('*'))
+      .flatMap((s) => asList(s.Action));
+    for (const action of starred) expect(action, action).toMatch(/^(xray:[A-Za-z]+|logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)$/);
+  });
+
+  it('lets each function role touch only its own tables, with exactly the actions of its access level', () => {
+    const tableByLogicalId = new Map((Object.keys(TABLES) as TableKey[]).map((key) => [logicalId(stack.tables.table(key)), key]));
+    for (const [name, expected] of Object.entries(EXPECTED_ACCESS) as Array<[FunctionName, Partial<Record<TableKey, string>>]>) {
+      const statements = statementsOfRole(template, logicalId(stack.functions[name].role));
+      const actual: Partial<Record<TableKey, string>> = {};
+      for (const statement of statements) {
+        const tables = [...referencedIds(statement.Resource)].flatMap((id) => tableByLogicalId.get(id) ?? []);
+        if (tables.length === 0) {
+          expect(asList(statement.Action).filter((a) => a.startsWith('dynamodb:')), `${name}: DynamoDB actions outside any table`).toEqual([]);
+          continue;
+        }
+        expect(new Set(tables).size, `${name}: one table per statement`).toBe(1);
+        const key = tables[0] as TableKey;
+        const actions = asList(statement.Action).sort();
+        const level = (Object.entries(ACCESS_ACTIONS) as Array<[string, readonly string[]]>).find(([, a]) => a.join() === actions.join())?.[0];
+        expect(level, `${name} on ${key}: ${actions.join(', ')}`).toBeDefined();
+        expect(actual[key], `${name}: ${key} granted twice`).toBeUndefined();
+        actual[key] = level;
+        // Queries reach the table's indexes, each named: no index/* wildcard.
+        const resources = asList(statement.Resource).map((r) => JSON.stringify(r));
+        for (const index of TABLES[key].indexes) expect(resources.some((r) => r.includes(`/index/${index.name}"`)), `${name}: ${key}/${index.name}`).toBe(true);
+      }
+      expect(actual, name).toEqual(expected);
+    }
+  });
+
+  it('never lets anyone update or delete audit events', () => {
+    const audit = logicalId(stack.tables.table('audit'));
+    const offending = Object.entries(template.Resources).flatMap(([id, r]) =>
+      (r.Type === 'AWS::IAM::Policy' ? statementsOf(r.Properties?.PolicyDocument) : [])
+        .filter((s) => referencedIds(s.Resource).has(audit))
+        .flatMap((s) => asList(s.Action).filter((a) => /^dynamodb:(UpdateItem|DeleteItem|BatchWriteItem|PartiQL)/.test(a)).map((a) => `${id}: ${a}`)),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('lets only the approval endpoint complete waiting tasks, and only those of CampaignRun', () => {
+    const sendTask = Object.entries(template.Resources).flatMap(([id, r]) =>
+      r.Type === 'AWS::IAM::Policy'
+        ? statementsOf(r.Properties?.PolicyDocument)
+            .filter((s) => asList(s.Action).some((a) => a.startsWith('states:SendTask')))
+            .map((s) => ({ id, roles: r.Properties?.Roles, statement: s }))
+        : [],
+    );
+    expect(sendTask).toHaveLength(1);
+    const [grant] = sendTask;
+    expect(asList(grant?.statement.Action ?? []).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+    expect(grant?.statement.Resource).toEqual({ Ref: logicalId(stack.workflow.campaignRun) });
+    expect(grant?.roles).toEqual([{ Ref: logicalId(stack.functions['approval-http'].role) }]);
+  });
+
+  it('lets the schedules start only CampaignRun executions', () => {
+    const statements = statementsOfRole(template, logicalId(stack.schedules.role));
+    expect(statements).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId(stack.workflow.campaignRun) } }]);
+  });
+});
+
+describe('functions', () => {
+  it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group and its handler in metadata', () => {
+    const ids = idsOfType(template, 'AWS::Lambda::Function');
+    expect(ids).toHaveLength(13);
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const resource = template.Resources[logicalId(fn.lambda)];
+      expect(resource?.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 256,
+        Timeout: 30,
+        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'autonomous-marketing' } },
+      });
+      expect(resource?.Metadata).toMatchObject({ 'amk:entry': `functions/${name}/handler.ts`, 'amk:function': name });
+      const logGroup = [...referencedIds(resource?.Properties?.LoggingConfig)][0] ?? '';
+      expect(template.Resources[logGroup]?.Properties?.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('sets a table variable exactly where the table is granted', () => {
+    for (const [name, expected] of Object.entries(EXPECTED_ACCESS) as Array<[FunctionName, Partial<Record<TableKey, string>>]>) {
+      const variables = template.Resources[logicalId(stack.functions[name].lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> };
+      const tableVars = Object.values(TABLES)
+        .map((t) => t.envVar)
+        .filter((v) => v in variables.Variables);
+      expect(tableVars.sort(), name).toEqual((Object.keys(expected) as TableKey[]).map((k) => TABLES[k].envVar).sort());
+    }
+  });
+
+  it('hands the campaign configuration file to exactly the functions that read it', () => {
+    const readers = ['load-campaign', 'plan', 'govern', 'act', 'act-approved', 'approval-timed-out', 'request-approval', 'summarize'];
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const variables = (template.Resources[logicalId(fn.lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.CAMPAIGNS_FILE, name).toBe(readers.includes(name) ? 'campaigns.json' : undefined);
+    }
+  });
+
+  it('serves approvals on a Function URL without IAM auth and gives the link sender its URL and signing key', () => {
+    const urls = idsOfType(template, 'AWS::Lambda::Url');
+    expect(urls).toHaveLength(1);
+    const url = template.Resources[urls[0] ?? '']?.Properties;
+    expect(url?.AuthType).toBe('NONE');
+    expect(referencedIds(url?.TargetFunctionArn)).toEqual(new Set([logicalId(stack.functions['approval-http'].lambda)]));
+    const sender = template.Resources[logicalId(stack.functions['request-approval'].lambda)]?.Properties?.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(sender.Variables.APPROVAL_BASE_URL).toEqual({ 'Fn::GetAtt': [urls[0], 'FunctionUrl'] });
+    const secret = logicalId(stack.approvals.signingKey);
+    expect(sender.Variables.SIGNING_KEY_SECRET_ARN).toEqual({ Ref: secret });
+    for (const name of ['request-approval', 'approval-http'] as const) {
+      const reads = statementsOfRole(template, logicalId(stack.functions[name].role)).filter((s) => referencedIds(s.Resource).has(secret));
+      expect(reads.flatMap((s) => asList(s.Action)), name).toContain('secretsmanager:GetSecretValue');
+    }
+  });
+
+  it('has no dependency cycle, although request-approval reads the URL of a function that completes its tasks', () => {
+    expect(findCycle(template)).toBeUndefined();
+  });
+});
+
+describe('tables', () => {
+  it('creates every declared table on demand with PITR, encryption, deletion protection, retention and its TTL', () => {
+    for (const [key, def] of Object.entries(TABLES) as Array<[TableKey, (typeof TABLES)[TableKey]]>) {
+      const resource = template.Resources[logicalId(stack.tables.table(key))];
+      expect(resource?.DeletionPolicy, key).toBe('Retain');
+      expect(resource?.UpdateReplacePolicy, key).toBe('Retain');
+      expect(resource?.Properties, key).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+        KeySchema: [{ AttributeName: def.partitionKey, KeyType: 'HASH' }, ...(def.sortKey ? [{ AttributeName: def.sortKey, KeyType: 'RANGE' }] : [])],
+      });
+      expect(resource?.Properties?.TimeToLiveSpecification, key).toEqual(
+        def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : undefined,
+      );
+      const indexes = (resource?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>> | undefined) ?? [];
+      expect(indexes.map((i) => i.IndexName), key).toEqual(def.indexes.map((i) => i.name));
+      for (const index of indexes) expect(index.Projection).toEqual({ ProjectionType: 'ALL' });
+    }
+    expect(idsOfType(template, 'AWS::DynamoDB::Table')).toHaveLength(Object.keys(TABLES).length);
+  });
+});
+
+describe('schedules', () => {
+  it('starts CampaignRun for each campaign at its own expression and time zone, with the scheduled time as the run clock', () => {
+    const campaigns = loadAllCampaigns(join(PROJECT_ROOT, 'config'));
+    const schedules = idsOfType(template, 'AWS::Scheduler::Schedule').map((id) => template.Resources[id]?.Properties ?? {});
+    expect(schedules).toHaveLength(campaigns.length);
+    for (const { campaign } of campaigns) {
+      const input = JSON.stringify({ campaignId: campaign.id, scheduledTime: '<aws.scheduler.scheduled-time>' });
+      const schedule = schedules.find((s) => (s.Target as { Input?: string }).Input === input);
+      expect(schedule, campaign.id).toMatchObject({
+        ScheduleExpression: campaign.schedule.expression,
+        ScheduleExpressionTimezone: campaign.schedule.timezone,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: { Ref: logicalId(stack.workflow.campaignRun) },
+          RoleArn: { 'Fn::GetAtt': [logicalId(stack.schedules.role), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 3 },
+        },
+      });
+    }
+  });
+});

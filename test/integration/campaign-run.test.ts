@@ -1,0 +1,167 @@
+/**
+ * A CampaignRun through the synthesized definitions (parent and child) on dynalite, with the real
+ * handlers, the real approval page (followed from the .eml by the reviewer), the local Step
+ * Functions callback endpoint and the market simulator. Every path of an action is exercised:
+ * approve, reject, timeout with escalation, a retried tool failure, and a guardrail block.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunSummary } from '../../shared/app/contracts.ts';
+import type { Approval, AuditEvent } from '../../shared/domain/model.ts';
+import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { SimulatedReviewer, type ReviewerPolicy } from '../../local/reviewer.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
+import { startTestRuntime, tempConfig } from './workflow-fixture.ts';
+
+async function runWeekWith(runtime: LocalRuntime, policy: Omit<ReviewerPolicy, 'seed'>) {
+  const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: 'test', ...policy }, 10);
+  reviewer.start();
+  try {
+    const result = await runtime.runWeek();
+    return { result, counters: RunSummary.parse(result.summary).counters, reviewer };
+  } finally {
+    await reviewer.stop();
+  }
+}
+
+async function approvalsOfRun(runtime: LocalRuntime, runId: string): Promise<Approval[]> {
+  const ids = new Set<string>();
+  for (let shard = 0; shard < runtime.bundle.campaign.shards; shard++) {
+    for (const id of await runtime.deps.approvals.listIdsForRunShard(runId, shard)) ids.add(id);
+  }
+  const approvals = await Promise.all([...ids].map((id) => runtime.deps.approvals.get(id)));
+  return approvals.filter((a): a is Approval => a !== undefined);
+}
+
+const n = (counters: Record<string, number>, key: string) => counters[key] ?? 0;
+
+describe('a campaign run on the synthesized state machine', () => {
+  const config = tempConfig();
+  let env: Awaited<ReturnType<typeof startTestRuntime>>;
+  let lastRunId = '';
+  beforeAll(async () => {
+    env = await startTestRuntime(config.campaignFile, { accounts: 30 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    config.cleanup();
+  });
+
+  it('executes an approved action once, only after the recorded approval', async () => {
+    const { runtime } = env;
+    const { result, counters } = await runWeekWith(runtime, { decide: () => 'approve' });
+    expect(n(counters, 'needsApproval')).toBeGreaterThan(0);
+    expect(n(counters, 'approved')).toBe(n(counters, 'needsApproval'));
+    const approvals = await approvalsOfRun(runtime, result.runId);
+    expect(approvals.length).toBe(n(counters, 'needsApproval'));
+    for (const approval of approvals) {
+      expect(approval.status).toBe('approved');
+      expect(approval.reviewerKind).toBe('simulated');
+      expect(runtime.market.touchCount(approval.action.id)).toBe(1);
+    }
+    const runEvents = await runtime.deps.audit.readStream(`RUN#${result.runId}`);
+    expect(runEvents.filter((e) => e.kind === 'approval_decided')).toHaveLength(approvals.length);
+    expect(runEvents.filter((e) => e.kind === 'tool_call')).toHaveLength(approvals.length);
+    expect(verifyChain(runEvents).ok).toBe(true);
+    // Autonomous actions went out too, and every executed action touched the world exactly once.
+    expect(n(counters, 'executed')).toBeGreaterThan(approvals.length);
+    expect(runtime.market.totalTouches()).toBe(n(counters, 'executed'));
+  });
+
+  it('records a rejection and never executes the rejected action', async () => {
+    const { runtime } = env;
+    const touchesBefore = runtime.market.totalTouches();
+    const { result, counters } = await runWeekWith(runtime, { decide: () => 'reject' });
+    lastRunId = result.runId;
+    expect(n(counters, 'needsApproval')).toBeGreaterThan(0);
+    expect(n(counters, 'rejected')).toBe(n(counters, 'needsApproval'));
+    expect(n(counters, 'approved')).toBe(0);
+    for (const approval of await approvalsOfRun(runtime, result.runId)) {
+      expect(approval.status).toBe('rejected');
+      expect(approval.reason).toMatch(/Simulated reviewer/);
+      expect(runtime.market.touchCount(approval.action.id)).toBe(0);
+    }
+    expect(runtime.market.totalTouches() - touchesBefore).toBe(n(counters, 'executed'));
+  });
+
+  it('blocks every action aimed at a stakeholder who opted out, and never contacts them', async () => {
+    const { runtime } = env;
+    // An account the agents worked on last week: everyone there opts out now.
+    const previous = await approvalsOfRun(runtime, lastRunId);
+    const accountId = previous[0]?.accountId ?? '';
+    expect(accountId).not.toBe('');
+    for (const s of await runtime.deps.accounts.listStakeholders(accountId)) await runtime.deps.accounts.putStakeholder({ ...s, consent: 'opted_out' });
+    const { result, counters } = await runWeekWith(runtime, { decide: () => 'approve' });
+    expect(n(counters, 'blocked')).toBeGreaterThan(0);
+    const decisions = (await runtime.deps.audit.readStream(`ACCOUNT#${accountId}`)).filter((e: AuditEvent) => e.kind === 'decision' && e.runId === result.runId);
+    expect(decisions.length).toBeGreaterThan(0);
+    for (const e of decisions) {
+      expect(e.data.verdict).toMatchObject({ outcome: 'blocked', guardrail: 'consent' });
+      expect(runtime.market.touchCount((e.data.action as { id: string }).id)).toBe(0);
+    }
+  });
+});
+
+describe('a tool failure during Act', () => {
+  const config = tempConfig();
+  let env: Awaited<ReturnType<typeof startTestRuntime>>;
+  beforeAll(async () => {
+    // The second tool call of the run fails once with a transient error.
+    env = await startTestRuntime(config.campaignFile, { accounts: 30, toolFaults: [2] });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    config.cleanup();
+  });
+
+  it('is retried by the state machine without sending anything twice', async () => {
+    const { runtime } = env;
+    const { result, counters } = await runWeekWith(runtime, { decide: () => 'approve' });
+    expect(result.stats.retries).toBeGreaterThanOrEqual(1);
+    // The call before the failure was answered from the idempotency store on the retry.
+    expect(n(counters, 'replayed')).toBeGreaterThanOrEqual(1);
+    expect(runtime.toolGateway.callCount()).toBe(n(counters, 'executed') + 1);
+    expect(runtime.market.totalTouches()).toBe(n(counters, 'executed'));
+  });
+});
+
+describe('an approval nobody decides', () => {
+  // Links live ~2 s here; the executive agent escalates to the CMO, the nurture agent skips.
+  const config = tempConfig({
+    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.0005']],
+    'charters/nurture-agent.yaml': [['approvalTimeoutHours: 48', 'approvalTimeoutHours: 0.0005']],
+  });
+  let env: Awaited<ReturnType<typeof startTestRuntime>>;
+  beforeAll(async () => {
+    env = await startTestRuntime(config.campaignFile, { accounts: 30 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    config.cleanup();
+  });
+
+  it('expires, escalates to the charter\'s second approver, and runs once that approver approves', async () => {
+    const { runtime } = env;
+    // The first approvers never answer; the CMO approves escalations.
+    const { result, counters } = await runWeekWith(runtime, {
+      ignore: (_id, to) => !to.includes('cmo@example.com'),
+      decide: () => 'approve',
+    });
+    expect(n(counters, 'needsApproval')).toBeGreaterThan(0);
+    // Every first request timed out: escalated where the charter says so, expired otherwise.
+    expect(n(counters, 'escalated')).toBeGreaterThan(0);
+    expect(n(counters, 'escalated') + n(counters, 'expired')).toBe(n(counters, 'needsApproval'));
+    expect(n(counters, 'approved')).toBe(n(counters, 'escalated'));
+    const approvals = await approvalsOfRun(runtime, result.runId);
+    const escalations = approvals.filter((a) => a.escalationOf);
+    expect(escalations.length).toBe(n(counters, 'escalated'));
+    for (const e of escalations) {
+      expect(e.approver).toBe('cmo@example.com');
+      expect(e.status).toBe('approved');
+      expect(runtime.market.touchCount(e.action.id)).toBe(1);
+    }
+    for (const a of approvals.filter((x) => !x.escalationOf)) {
+      expect(['expired', 'skipped']).toContain(a.status);
+      if (!escalations.some((e) => e.escalationOf === a.id)) expect(runtime.market.touchCount(a.action.id)).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Fixture for workflow tests: a copy of the sample configuration in a temp folder (adjusted per
+ * test), and the embedded runtime started on it with its own data folder.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
+
+/** Edits applied to the copied YAML files (plain text replacements, so the files stay real YAML). */
+export interface ConfigEdits {
+  readonly [relativeFile: string]: Array<[from: string | RegExp, to: string]>;
+}
+
+/** Copies config/ into a temp folder, applies edits, returns the campaign file and a cleanup. */
+export function tempConfig(edits: ConfigEdits = {}): { dir: string; campaignFile: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'amk-config-'));
+  cpSync(resolve('config'), dir, { recursive: true });
+  for (const [file, replacements] of Object.entries(edits)) {
+    const path = join(dir, file);
+    let text = readFileSync(path, 'utf8');
+    for (const [from, to] of replacements) {
+      const next = text.replace(from, to);
+      if (next === text) throw new Error(`tempConfig: "${String(from)}" not found in ${file}`);
+      text = next;
+    }
+    writeFileSync(path, text);
+  }
+  return { dir, campaignFile: join(dir, 'campaigns', 'q1-committee-expansion.yaml'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts the embedded runtime on a fresh data folder. */
+export async function startTestRuntime(campaignFile: string, options: Partial<LocalRuntimeOptions> = {}): Promise<{ runtime: LocalRuntime; dataDir: string; stop: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'amk-data-'));
+  const runtime = await LocalRuntime.start({ campaignFile, dataDir, accounts: 24, seed: 'workflow-test', retryIntervalMs: 0, ...options });
+  return {
+    runtime,
+    dataDir,
+    stop: async () => {
+      await runtime.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
