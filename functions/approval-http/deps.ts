@@ -21,7 +21,8 @@ export const ApprovalHttpEnv = z.object({
   APPROVALS_TABLE: z.string().min(1),
   AUDIT_TABLE: z.string().min(1),
   SIGNING_KEY_SECRET_ARN: z.string().min(1),
-  APPROVAL_BASE_URL: z.url({ protocol: /^https?$/ }),
+  /** Optional: in AWS the page's origin is the Function URL host of each request. */
+  APPROVAL_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   MAIL_FROM: z.string().min(3),
   /** Optional: with it the page shows account and stakeholder names instead of ids (needs read access). */
   ACCOUNTS_TABLE: z.string().min(1).optional(),
@@ -80,7 +81,7 @@ export async function approvalHttpDeps(env: Readonly<Record<string, string | und
     callback: new SfnTaskCallback(new SFNClient({})),
     key,
     clock: () => new Date().toISOString(),
-    baseUrl: config.APPROVAL_BASE_URL.replace(/\/+$/, ''),
+    baseUrl: (config.APPROVAL_BASE_URL ?? '').replace(/\/+$/, ''),
     from: config.MAIL_FROM,
     // Never in AWS: the simulated reviewer exists only in the local demo.
     allowSimulatedReviewer: false,

@@ -24,6 +24,8 @@ export const FunctionUrlEvent = z.object({
   body: z.string().optional(),
   isBase64Encoded: z.boolean().default(false),
   requestContext: z.object({
+    /** The Function URL's own host: the origin of the page when no base URL is configured. */
+    domainName: z.string().optional(),
     http: z.object({ method: z.string().min(1), sourceIp: z.string().optional() }),
   }),
 });
@@ -85,7 +87,11 @@ export function createHandler(
     .handler(async (event) => {
       const parsed = FunctionUrlEvent.safeParse(event);
       if (!parsed.success) return page(400, renderErrorPage('Bad request', 'This request could not be read.'));
-      return toFunctionUrlResult(await handleApprovalRequest(await resolve(), toApprovalRequest(parsed.data)));
+      const deps = await resolve();
+      // The Function URL cannot be given its own URL (a CloudFormation cycle): it is its request's host.
+      const domain = parsed.data.requestContext.domainName;
+      const withOrigin = deps.baseUrl === '' && domain ? { ...deps, baseUrl: `https://${domain}` } : deps;
+      return toFunctionUrlResult(await handleApprovalRequest(withOrigin, toApprovalRequest(parsed.data)));
     });
 }
 

@@ -14,6 +14,7 @@ import { LocalRuntime } from '../runtime.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
+import { DEFAULT_PRICES_FILE, loadPrices } from '../engine/cost-inputs.ts';
 
 const DEFAULT_CAMPAIGN = 'config/campaigns/q1-committee-expansion.yaml';
 
@@ -35,6 +36,7 @@ interface RunFlags {
   reset?: boolean;
   json?: boolean;
   port: string;
+  prices: string;
 }
 
 const positiveInt = (name: string, value: string, max: number): number => {
@@ -53,6 +55,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const json = Boolean(flags.json);
   const tty = !json && process.stdout.isTTY;
   const started = Date.now();
+  // Before anything starts: a bad prices file fails like a bad campaign file, naming the field.
+  const prices = loadPrices(flags.prices);
   const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data, reset: flags.reset, seed: flags.seed, accounts, approvalPort: port });
   const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
   const seenEmails = new Set(readdirSync(runtime.outboxDir));
@@ -91,7 +95,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       results.push(result);
       if (!json) out(renderRunLine(week, result));
     }
-    const report: CampaignReport = await summarize(runtime, results, { startedAt: started, reviewer: reviewer ? 'simulated' : 'human', decisions: reviewer?.decisions.length ?? 0 });
+    const report: CampaignReport = await summarize(runtime, results, { startedAt: started, reviewer: reviewer ? 'simulated' : 'human', decisions: reviewer?.decisions.length ?? 0, prices });
     if (json) out(JSON.stringify(report, null, 2));
     else out(renderSummary(report));
     return 0;
@@ -177,6 +181,7 @@ export function buildProgram(): Command {
       .option('--seed <seed>', 'seed of the market and of the planners', 'amk-demo')
       .option('--data <dir>', 'data folder (dynalite, outbox, market, signing key)', '.data')
       .option('--port <port>', 'port of the approval page server (0 = any free port)', '0')
+      .option('--prices <file>', 'list prices the cost estimate uses', relative(process.cwd(), DEFAULT_PRICES_FILE) || DEFAULT_PRICES_FILE)
       .option('--json', 'print one JSON object instead of the report');
   runOptions(program.command('run').description('run a campaign for N weekly runs on the synthesized state machine'))
     .option('--reset', 'start from empty data')

@@ -1,14 +1,78 @@
 /**
  * The run report: figures a RevOps lead cares about first (pipeline progression, approvals,
- * what governance blocked and why), then where to look next. Opens and clicks are never scored.
+ * what governance blocked and why), what the same runs would cost on AWS, then where to look
+ * next. Opens and clicks are never scored.
  */
 import { relative } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { RunSummary } from '../../shared/app/contracts.ts';
-import { VIRTUAL_SHARDS } from '../../shared/adapters/dynamodb/tables.ts';
+import { VIRTUAL_SHARDS, localTableName, TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
 import type { AccountState, Stage } from '../../shared/domain/model.ts';
 import { STAGE_ORDER } from '../../shared/domain/model.ts';
 import type { LocalRunResult, LocalRuntime } from '../runtime.ts';
+import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type CostInputs, type Prices, type Service } from '../../shared/domain/cost.ts';
+
+/** The cost section of the report: the model's answer for the runs, with its inputs. */
+export interface CostReport {
+  /** USD per 1,000 account-iterations (one account worked in one run); null without any. */
+  readonly perThousandAccountIterationsUsd: number | null;
+  /** USD per run, on average. */
+  readonly perRunUsd: number | null;
+  readonly totalUsd: number;
+  readonly byService: CostEstimate['byService'];
+  /** Each priced quantity (units, price source in config/prices.yaml). */
+  readonly lines: CostEstimate['lines'];
+  readonly inputs: CostInputs;
+  /** DynamoDB units per table over the runs (table and index writes), to see who writes most. */
+  readonly dynamodbByTable: Record<string, { readRequestUnits: number; writeRequestUnits: number }>;
+  readonly prices: { readonly region: string; readonly currency: string };
+  /** What the figures leave out or estimate. */
+  readonly notes: readonly string[];
+}
+
+const COST_NOTES = [
+  'List prices (us-east-1, first tier, no free tier) from config/prices.yaml; no LLM calls in these runs.',
+  'Counted: Standard transitions, Express executions and their duration (100 ms steps, 64 MB), Lambda invocations, DynamoDB request units (ReturnConsumedCapacity, plus index writes dynalite does not report), emails, schedules.',
+  'Estimated: state-machine log bytes (events per state visited, with the payload sizes the states carried, per each machine\'s logging level) and Lambda platform log lines (~400 B per invocation).',
+  'Lambda duration is measured in-process (handlers awaiting dynalite on 127.0.0.1): a proxy, not Lambda\'s own figure.',
+  'Not included: storage (DynamoDB, logs), X-Ray traces, data transfer, Secrets Manager, and fixed monthly items.',
+];
+
+/** Prices the runs of a report. */
+export function costOf(results: readonly LocalRunResult[], prices: Prices): CostReport {
+  const estimate = estimateCost(addCostInputs(results.map((r) => r.cost)), prices);
+  const byTable: Record<string, { readRequestUnits: number; writeRequestUnits: number }> = {};
+  const keyOf = new Map((Object.keys(TABLES) as TableKey[]).map((k) => [localTableName(k), k]));
+  for (const r of results) {
+    for (const [table, t] of Object.entries(r.usage.capacity.tables)) {
+      const name = keyOf.get(table) ?? table;
+      const prev = byTable[name] ?? { readRequestUnits: 0, writeRequestUnits: 0 };
+      byTable[name] = { readRequestUnits: prev.readRequestUnits + t.readUnits, writeRequestUnits: prev.writeRequestUnits + t.writeUnits + t.indexWriteUnits };
+    }
+  }
+  return {
+    perThousandAccountIterationsUsd: estimate.perThousandAccountIterationsUsd,
+    perRunUsd: estimate.perRunUsd,
+    totalUsd: estimate.totalUsd,
+    byService: estimate.byService,
+    lines: estimate.lines,
+    inputs: estimate.inputs,
+    dynamodbByTable: byTable,
+    prices: { region: prices.region, currency: prices.currency },
+    notes: COST_NOTES,
+  };
+}
+
+/** Human names of the priced services. */
+export const SERVICE_LABELS: Readonly<Record<Service, string>> = {
+  stepFunctionsStandard: 'Step Functions Standard',
+  stepFunctionsExpress: 'Step Functions Express',
+  lambda: 'Lambda',
+  dynamodb: 'DynamoDB',
+  cloudwatchLogs: 'CloudWatch Logs',
+  ses: 'SES',
+  scheduler: 'EventBridge Scheduler',
+};
 
 /** What `amk run --json` prints. */
 export interface CampaignReport {
@@ -37,6 +101,8 @@ export interface CampaignReport {
   readonly childDefinitionSha256: Record<string, string>;
   readonly reviewer: 'simulated' | 'human';
   readonly where: { data: string; outbox: string; emails: number; approvalServer: string; audit: string };
+  /** What the runs would cost on AWS. */
+  readonly cost: CostReport;
   readonly durationMs: number;
 }
 
@@ -58,7 +124,7 @@ export function renderRunLine(week: number, r: LocalRunResult): string {
 export async function summarize(
   runtime: LocalRuntime,
   results: LocalRunResult[],
-  meta: { startedAt: number; reviewer: 'simulated' | 'human'; decisions: number },
+  meta: { startedAt: number; reviewer: 'simulated' | 'human'; decisions: number; prices: Prices },
 ): Promise<CampaignReport> {
   const counters = results.map((r) => RunSummary.parse(r.summary).counters);
   const blockedBy: Record<string, number> = {};
@@ -116,6 +182,7 @@ export async function summarize(
       approvalServer: runtime.approvalUrl,
       audit: `npm run amk -- audit --run ${results.at(-1)?.runId ?? '<runId>'}`,
     },
+    cost: costOf(results, meta.prices),
     durationMs: Date.now() - meta.startedAt,
   };
 }
@@ -148,10 +215,30 @@ export function renderSummary(r: CampaignReport): string {
   lines.push(`  tool calls that failed: ${r.toolCalls.failures}; retried steps answered from the idempotency store: ${r.toolCalls.replayedWithoutResend}`);
   lines.push(`  definition sha256 ${r.definitionSha256} (the ASL of \`cdk synth\`)`);
   lines.push('');
+  lines.push(...renderCost(r.cost, r.accounts));
+  lines.push('');
   lines.push('Where to look');
   lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
   lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);
   lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, signing.key) — \`npm start\` starts it afresh`);
   lines.push(`  took       ${(r.durationMs / 1000).toFixed(1)} s`);
   return lines.join('\n');
+}
+
+const money = (usd: number): string => (usd >= 0.1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`);
+
+/** The cost section as text: the headline, then the services that matter, largest first. */
+export function renderCost(c: CostReport, accounts: number): string[] {
+  const lines = [`What these runs would cost on AWS (${c.prices.region} list prices, config/prices.yaml; no LLM)`];
+  if (c.perThousandAccountIterationsUsd === null || c.perRunUsd === null) return [...lines, '  no account was worked'];
+  lines.push(`  ${money(c.perThousandAccountIterationsUsd)} per 1,000 account-iterations · ${money(c.perRunUsd)} per run of ${accounts} accounts`);
+  const total = c.totalUsd || 1;
+  const ranked = SERVICES.map((s) => [s, c.byService[s]] as const).sort((a, b) => b[1].usd - a[1].usd);
+  for (const [service, v] of ranked) {
+    const share = v.usd / total;
+    if (share < 0.01) continue;
+    lines.push(`  ${SERVICE_LABELS[service].padEnd(24)} ${money(v.perThousandAccountIterationsUsd ?? 0).padStart(8)}  ${String(Math.round(share * 100)).padStart(3)}%`);
+  }
+  lines.push('  (per 1,000 account-iterations; log bytes and Lambda durations are estimates — `--json` shows every input)');
+  return lines;
 }

@@ -20,6 +20,16 @@ export interface TemplateStateMachine {
   readonly definition: Record<string, unknown>;
   /** SHA-256 of definitionString. */
   readonly sha256: string;
+  /** The execution-log settings of the state machine (what CloudWatch Logs will ingest). */
+  readonly logging: StateMachineLogging;
+}
+
+/** A state machine's LoggingConfiguration, as deployed. */
+export interface StateMachineLogging {
+  /** ALL, ERROR, FATAL or OFF (no LoggingConfiguration means OFF). */
+  readonly level: 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
+  /** Whether log events carry state input and output. */
+  readonly includeExecutionData: boolean;
 }
 
 /** A Lambda function found in the template, with the handler module it runs. */
@@ -28,6 +38,10 @@ export interface TemplateFunction {
   /** Source entry of the handler (`amk:entry` metadata), relative to the project root. */
   readonly entry: string;
   readonly name: string;
+  /** Configured memory (MemorySize) in MB: Lambda bills duration at this size. @default 128, as Lambda */
+  readonly memoryMb: number;
+  /** Instruction set (Architectures), which sets the duration price. @default 'x86_64', as Lambda */
+  readonly architecture: 'arm64' | 'x86_64';
 }
 
 /** What the local runtime needs from a template. */
@@ -38,6 +52,10 @@ export interface ResolvedTemplate {
 
 const Resource = z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional(), Metadata: z.record(z.string(), z.unknown()).optional() });
 const Template = z.object({ Resources: z.record(z.string(), Resource) });
+const Logging = z
+  .object({ Level: z.enum(['ALL', 'ERROR', 'FATAL', 'OFF']).default('OFF'), IncludeExecutionData: z.boolean().default(false) })
+  .optional();
+const FunctionProps = z.object({ MemorySize: z.number().int().positive().default(128), Architectures: z.array(z.enum(['arm64', 'x86_64'])).default(['x86_64']) });
 
 /** ARN of a Lambda function as resolved locally (the function name is its logical id). */
 export const localFunctionArn = (logicalId: string): string => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
@@ -116,17 +134,22 @@ export function resolveTemplate(template: unknown): ResolvedTemplate {
       const raw = props.DefinitionString ?? (props.Definition !== undefined ? JSON.stringify(props.Definition) : undefined);
       if (raw === undefined) throw new Error(`Template: state machine ${logicalId} has no definition`);
       const definitionString = String(resolveIntrinsics(raw, Resources));
+      const logging = Logging.parse(props.LoggingConfiguration);
       stateMachines.set(logicalId, {
         logicalId,
         type: props.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
         definitionString,
         definition: JSON.parse(definitionString) as Record<string, unknown>,
         sha256: definitionSha256(definitionString),
+        logging: { level: logging?.Level ?? 'OFF', includeExecutionData: logging?.IncludeExecutionData ?? false },
       });
     } else if (res.Type === 'AWS::Lambda::Function') {
       const entry = res.Metadata?.['amk:entry'];
       const name = res.Metadata?.['amk:function'];
-      if (typeof entry === 'string') functions.set(logicalId, { logicalId, entry, name: typeof name === 'string' ? name : logicalId });
+      const { MemorySize, Architectures } = FunctionProps.parse(res.Properties ?? {});
+      if (typeof entry === 'string') {
+        functions.set(logicalId, { logicalId, entry, name: typeof name === 'string' ? name : logicalId, memoryMb: MemorySize, architecture: Architectures[0] ?? 'x86_64' });
+      }
     }
   }
   return { stateMachines, functions };

@@ -3,11 +3,15 @@
  * would call: a Lambda resource to its handler module in-process, `lambda:invoke.waitForTaskToken`
  * to the task-token emulation, and `states:startExecution.sync:2` to a separate local execution of
  * the child state machine found in the same template. Generic: no state of the workflow is named
- * here. Counts state transitions per workflow type for the cost model.
+ * here. Counts what AWS bills and logs, per workflow type, for the cost model: states entered,
+ * executions, Express duration, Lambda invocations and duration per function, execution-data
+ * bytes, and the bytes handlers write (see ExecutionStats).
  */
 import './promise-polyfill.ts';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { installLogMeter, withLogTally } from './log-meter.ts';
 import type { ResolvedTemplate, TemplateStateMachine } from './template.ts';
 import type { TaskTokenRegistry } from './task-tokens.ts';
 
@@ -22,18 +26,82 @@ export interface LambdaLikeContext {
   readonly callbackWaitsForEmptyEventLoop: boolean;
 }
 
-/** Figures of one execution tree (a parent and the children it started). */
+/** Figures per workflow type. */
+export interface PerWorkflowType<T> {
+  readonly STANDARD: T;
+  readonly EXPRESS: T;
+}
+
+/** Invocations and billed duration of one Lambda function. */
+export interface LambdaUsage {
+  readonly invocations: number;
+  /** Sum of each invocation's duration rounded up to 1 ms, as Lambda bills it. */
+  readonly billedMs: number;
+}
+
+/** Figures of one execution tree (a parent and the children it started), the cost model's inputs. */
 export interface ExecutionStats {
-  /** State transitions per workflow type (STANDARD is billed per transition). */
-  readonly transitions: { STANDARD: number; EXPRESS: number };
-  /** Executions started per workflow type. */
-  readonly executions: { STANDARD: number; EXPRESS: number };
-  /** Total duration of the express executions in ms (EXPRESS is billed by duration). */
+  /** State transitions (states entered) per workflow type; STANDARD is billed per transition. */
+  readonly transitions: PerWorkflowType<number>;
+  /** The Task states among those transitions (a Task logs more events than a Choice or a Pass). */
+  readonly taskTransitions: PerWorkflowType<number>;
+  /** Map iterations started per workflow type (each logs its own start and end events). */
+  readonly mapIterations: PerWorkflowType<number>;
+  /** Executions started per workflow type (EXPRESS is billed per request). */
+  readonly executions: PerWorkflowType<number>;
+  /**
+   * Bytes of execution data as a log event would carry it (JSON text, escaped into the event):
+   * every state's input when entered and output when exited, and each execution's input and output.
+   */
+  readonly payloadBytes: PerWorkflowType<number>;
+  /** The part of payloadBytes that belongs to Task states. */
+  readonly taskPayloadBytes: PerWorkflowType<number>;
+  /** The largest single state input or output in bytes (Step Functions refuses more than 256 KiB). */
+  readonly maxPayloadBytes: number;
+  /** Total duration of the express executions in ms. */
   readonly expressMs: number;
-  /** Lambda invocations and their total duration in ms. */
+  /** Express duration as billed: each execution rounded up to the next 100 ms. */
+  readonly expressBilledMs: number;
+  /** Lambda invocations and their total duration in ms (in-process: a proxy for Lambda's duration). */
   readonly lambdaInvocations: number;
   readonly lambdaMs: number;
+  /** Invocations and billed duration per Lambda logical id. */
+  readonly lambdas: Readonly<Record<string, LambdaUsage>>;
+  /** Bytes the handlers wrote to stdout/stderr (what Lambda ships to CloudWatch Logs). */
+  readonly handlerLogBytes: number;
   readonly retries: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
+type MutableStats = Mutable<ExecutionStats>;
+
+/** Empty figures, to add executions to. */
+export function emptyStats(): ExecutionStats {
+  const pair = () => ({ STANDARD: 0, EXPRESS: 0 });
+  return {
+    transitions: pair(),
+    taskTransitions: pair(),
+    mapIterations: pair(),
+    executions: pair(),
+    payloadBytes: pair(),
+    taskPayloadBytes: pair(),
+    maxPayloadBytes: 0,
+    expressMs: 0,
+    expressBilledMs: 0,
+    lambdaInvocations: 0,
+    lambdaMs: 0,
+    lambdas: {},
+    handlerLogBytes: 0,
+    retries: 0,
+  };
+}
+
+/** Sizes of a value's JSON: as Step Functions measures a payload, and as a log event carries it. */
+export function payloadSizes(value: unknown): { json: number; logged: number } {
+  if (value === undefined) return { json: 0, logged: 0 };
+  const text = JSON.stringify(value);
+  // Execution data is logged as a string field: its JSON text, escaped once more.
+  return { json: Buffer.byteLength(text, 'utf8'), logged: Buffer.byteLength(JSON.stringify(text), 'utf8') - 2 };
 }
 
 /** Options of the engine. */
@@ -76,7 +144,19 @@ function withToken(value: unknown, token: string): unknown {
 
 /** Runs the template's state machines locally. */
 export class WorkflowEngine {
+  /** One validated machine per definition: validating (ajv) costs ~0.4 s, more than a small execution. */
+  private readonly machines = new Map<string, StateMachine>();
+
   constructor(private readonly options: WorkflowEngineOptions) {}
+
+  private machineOf(sm: TemplateStateMachine): StateMachine {
+    let machine = this.machines.get(sm.logicalId);
+    if (!machine) {
+      machine = new StateMachine(sm.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: true } });
+      this.machines.set(sm.logicalId, machine);
+    }
+    return machine;
+  }
 
   /** The state machine of a given logical id (throws naming the known ones). */
   stateMachine(logicalId: string): TemplateStateMachine {
@@ -87,20 +167,26 @@ export class WorkflowEngine {
 
   /** Starts an execution; resolves with its output and the figures of it and its children. */
   async execute(logicalId: string, input: unknown, opts: { name?: string; onEvent?: (e: { type: string; state?: string; machine: string }) => void } = {}): Promise<{ output: unknown; stats: ExecutionStats }> {
-    const stats = { transitions: { STANDARD: 0, EXPRESS: 0 }, executions: { STANDARD: 0, EXPRESS: 0 }, expressMs: 0, lambdaInvocations: 0, lambdaMs: 0, retries: 0 };
-    const output = await this.run(this.stateMachine(logicalId), input, opts.name ?? randomUUID(), stats, opts.onEvent);
-    return { output, stats };
+    const stats = emptyStats() as MutableStats;
+    const uninstall = installLogMeter();
+    try {
+      const output = await this.run(this.stateMachine(logicalId), input, opts.name ?? randomUUID(), stats, opts.onEvent);
+      return { output, stats };
+    } finally {
+      uninstall();
+    }
   }
 
   private async run(
     sm: TemplateStateMachine,
     input: unknown,
     name: string,
-    stats: { transitions: { STANDARD: number; EXPRESS: number }; executions: { STANDARD: number; EXPRESS: number }; expressMs: number; lambdaInvocations: number; lambdaMs: number; retries: number },
+    stats: MutableStats,
     onEvent?: (e: { type: string; state?: string; machine: string }) => void,
   ): Promise<unknown> {
-    const started = Date.now();
+    const started = performance.now();
     stats.executions[sm.type] += 1;
+    stats.payloadBytes[sm.type] += payloadSizes(input).logged;
     const executionArn = `arn:aws:states:us-east-1:123456789012:execution:${sm.logicalId}:${name}`;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryOverrides: Record<string, number> = {};
@@ -108,24 +194,37 @@ export class WorkflowEngine {
       handlers[stateName] = this.taskHandler(stateName, task, stats, onEvent);
       if (this.options.retryIntervalMs !== undefined) retryOverrides[stateName] = this.options.retryIntervalMs;
     }
-    const machine = new StateMachine(sm.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: true } });
+    const machine = this.machineOf(sm);
     const execution = machine.run(clone(input) as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryOverrides },
       context: {
-        Execution: { Id: executionArn, Name: name, StartTime: new Date(started).toISOString(), Input: clone(input) as never },
+        Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString(), Input: clone(input) as never },
         StateMachine: { Id: `arn:aws:states:us-east-1:123456789012:stateMachine:${sm.logicalId}`, Name: sm.logicalId },
         Task: { Token: TOKEN_SENTINEL },
       },
     });
     const counting = (async () => {
       for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') stats.transitions[sm.type] += 1;
+        if (event.type === 'StateEntered' || event.type === 'StateExited') {
+          const payload = event.type === 'StateEntered' ? event.state.input : event.state.output;
+          const { json, logged } = payloadSizes(payload);
+          const isTask = event.state.type === 'Task';
+          stats.payloadBytes[sm.type] += logged;
+          if (isTask) stats.taskPayloadBytes[sm.type] += logged;
+          stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, json);
+          if (event.type === 'StateEntered') {
+            stats.transitions[sm.type] += 1;
+            if (isTask) stats.taskTransitions[sm.type] += 1;
+          }
+        }
+        if (event.type === 'MapIterationStarted') stats.mapIterations[sm.type] += 1;
         if (event.type === 'StateRetried') stats.retries += 1;
         if ('state' in event) onEvent?.({ type: event.type, state: event.state.name, machine: sm.logicalId });
       }
     })();
     try {
       const output = await execution.result;
+      stats.payloadBytes[sm.type] += payloadSizes(output).logged;
       return output;
     } catch (err) {
       // The engine wraps the failing state's error; surface its name as AWS reports it.
@@ -133,14 +232,18 @@ export class WorkflowEngine {
       throw cause;
     } finally {
       await counting.catch(() => undefined);
-      if (sm.type === 'EXPRESS') stats.expressMs += Date.now() - started;
+      if (sm.type === 'EXPRESS') {
+        const ms = performance.now() - started;
+        stats.expressMs += ms;
+        stats.expressBilledMs += Math.max(100, Math.ceil(ms / 100) * 100);
+      }
     }
   }
 
   private taskHandler(
     stateName: string,
     task: Json,
-    stats: { lambdaInvocations: number; lambdaMs: number; transitions: { STANDARD: number; EXPRESS: number }; executions: { STANDARD: number; EXPRESS: number }; expressMs: number; retries: number },
+    stats: MutableStats,
     onEvent?: (e: { type: string; state?: string; machine: string }) => void,
   ): (input: unknown) => Promise<unknown> {
     const resource = String(task.Resource);
@@ -149,19 +252,25 @@ export class WorkflowEngine {
       const lambda = this.options.lambdas.get(logicalId);
       if (!lambda) throw new Error(`No local handler for Lambda ${logicalId} (state ${stateName})`);
       const timeoutMs = Number(task.TimeoutSeconds ?? 60) * 1000;
-      const started = Date.now();
+      const started = performance.now();
       stats.lambdaInvocations += 1;
+      const logs = { bytes: 0 };
       try {
-        return clone(
-          await lambda(clone(payload), {
+        const result = await withLogTally(logs, () =>
+          lambda(clone(payload), {
             functionName: logicalId,
             awsRequestId: randomUUID(),
-            getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+            getRemainingTimeInMillis: () => timeoutMs - (performance.now() - started),
             callbackWaitsForEmptyEventLoop: false,
           }),
         );
+        return clone(result);
       } finally {
-        stats.lambdaMs += Date.now() - started;
+        const ms = performance.now() - started;
+        stats.lambdaMs += ms;
+        stats.handlerLogBytes += logs.bytes;
+        const prev = stats.lambdas[logicalId] ?? { invocations: 0, billedMs: 0 };
+        stats.lambdas[logicalId] = { invocations: prev.invocations + 1, billedMs: prev.billedMs + Math.max(1, Math.ceil(ms)) };
       }
     };
     const lambdaArn = LAMBDA_ARN.exec(resource);
@@ -203,7 +312,7 @@ export class WorkflowEngine {
         const name = p.Name ?? randomUUID();
         const startDate = Date.now();
         try {
-          const output = await this.run(child, childInput, name, stats as never, onEvent);
+          const output = await this.run(child, childInput, name, stats, onEvent);
           const sync2 = resource.endsWith(':2');
           return {
             ExecutionArn: `arn:aws:states:us-east-1:123456789012:execution:${childId}:${name}`,

@@ -17,6 +17,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
+import type { IdempotentRunner } from '../app/deps.ts';
 
 /** How long a completed record replays its value: long enough to cover approval waits and re-driven runs. */
 export const DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -29,7 +30,7 @@ export const DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_IN_PROGRESS_LEASE_SECONDS = 15 * 60;
 
 /** Runs `fn` at most once per key; a replay returns the stored value without calling `fn`. */
-export type IdempotentRunner = <T>(key: string, fn: () => Promise<T>) => Promise<{ value: T; replayed: boolean }>;
+export type { IdempotentRunner };
 
 /**
  * Powertools derives the in-progress lease from a Lambda context. Outside a handler (local

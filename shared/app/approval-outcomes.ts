@@ -2,14 +2,29 @@
  * What happens after a human (or the clock) answered an approval request: execute the approved
  * action exactly as approved, record a rejection, or apply the charter's escalation rule on
  * timeout. Never a silent approval.
+ *
+ * Two-person rule: an action whose rules need N >= 2 approvers has N approval requests linked by
+ * `quorum` (see approvalPlanOf), each waiting in its own branch of the workflow. Each approved
+ * member runs ActApproved; it executes only once every member (or the escalation standing in for
+ * it) is approved by distinct people with the same intact action digest. Whichever member
+ * completes the set executes; `tool#<actionId>` keeps it to one send if two complete it at once.
+ * One rejection or expiry in the group means the action never executes.
  */
 import type { AppDeps } from './deps.ts';
 import { executeOnce, approvalIdOf } from './campaign-run.ts';
-import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem } from './contracts.ts';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError } from '../domain/errors.ts';
+import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
-import type { Approval } from '../domain/model.ts';
+import { distinctApprovers, samePerson, spendMonthOf } from '../domain/governance.ts';
+import type { Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
 import { armOf } from '../domain/observe.ts';
+
+type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+
+/** Powertools' error for a key whose first call is still running (another member executing now). */
+export const IDEMPOTENCY_IN_PROGRESS = 'IdempotencyAlreadyInProgressError';
+
+const DECIDED_AGAINST: ReadonlySet<Approval['status']> = new Set(['rejected', 'expired', 'skipped']);
 
 async function load(deps: AppDeps, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId);
@@ -17,45 +32,188 @@ async function load(deps: AppDeps, approvalId: string): Promise<Approval> {
   return approval;
 }
 
+/** Distinct approvers the fired rules of an approval require (1 without a two-person rule). */
+const requiredApprovers = (approval: Approval): number => Math.max(1, ...approval.rules.map((r) => r.minApprovals));
+
+const auditOf = (deps: AppDeps, approval: Approval, actor: string, kind: AuditDraft['kind'], data: Record<string, unknown>): AuditDraft => ({
+  stream: `RUN#${approval.runId}`,
+  at: deps.clock(),
+  kind,
+  runId: approval.runId,
+  accountId: approval.accountId,
+  agentId: approval.agentId,
+  actor,
+  charterHash: approval.charterHash,
+  data,
+});
+
+/** Where a two-person approval stands, as read from the approvals table. */
+type QuorumState =
+  | { readonly state: 'complete'; readonly members: Approval[] }
+  | { readonly state: 'waiting'; readonly members: Approval[]; readonly open: Approval[] }
+  | { readonly state: 'failed'; readonly members: Approval[]; readonly reasons: string[] };
+
+/**
+ * Reads every member of the approval's quorum (following an expired member to the escalation that
+ * stands in for it) and judges the group. Fails closed: anything missing, inconsistent, rejected or
+ * expired means the action never executes.
+ */
+export async function quorumStateOf(deps: Pick<AppDeps, 'approvals'>, approval: Approval): Promise<QuorumState> {
+  const reasons: string[] = [];
+  const members: Approval[] = [];
+  const open: Approval[] = [];
+  const required = requiredApprovers(approval);
+  const quorum = approval.quorum;
+  if (!quorum) return { state: 'failed', members, reasons: [`the rules need ${required} distinct approvers but the approval has no quorum`] };
+  if (quorum.min < required) reasons.push(`the quorum asks ${quorum.min} approvers, the rules ${required}`);
+  if (quorum.actionId !== approval.action.id) reasons.push(`the quorum is for action ${quorum.actionId}, not ${approval.action.id}`);
+  if (new Set(quorum.approvalIds).size !== quorum.approvalIds.length) reasons.push('the quorum lists a member twice');
+  const get = async (id: string): Promise<Approval | undefined> => (id === approval.id ? approval : deps.approvals.get(id));
+  let includesSelf = false;
+  for (const id of quorum.approvalIds) {
+    let member = await get(id);
+    if (!member) {
+      reasons.push(`member ${id} does not exist`);
+      continue;
+    }
+    if ((member.status === 'expired' || member.status === 'skipped') && member.escalatedTo !== undefined) {
+      const escalation = await get(member.escalatedTo);
+      if (!escalation) {
+        // Expired, its escalation not written yet (ApprovalTimedOut is between its two writes).
+        open.push(member);
+        members.push(member);
+        continue;
+      }
+      if (escalation.escalationOf !== member.id) reasons.push(`escalation ${escalation.id} does not escalate ${member.id}`);
+      member = escalation;
+    }
+    if (member.id === approval.id) includesSelf = true;
+    members.push(member);
+    if (member.status === 'queued' || member.status === 'pending') {
+      open.push(member);
+    } else if (DECIDED_AGAINST.has(member.status)) {
+      reasons.push(`${member.approver} ${member.status === 'rejected' ? 'rejected it' : `let it expire (${member.status})`} (${member.id})`);
+    } else {
+      // approved: by the person asked, for exactly this action, unaltered.
+      if (member.action.id !== approval.action.id) reasons.push(`member ${member.id} is for action ${member.action.id}`);
+      if (member.actionDigest !== approval.actionDigest || actionDigest(member.action) !== member.actionDigest) {
+        reasons.push(`member ${member.id} does not carry the approved action (digest mismatch)`);
+      }
+      if (member.decidedBy === undefined || !samePerson(member.decidedBy, member.approver)) {
+        reasons.push(`member ${member.id} was decided by ${member.decidedBy ?? 'nobody'}, not by ${member.approver}`);
+      }
+    }
+  }
+  if (!includesSelf) reasons.push(`approval ${approval.id} is not a member of its own quorum`);
+  if (reasons.length > 0) return { state: 'failed', members, reasons };
+  if (open.length > 0) return { state: 'waiting', members, open };
+  const people = distinctApprovers(members.map((m) => m.decidedBy ?? ''));
+  if (people.length < Math.max(quorum.min, required)) {
+    return { state: 'failed', members, reasons: [`approved by ${people.length} distinct approver(s) (${people.join(', ')}); ${Math.max(quorum.min, required)} required`] };
+  }
+  return { state: 'complete', members };
+}
+
 /**
  * ActApproved: executes the action only if the store records an approval and the action is
- * byte-for-byte the one the approver saw (digest check). Idempotent with the autonomous path.
+ * byte-for-byte the one the approver saw (digest check); under a two-person rule, only once every
+ * member is approved by distinct approvers. Idempotent with the autonomous path.
  */
 export async function actApproved(deps: AppDeps, input: DecidedApprovalInput): Promise<{ executed: boolean }> {
   const approval = await load(deps, input.approvalId);
-  const stream = `RUN#${approval.runId}`;
   const intact = actionDigest(approval.action) === approval.actionDigest;
-  if (approval.status !== 'approved' || !intact) {
+  // The page records the link's approver as decidedBy; anything else is not that person's approval.
+  const byApprover = approval.decidedBy !== undefined && samePerson(approval.decidedBy, approval.approver);
+  if (approval.status !== 'approved' || !intact || !byApprover) {
+    const reason = !intact
+      ? 'action digest mismatch'
+      : approval.status !== 'approved'
+        ? `status is ${approval.status}, not approved`
+        : `approved by ${approval.decidedBy ?? 'nobody'}, not by the approver ${approval.approver}`;
+    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'alert', { approvalId: approval.id, reason, executed: false })]);
+    return { executed: false };
+  }
+  if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval);
+
+  const targets = await targetsOf(deps, approval);
+  const result = await executeOnce(deps, approval.action, targets);
+  await recordExecution(deps, approval, targets, result, { approvedBy: approval.decidedBy, reviewerKind: approval.reviewerKind });
+  return { executed: result.ok };
+}
+
+async function targetsOf(deps: AppDeps, approval: Approval): Promise<Stakeholder[]> {
+  const stakeholders = await deps.accounts.listStakeholders(approval.accountId);
+  return stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
+}
+
+/** The approved member's half of a two-person approval: wait, give up, or execute. */
+async function actOnQuorum(deps: AppDeps, approval: Approval): Promise<{ executed: boolean }> {
+  const group = await quorumStateOf(deps, approval);
+  const base = { approvalId: approval.id, actionId: approval.action.id, quorum: approval.quorum ?? null };
+  if (group.state === 'failed') {
+    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'failed', reasons: group.reasons, executed: false })]);
+    return { executed: false };
+  }
+  if (group.state === 'waiting') {
     await deps.audit.append([
-      {
-        stream,
-        at: deps.clock(),
-        kind: 'alert',
-        runId: approval.runId,
-        accountId: approval.accountId,
-        agentId: approval.agentId,
-        actor: 'system:act-approved',
-        charterHash: approval.charterHash,
-        data: { approvalId: approval.id, reason: intact ? `status is ${approval.status}, not approved` : 'action digest mismatch', executed: false },
-      },
+      auditOf(deps, approval, 'system:act-approved', 'approval_quorum', {
+        ...base,
+        state: 'waiting',
+        approvedBy: group.members.filter((m) => m.status === 'approved').map((m) => m.decidedBy),
+        waitingFor: group.open.map((m) => ({ approvalId: m.id, approver: m.approver, status: m.status })),
+        executed: false,
+      }),
     ]);
     return { executed: false };
   }
-  const stakeholders = await deps.accounts.listStakeholders(approval.accountId);
-  const targets = stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
-  const result = await executeOnce(deps, approval.action, targets);
+
+  const targets = await targetsOf(deps, approval);
+  const approvedBy = group.members.map((m) => m.decidedBy);
+  let result: ToolCallResult;
+  let executedBy: string;
+  try {
+    // The stored value names the member that executed, so a replay tells "my own retried step"
+    // (record it) from "the other member got there first" (record nothing twice).
+    const { value, replayed } = await deps.idempotent(`tool#${approval.action.id}`, async () => ({
+      ...(await deps.tools.execute(approval.action, targets)),
+      executedBy: approval.id,
+    }));
+    result = { actionId: approval.action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };
+    executedBy = value.executedBy;
+  } catch (err) {
+    if (err instanceof ToolRejectedError) {
+      result = { actionId: approval.action.id, ok: false, detail: err.message, replayed: false };
+      executedBy = approval.id;
+    } else if (err instanceof Error && err.name === IDEMPOTENCY_IN_PROGRESS) {
+      // The other member completed the set at the same moment and is executing it right now.
+      await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);
+      return { executed: false };
+    } else {
+      throw err;
+    }
+  }
+  if (executedBy !== approval.id) {
+    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy, executed: false })]);
+    return { executed: false };
+  }
+  await recordExecution(deps, approval, targets, result, {
+    approvedBy,
+    reviewerKind: approval.reviewerKind,
+    quorum: group.members.map((m) => ({ approvalId: m.id, approver: m.approver, decidedBy: m.decidedBy, reviewerKind: m.reviewerKind })),
+  });
+  return { executed: result.ok };
+}
+
+/** Audit, memory, learning, run counters and the agent's monthly spend of one approved execution. */
+async function recordExecution(
+  deps: AppDeps,
+  approval: Approval,
+  targets: Stakeholder[],
+  result: ToolCallResult,
+  extra: Record<string, unknown>,
+): Promise<void> {
   await deps.audit.append([
-    {
-      stream,
-      at: deps.clock(),
-      kind: 'tool_call',
-      runId: approval.runId,
-      accountId: approval.accountId,
-      agentId: approval.agentId,
-      actor: `agent:${approval.agentId}`,
-      charterHash: approval.charterHash,
-      data: { approvalId: approval.id, approvedBy: approval.decidedBy, reviewerKind: approval.reviewerKind, actionId: approval.action.id, result },
-    },
+    auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
   ]);
   if (result.ok) {
     const role = targets[0]?.role ?? 'influencer';
@@ -63,6 +221,11 @@ export async function actApproved(deps: AppDeps, input: DecidedApprovalInput): P
       { accountId: approval.accountId, agentId: approval.agentId, at: approval.decidedAt ?? deps.clock(), id: approval.action.id, kind: 'action_executed', actionType: approval.action.type, stakeholderIds: approval.action.stakeholderIds, topic: approval.action.content.topic },
     ]);
     await deps.memory.addOutcomes(approval.agentId, { [armOf(approval.action.type, role)]: { trials: 1, successes: 0 } });
+    if (approval.action.costUsd > 0) {
+      // The month of the run's clock (an escalation's createdAt is the wall clock, the run's is not).
+      const run = await deps.runs.get(approval.runId);
+      await deps.runs.addAgentSpend(approval.agentId, spendMonthOf(run?.now ?? approval.createdAt), approval.action.costUsd);
+    }
   }
   await deps.runs.addCounters(approval.runId, {
     approved: 1,
@@ -71,7 +234,6 @@ export async function actApproved(deps: AppDeps, input: DecidedApprovalInput): P
     replayed: result.replayed ? 1 : 0,
     spendUsd: result.ok ? approval.action.costUsd : 0,
   });
-  return { executed: result.ok };
 }
 
 /** RecordDecision: a rejection goes into memory (the agent will not propose it again soon). */
@@ -80,27 +242,80 @@ export async function recordDecision(deps: AppDeps, input: DecidedApprovalInput)
   await deps.memory.append([
     { accountId: approval.accountId, agentId: approval.agentId, at: approval.decidedAt ?? deps.clock(), id: approval.action.id, kind: 'action_rejected', actionType: approval.action.type, stakeholderIds: approval.action.stakeholderIds, topic: approval.action.content.topic, detail: approval.reason },
   ]);
+  if (approval.quorum) {
+    // One "no" settles a two-person approval: whatever the others decide, it never executes.
+    await deps.audit.append([
+      auditOf(deps, approval, 'system:record-decision', 'approval_quorum', {
+        approvalId: approval.id,
+        actionId: approval.action.id,
+        quorum: approval.quorum,
+        state: 'failed',
+        reasons: [`${approval.approver} ${approval.status === 'rejected' ? 'rejected it' : approval.status} (${approval.id})`],
+        executed: false,
+      }),
+    ]);
+  }
   await deps.runs.addCounters(approval.runId, { rejected: 1 });
   return { recorded: true };
 }
 
 /**
+ * Why a timed-out member of a two-person approval must not be escalated to `escalateTo`: the
+ * escalation would make one person two of the approvers, or the group has already failed.
+ */
+async function quorumBarsEscalation(deps: AppDeps, approval: Approval, escalateTo: string): Promise<string | undefined> {
+  if (!approval.quorum) return undefined;
+  for (const id of approval.quorum.approvalIds) {
+    if (id === approval.id) continue;
+    let other = await deps.approvals.get(id);
+    if (!other) continue;
+    if (other.escalatedTo !== undefined) other = (await deps.approvals.get(other.escalatedTo)) ?? other;
+    if (samePerson(other.approver, escalateTo)) {
+      return `${escalateTo} is already another approver of this two-person approval (${other.id}); escalating would let one person approve twice`;
+    }
+    if (DECIDED_AGAINST.has(other.status) && other.escalatedTo === undefined) {
+      return `the two-person approval already failed (${other.approver}: ${other.status})`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * ApprovalTimedOut: nobody decided before the link expired. The charter's escalation rule runs:
- * skip, reject, or escalate once to a second approver with a new link.
+ * skip, reject, or escalate once to a second approver with a new link. A member of a two-person
+ * approval is only escalated to someone who is not already one of its approvers.
  */
 export async function approvalTimedOut(deps: AppDeps, input: ApprovalItem): Promise<ApprovalTimedOutOutput> {
   const approval = await load(deps, input.approvalId);
   const bundle = await deps.config.load(await campaignOfRun(deps, approval.runId));
   const charter = bundle.charters.find((c) => c.charter.id === approval.agentId)?.charter;
   const rule = charter?.escalation.onTimeout ?? 'skip';
-  const canEscalate = rule === 'escalate' && !approval.escalationOf && charter?.escalation.escalateTo;
+  const escalateTo = charter?.escalation.escalateTo;
+  let escalationRefused: string | undefined;
+  if (rule === 'escalate' && !approval.escalationOf && escalateTo !== undefined) {
+    escalationRefused = samePerson(escalateTo, approval.approver)
+      ? `${escalateTo} is this approval's own approver`
+      : await quorumBarsEscalation(deps, approval, escalateTo);
+  }
+  const canEscalate = rule === 'escalate' && !approval.escalationOf && escalateTo !== undefined && escalationRefused === undefined;
+  // An escalation's id derives from the approval it escalates, so it can never coincide with
+  // another request for the action (two seats of a two-person approval escalated to one person
+  // stay two requests, and the group then fails: one person, two seats).
+  const escalationId =
+    canEscalate && escalateTo !== undefined ? approvalIdOf(approval.action.id, `${escalateTo}#escalates#${approval.id}`) : undefined;
   // 'reject' is stored as expired (a link past its expiry can no longer be approved or rejected by
   // anyone) and counted as a rejection.
   const status = rule === 'skip' && !canEscalate ? 'skipped' : 'expired';
   const now = deps.clock();
   const stream = `RUN#${approval.runId}`;
   try {
-    await deps.approvals.decide(approval.id, { status, at: now, by: 'system:timeout', reason: `no decision before ${approval.expiresAt ?? 'expiry'}; charter rule: ${rule}` });
+    await deps.approvals.decide(approval.id, {
+      status,
+      at: now,
+      by: 'system:timeout',
+      reason: `no decision before ${approval.expiresAt ?? 'expiry'}; charter rule: ${rule}${escalationRefused ? ` (not escalated: ${escalationRefused})` : ''}`,
+      ...(escalationId !== undefined ? { escalatedTo: escalationId } : {}),
+    });
   } catch (err) {
     if (!(err instanceof ApprovalAlreadyDecidedError)) throw err;
     // A human decided in the instant the task timed out: the workflow has moved on, so nothing runs.
@@ -119,19 +334,27 @@ export async function approvalTimedOut(deps: AppDeps, input: ApprovalItem): Prom
       agentId: approval.agentId,
       actor: 'system:timeout',
       charterHash: approval.charterHash,
-      data: { approvalId: approval.id, approver: approval.approver, rule, outcome: canEscalate ? 'escalated' : status },
+      data: {
+        approvalId: approval.id,
+        approver: approval.approver,
+        rule,
+        outcome: canEscalate ? 'escalated' : status,
+        ...(escalationRefused ? { escalationRefused } : {}),
+        // Without an escalation, an expired member means the two-person approval never executes.
+        ...(approval.quorum ? { quorum: approval.quorum, quorumState: canEscalate ? 'waiting' : 'failed' } : {}),
+      },
     },
   ]);
-  if (!canEscalate || !charter?.escalation.escalateTo) {
+  if (!canEscalate || escalateTo === undefined || escalationId === undefined) {
     await deps.runs.addCounters(approval.runId, rule === 'reject' ? { rejected: 1, expired: 1 } : { expired: 1 });
     return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };
   }
-  const escalateTo = charter.escalation.escalateTo;
   const escalation: Approval = {
     ...approval,
-    id: approvalIdOf(approval.action.id, escalateTo),
+    id: escalationId,
     approver: escalateTo,
     escalationOf: approval.id,
+    escalatedTo: undefined,
     status: 'queued',
     createdAt: now,
     expiresAt: undefined,

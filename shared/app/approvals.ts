@@ -234,7 +234,16 @@ function respond(method: string, status: number, body: string, extra: Record<str
 async function refuse(
   deps: ApprovalDeps,
   attempt: Attempt,
-  outcome: { status: number; page: string; reason: string; approval?: Approval | undefined; actor?: string; extraHeaders?: Record<string, string> },
+  outcome: {
+    status: number;
+    page: string;
+    reason: string;
+    approval?: Approval | undefined;
+    actor?: string;
+    extraHeaders?: Record<string, string>;
+    /** A view of a valid link is recorded too, as `approval_link_opened`; everything else is a refusal. */
+    kind?: 'approval_link_rejected' | 'approval_link_opened';
+  },
 ): Promise<ApprovalHttpResponse> {
   const { approval } = outcome;
   // Attempts that did not prove knowledge of a valid link go to one shared stream: anyone can
@@ -242,7 +251,7 @@ async function refuse(
   const event: AuditInput = {
     stream: approval !== undefined ? runStream(approval.runId) : APPROVALS_STREAM,
     at: deps.clock(),
-    kind: 'approval_link_rejected',
+    kind: outcome.kind ?? 'approval_link_rejected',
     actor: outcome.actor ?? UNVERIFIED_ACTOR,
     data: {
       reason: outcome.reason,
@@ -419,7 +428,15 @@ async function route(deps: ApprovalDeps, req: ApprovalHttpRequest, method: strin
     });
   };
 
-  if (safe) return respond(method, 200, page());
+  if (safe) {
+    // A GET or HEAD that carries a decision (a scanner following an "Approve" or "Reject" URL,
+    // or a form replayed as a link) decides nothing, but it is an attempt to decide: record it.
+    if (req.query['decision'] !== undefined) {
+      return refuse(deps, attempt, { status: 200, page: page(), reason: 'decision_in_get', approval, actor: link.approver });
+    }
+    // Opening the page decides nothing, but who (or what: a mail scanner) opened it is recorded.
+    return refuse(deps, attempt, { status: 200, page: page(), reason: 'viewed', approval, actor: link.approver, kind: 'approval_link_opened' });
+  }
 
   // POST: the only way to decide.
   if (crossSite(headers, deps.baseUrl)) {

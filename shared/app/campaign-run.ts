@@ -28,7 +28,7 @@ import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccount } from '../domain/planner.ts';
-import { governActions } from '../domain/governance.ts';
+import { approvalPlanOf, governActions, spendMonthOf } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
 import type { MemoryEntry } from '../ports/index.ts';
 
@@ -178,6 +178,11 @@ export async function governShard(
   const bundle = await deps.config.load(input.shard.campaignId);
   const run = await deps.runs.get(input.shard.runId);
   let spent = run?.counters.spendUsd ?? 0;
+  // Each agent's spend this month (of the run's clock), read once per page; grants of this page add to it.
+  const month = spendMonthOf(input.shard.now);
+  const spentThisMonth = new Map(
+    await Promise.all(bundle.charters.map(async ({ charter }) => [charter.id, await deps.runs.getAgentSpend(charter.id, month)] as const)),
+  );
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const verdicts: Verdict[] = [];
   // Touches granted earlier in this page count toward contact pressure for later agents.
@@ -196,11 +201,13 @@ export async function governShard(
       recent,
       now: input.shard.now,
       spentThisRunUsd: spent,
+      spentThisMonthUsd: spentThisMonth.get(plan.agentId) ?? 0,
     });
     plan.actions.forEach((action, i) => {
       const verdict = planVerdicts[i];
       if (!verdict || verdict.outcome === 'blocked') return;
       spent += action.costUsd;
+      spentThisMonth.set(plan.agentId, (spentThisMonth.get(plan.agentId) ?? 0) + action.costUsd);
       const list = granted.get(plan.accountId) ?? [];
       list.push({ at: input.shard.now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
       granted.set(plan.accountId, list);
@@ -243,26 +250,36 @@ export async function actShard(
         const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
         results.push(await executeOnce(deps, action, targets));
       } else if (verdict?.outcome === 'needs_approval') {
-        // One request to the first approver; a timeout escalates per the charter (never approves).
-        const approver = verdict.approvers[0] as string;
-        const approval: Approval = {
-          id: approvalIdOf(action.id, approver),
-          runId: input.shard.runId,
-          shard: input.shard.shard,
-          accountId: action.accountId,
-          agentId: action.agentId,
-          action,
-          rules: verdict.rules,
-          approver,
-          actionDigest: actionDigest(action),
-          charterHash: charterOf(bundle, action.agentId).hash,
-          status: 'queued',
-          timeoutSeconds: timeoutSecondsOf(charterOf(bundle, action.agentId).charter),
-          createdAt: input.shard.now,
-          version: 0,
-        };
-        await deps.approvals.create(approval);
-        queuedApprovalIds.push(approval.id);
+        // One request per required approver (one, unless a two-person rule fired); each waits in
+        // its own branch of the workflow, and a timeout escalates per the charter (never approves).
+        const required = approvalPlanOf(verdict);
+        // Governance blocks a rule it cannot staff; a verdict that still gets here queues nothing
+        // (and so never executes) rather than asking fewer people than the rule demands.
+        if (!required) continue;
+        const { charter, hash } = charterOf(bundle, action.agentId);
+        const ids = required.approvers.map((approver) => approvalIdOf(action.id, approver));
+        const quorum = ids.length > 1 ? { actionId: action.id, approvalIds: ids, min: required.min } : undefined;
+        for (const [i, approver] of required.approvers.entries()) {
+          const approval: Approval = {
+            id: ids[i] as string,
+            runId: input.shard.runId,
+            shard: input.shard.shard,
+            accountId: action.accountId,
+            agentId: action.agentId,
+            action,
+            rules: verdict.rules,
+            approver,
+            ...(quorum ? { quorum } : {}),
+            actionDigest: actionDigest(action),
+            charterHash: hash,
+            status: 'queued',
+            timeoutSeconds: timeoutSecondsOf(charter),
+            createdAt: input.shard.now,
+            version: 0,
+          };
+          await deps.approvals.create(approval);
+          queuedApprovalIds.push(approval.id);
+        }
       }
     }
   }
@@ -279,11 +296,13 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
   const events: AuditDraft[] = [];
   const memory: MemoryEntry[] = [];
   const trials: Record<string, Record<string, { trials: number; successes: number }>> = {};
+  const agentSpend: Record<string, number> = {};
   const counters: Record<string, number> = {
     accounts: input.observed.accounts.length,
     proposed: 0,
     executed: 0,
     needsApproval: 0,
+    approvalRequests: 0,
     blocked: 0,
     toolFailures: 0,
     replayed: 0,
@@ -347,6 +366,8 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
         memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_blocked', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic, detail: verdict.guardrail });
       } else if (verdict?.outcome === 'needs_approval') {
         counters.needsApproval = (counters.needsApproval ?? 0) + 1;
+        // Approval requests queued for it (two or more under a two-person rule).
+        counters.approvalRequests = (counters.approvalRequests ?? 0) + (approvalPlanOf(verdict)?.approvers.length ?? 0);
       } else if (result) {
         if (result.replayed) counters.replayed = (counters.replayed ?? 0) + 1;
         if (!result.ok) {
@@ -355,6 +376,7 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
         }
         counters.executed = (counters.executed ?? 0) + 1;
         counters.spendUsd = (counters.spendUsd ?? 0) + action.costUsd;
+        agentSpend[action.agentId] = (agentSpend[action.agentId] ?? 0) + action.costUsd;
         memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
         const arm = armOf(action.type, roleOf.get(action.stakeholderIds[0] ?? '') ?? 'influencer');
         const arms = (trials[action.agentId] ??= {});
@@ -366,6 +388,13 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
   await deps.memory.append(memory);
   await Promise.all(Object.entries(trials).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas)));
   await deps.runs.addCounters(runId, counters);
+  // Per-agent monthly spend (charter budgets.spendPerMonthUsd), by the run's clock.
+  const month = spendMonthOf(now);
+  await Promise.all(
+    Object.entries(agentSpend)
+      .filter(([, usd]) => usd > 0)
+      .map(([agentId, usd]) => deps.runs.addAgentSpend(agentId, month, usd)),
+  );
   return { nextCursor: input.observed.nextCursor, accounts: input.observed.accounts.length };
 }
 

@@ -172,6 +172,7 @@ export const RUN_COUNTERS = [
   'proposed',
   'executed',
   'needsApproval',
+  'approvalRequests',
   'approved',
   'rejected',
   'expired',

@@ -1,12 +1,12 @@
 /**
  * Governance: hard guardrails first (any one blocks), then HITL threshold rules (any one that holds
- * asks a human). Pure: the clock, the memory of recent touches and the run's spend come in
- * through GovernContext, so a verdict can be replayed from its audit record.
+ * asks a human). Pure: the clock, the memory of recent touches, the run's spend and the agent's
+ * spend this month come in through GovernContext, so a verdict can be replayed from its audit record.
  */
 import type { RecentTouch } from '../app/contracts.ts';
 import { ACTION_CATALOG } from './catalog.ts';
 import type { Charter, Guardrails } from './config.ts';
-import { ActionType, type AccountState, type Action, type Stakeholder, type Verdict } from './model.ts';
+import { ActionType, type AccountState, type Action, type FiredRule, type Stakeholder, type Verdict } from './model.ts';
 import { firedRules, type SourcedRule } from './rules.ts';
 
 /** Everything governance needs besides the action itself. */
@@ -22,6 +22,11 @@ export interface GovernContext {
   now: string;
   /** What the run already spent before this batch. */
   spentThisRunUsd: number;
+  /**
+   * What this agent already spent in the calendar month (UTC) of `now` before this batch, for the
+   * charter's `budgets.spendPerMonthUsd` (see spendMonthOf).
+   */
+  spentThisMonthUsd: number;
 }
 
 /** Stable ids of the blocking guardrails, in the order they are checked. */
@@ -37,6 +42,8 @@ export const GUARDRAIL = {
   quietHours: 'quiet_hours',
   budget: 'budget',
   agentPaused: 'agent_paused',
+  /** Checked after the threshold rules: a two-person rule that names too few distinct approvers. */
+  approvalQuorum: 'approval_quorum',
 } as const;
 /** One of the GUARDRAIL ids a blocked verdict carries. */
 export type GuardrailId = (typeof GUARDRAIL)[keyof typeof GUARDRAIL];
@@ -45,6 +52,13 @@ export type GuardrailId = (typeof GUARDRAIL)[keyof typeof GUARDRAIL];
 const NOT_TOUCHES: ReadonlySet<string> = new Set(['action_blocked', 'action_rejected', 'outcome']);
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The calendar month (UTC, `YYYY-MM`) a spend at `at` counts toward: from the run's clock, never the wall clock. */
+export function spendMonthOf(at: string): string {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new RangeError(`not an ISO timestamp: ${at}`);
+  return new Date(ms).toISOString().slice(0, 7);
+}
 
 /** What earlier non-blocked actions of the same batch have used up. */
 interface BatchUsage {
@@ -217,6 +231,15 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
       reason: `Spending $${action.costUsd} would bring this run to $${total}, above the $${guardrails.budget.maxSpendPerRunUsd} limit.`,
     };
   }
+  // A free action spends nothing, so an exhausted month (approvals executed late can overshoot it)
+  // does not stop it.
+  const monthTotal = ctx.spentThisMonthUsd + batch.spendUsd + action.costUsd;
+  if (action.costUsd > 0 && monthTotal > charter.budgets.spendPerMonthUsd) {
+    return {
+      guardrail: GUARDRAIL.budget,
+      reason: `Spending $${action.costUsd} would bring agent ${charter.id} to $${monthTotal} in ${spendMonthOf(ctx.now)}, above the charter's budgets.spendPerMonthUsd of $${charter.budgets.spendPerMonthUsd}.`,
+    };
+  }
 
   if (charter.status === 'paused') {
     return { guardrail: GUARDRAIL.agentPaused, reason: `Agent ${charter.id} is paused.` };
@@ -234,8 +257,68 @@ function verdictFor(action: Action, ctx: GovernContext, batch: BatchUsage): Verd
   ];
   const fired = firedRules(rules, action, ctx.account, ctx.stakeholders, ctx.charter.status);
   if (fired.length === 0) return { outcome: 'autonomous', actionId: action.id };
+  // A two-person rule that cannot gather its people must not fall back to one approver, let alone
+  // to none: the action is blocked until the rule is fixed.
+  for (const rule of fired) {
+    const people = distinctApprovers(rule.approvers);
+    if (people.length < rule.minApprovals) {
+      return {
+        outcome: 'blocked',
+        actionId: action.id,
+        guardrail: GUARDRAIL.approvalQuorum,
+        reason: `Rule ${rule.ruleId} (${rule.source}) needs ${rule.minApprovals} distinct approvers but names ${people.length} (${people.join(', ') || 'none'}).`,
+      };
+    }
+  }
   const approvers = [...new Set(fired.flatMap((r) => r.approvers))];
   return { outcome: 'needs_approval', actionId: action.id, rules: fired, approvers };
+}
+
+/** Email addresses compare case-insensitively: `CMO@x` and `cmo@x` are one person. */
+export const samePerson = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** The approvers of a list, one per person, first spelling kept, in order. */
+export function distinctApprovers(approvers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of approvers) if (!out.some((b) => samePerson(a, b))) out.push(a);
+  return out;
+}
+
+/** Who must approve a needs_approval action, and how many distinct people that takes. */
+export interface ApprovalPlan {
+  /** One approval request per approver; every one must end approved. */
+  readonly approvers: readonly string[];
+  /** Distinct approvers required (1: a single approval decides). */
+  readonly min: number;
+}
+
+/**
+ * The approval requests a needs_approval verdict asks for. One rule needing one approval: the
+ * first approver alone (as always). With a two-person rule among the fired rules: the first
+ * approver, plus each such rule's own approvers (in order) until that rule has `minApprovals`
+ * distinct people of its own list; so every two-person rule is met by people it names. Returns
+ * undefined when a rule cannot be met (governance blocks such verdicts; this re-checks a verdict
+ * read back from a workflow payload).
+ */
+export function approvalPlanOf(verdict: { rules: readonly FiredRule[]; approvers: readonly string[] }): ApprovalPlan | undefined {
+  const first = verdict.approvers[0];
+  if (first === undefined) return undefined;
+  const min = Math.max(1, ...verdict.rules.map((r) => r.minApprovals));
+  if (min === 1) return { approvers: [first], min };
+  const members = [first];
+  for (const rule of verdict.rules) {
+    if (rule.minApprovals < 2) continue;
+    const own = distinctApprovers(rule.approvers);
+    let have = own.filter((a) => members.some((m) => samePerson(a, m))).length;
+    for (const a of own) {
+      if (have >= rule.minApprovals) break;
+      if (members.some((m) => samePerson(a, m))) continue;
+      members.push(a);
+      have += 1;
+    }
+    if (have < rule.minApprovals) return undefined;
+  }
+  return { approvers: members, min };
 }
 
 /** Governs a batch in order; earlier non-blocked actions count toward contact pressure and spend. */

@@ -212,6 +212,19 @@ export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
 export const ReviewerKind = z.enum(['human', 'simulated']);
 export type ReviewerKind = z.infer<typeof ReviewerKind>;
 
+/**
+ * Two-person rule: the approval requests of one action that must ALL end approved, by at least
+ * `min` distinct people, before it executes. Each member is its own request (own link, own task).
+ */
+export const ApprovalQuorum = z.object({
+  actionId: z.string().min(1),
+  /** Every member's approval id, in approver order (an escalation stands in for the member it escalates). */
+  approvalIds: z.array(z.string().min(1)).min(2),
+  /** Distinct approvers required: the largest minApprovals of the rules that fired. */
+  min: z.number().int().min(2),
+});
+export type ApprovalQuorum = z.infer<typeof ApprovalQuorum>;
+
 /** An approval request for one needs_approval action. */
 export const Approval = z.object({
   id: z.string().min(1),
@@ -224,6 +237,10 @@ export const Approval = z.object({
   approver: z.string(),
   /** The approval this one escalates (after the first approver let it expire). */
   escalationOf: z.string().optional(),
+  /** Set on an expired approval that was escalated: the id of the escalation standing in for it. */
+  escalatedTo: z.string().optional(),
+  /** Present when the action needs several distinct approvers (absent: this approval alone decides). */
+  quorum: ApprovalQuorum.optional(),
   /** sha256 of the canonical action: what the approver sees is what executes. */
   actionDigest: z.string(),
   charterHash: z.string(),
@@ -250,7 +267,10 @@ export const AuditKind = z.enum([
   'approval_requested',
   'approval_decided',
   'approval_expired',
+  'approval_link_opened',
   'approval_link_rejected',
+  /** Progress of a two-person approval: waiting for the other approver(s), or failed for good. */
+  'approval_quorum',
   'alert',
   'run_summarized',
 ]);

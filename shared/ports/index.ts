@@ -78,10 +78,20 @@ export interface ApprovalRepository {
   listIdsForRunShard(runId: string, shard: number): Promise<string[]>;
   /** queued -> pending with the task token and expiry (conditional); returns the stored approval. */
   markPending(approvalId: string, taskToken: string, expiresAt: string): Promise<Approval>;
-  /** pending -> approved/rejected/expired/skipped, once (conditional); throws ApprovalAlreadyDecidedError. */
+  /**
+   * pending -> approved/rejected/expired/skipped, once (conditional); throws ApprovalAlreadyDecidedError.
+   * `escalatedTo` (with expired) links the escalation that stands in for this approval.
+   */
   decide(
     approvalId: string,
-    decision: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string },
+    decision: {
+      status: 'approved' | 'rejected' | 'expired' | 'skipped';
+      at: string;
+      by: string;
+      reviewerKind?: ReviewerKind;
+      reason?: string;
+      escalatedTo?: string;
+    },
   ): Promise<Approval>;
 }
 
@@ -99,6 +109,10 @@ export interface RunRepository {
   /** Adds to named counters atomically. */
   addCounters(runId: string, counters: Record<string, number>): Promise<void>;
   get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined>;
+  /** Adds to what an agent spent in a calendar month (`YYYY-MM`, UTC), atomically across runs and shards. */
+  addAgentSpend(agentId: string, month: string, usd: number): Promise<void>;
+  /** What an agent spent in a calendar month (`YYYY-MM`); 0 when nothing was recorded. */
+  getAgentSpend(agentId: string, month: string): Promise<number>;
 }
 
 /** What a tool returned. */

@@ -52,7 +52,10 @@ describe('a campaign run on the synthesized state machine', () => {
     expect(n(counters, 'needsApproval')).toBeGreaterThan(0);
     expect(n(counters, 'approved')).toBe(n(counters, 'needsApproval'));
     const approvals = await approvalsOfRun(runtime, result.runId);
-    expect(approvals.length).toBe(n(counters, 'needsApproval'));
+    // One request per required approver: two for an action under the two-person rule.
+    expect(approvals.length).toBe(n(counters, 'approvalRequests'));
+    const actions = new Set(approvals.map((a) => a.action.id));
+    expect(actions.size).toBe(n(counters, 'needsApproval'));
     for (const approval of approvals) {
       expect(approval.status).toBe('approved');
       expect(approval.reviewerKind).toBe('simulated');
@@ -60,10 +63,10 @@ describe('a campaign run on the synthesized state machine', () => {
     }
     const runEvents = await runtime.deps.audit.readStream(`RUN#${result.runId}`);
     expect(runEvents.filter((e) => e.kind === 'approval_decided')).toHaveLength(approvals.length);
-    expect(runEvents.filter((e) => e.kind === 'tool_call')).toHaveLength(approvals.length);
+    expect(runEvents.filter((e) => e.kind === 'tool_call')).toHaveLength(actions.size);
     expect(verifyChain(runEvents).ok).toBe(true);
     // Autonomous actions went out too, and every executed action touched the world exactly once.
-    expect(n(counters, 'executed')).toBeGreaterThan(approvals.length);
+    expect(n(counters, 'executed')).toBeGreaterThan(actions.size);
     expect(runtime.market.totalTouches()).toBe(n(counters, 'executed'));
   });
 
@@ -73,7 +76,8 @@ describe('a campaign run on the synthesized state machine', () => {
     const { result, counters } = await runWeekWith(runtime, { decide: () => 'reject' });
     lastRunId = result.runId;
     expect(n(counters, 'needsApproval')).toBeGreaterThan(0);
-    expect(n(counters, 'rejected')).toBe(n(counters, 'needsApproval'));
+    // Every request was rejected (two per action under the two-person rule).
+    expect(n(counters, 'rejected')).toBe(n(counters, 'approvalRequests'));
     expect(n(counters, 'approved')).toBe(0);
     for (const approval of await approvalsOfRun(runtime, result.runId)) {
       expect(approval.status).toBe('rejected');
@@ -102,7 +106,9 @@ describe('a campaign run on the synthesized state machine', () => {
 });
 
 describe('a tool failure during Act', () => {
-  const config = tempConfig();
+  // One shard, so "the second tool call of the run" is the second call of the first Act (with
+  // shards racing, it could be the first call of another shard's Act, with nothing to replay).
+  const config = tempConfig({ 'campaigns/q1-committee-expansion.yaml': [['shards: 4', 'shards: 1']] });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   beforeAll(async () => {
     // The second tool call of the run fails once with a transient error.
@@ -125,9 +131,11 @@ describe('a tool failure during Act', () => {
 });
 
 describe('an approval nobody decides', () => {
-  // Links live ~2 s here; the executive agent escalates to the CMO, the nurture agent skips.
+  // Links live ~2 s here (~7 s for the executive agent, whose CMO also holds a seat of every
+  // two-person approval: the reviewer must get through those emails too before its escalations
+  // expire); the executive agent escalates to the CMO, the nurture agent skips.
   const config = tempConfig({
-    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.0005']],
+    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002']],
     'charters/nurture-agent.yaml': [['approvalTimeoutHours: 48', 'approvalTimeoutHours: 0.0005']],
   });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -160,6 +168,13 @@ describe('an approval nobody decides', () => {
       expect(runtime.market.touchCount(e.action.id)).toBe(1);
     }
     for (const a of approvals.filter((x) => !x.escalationOf)) {
+      // The CMO's own seat of a two-person approval was approved, but the other seat expired
+      // (not escalated: the CMO holds the other seat), so that action never ran.
+      if (a.quorum && a.approver === 'cmo@example.com') {
+        expect(a.status).toBe('approved');
+        expect(runtime.market.touchCount(a.action.id)).toBe(0);
+        continue;
+      }
       expect(['expired', 'skipped']).toContain(a.status);
       if (!escalations.some((e) => e.escalationOf === a.id)) expect(runtime.market.touchCount(a.action.id)).toBe(0);
     }

@@ -236,7 +236,7 @@ describe('requesting an approval', () => {
 });
 
 describe('answering approval links', () => {
-  it('renders the confirmation page on GET and changes nothing', async () => {
+  it('renders the confirmation page on GET, changes nothing, and records who opened it', async () => {
     const url = await pendingApproval();
     const res = await handleApprovalRequest(deps, requestFor(url, 'GET'));
     expect(res.status).toBe(200);
@@ -253,7 +253,7 @@ describe('answering approval links', () => {
     expect((await approvals.get('apr-1'))?.status).toBe('pending');
     expect(approvals.decideCalls).toBe(0);
     expect(callback.succeeded).toHaveLength(0);
-    expect(audit.events).toHaveLength(0);
+    expect(audit.events.map((e) => e.kind)).toEqual(['approval_link_opened']);
   });
 
   it('never decides on GET, however many times a scanner fetches the link', async () => {
@@ -604,8 +604,12 @@ describe('the AWS side of approvals', () => {
 
   it('fails fast naming a missing environment variable', () => {
     expect(() =>
-      parseApprovalHttpEnv({ APPROVALS_TABLE: 'a', AUDIT_TABLE: 'b', SIGNING_KEY_SECRET_ARN: 'arn', MAIL_FROM: 'amk@example.com' }),
-    ).toThrow(/APPROVAL_BASE_URL/);
+      parseApprovalHttpEnv({ APPROVALS_TABLE: 'a', SIGNING_KEY_SECRET_ARN: 'arn', MAIL_FROM: 'amk@example.com' }),
+    ).toThrow(/AUDIT_TABLE/);
+  });
+
+  it('takes the page origin from the Function URL host when no base URL is configured', () => {
+    expect(parseApprovalHttpEnv({ APPROVALS_TABLE: 'a', AUDIT_TABLE: 'b', SIGNING_KEY_SECRET_ARN: 'arn', MAIL_FROM: 'amk@example.com' }).APPROVAL_BASE_URL).toBeUndefined();
   });
 
   it('refuses a signing key shorter than 32 bytes', () => {

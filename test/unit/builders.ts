@@ -120,7 +120,7 @@ export function aCampaign(overrides: Partial<Campaign> = {}): Campaign {
   });
 }
 
-/** A governance context around anAccount and one stakeholder, at NOW, with nothing spent. */
+/** A governance context around anAccount and one stakeholder, at NOW, with nothing spent (this run or this month). */
 export function aGovernContext(overrides: Partial<GovernContext> = {}): GovernContext {
   return {
     account: anAccount(),
@@ -131,6 +131,7 @@ export function aGovernContext(overrides: Partial<GovernContext> = {}): GovernCo
     recent: [],
     now: NOW,
     spentThisRunUsd: 0,
+    spentThisMonthUsd: 0,
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../shared/domain/errors.ts';
 import type { AccountState, Approval, AuditEvent, Stakeholder } from '../../shared/domain/model.ts';
 import { GENESIS_HASH, hashAuditEvent, verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
-import { canonicalJson } from '../../shared/adapters/dynamodb/canonical-json.ts';
+import { canonicalJson } from '../../shared/domain/canonical-json.ts';
 import { createTableInput } from '../../shared/adapters/dynamodb/create-tables.ts';
 import {
   accountStateKey,

@@ -230,6 +230,7 @@ const caseArb: fc.Arbitrary<{ action: Action; ctx: GovernContext }> = fc
     guardrails: guardrailsArb,
     touches: touchesArb,
     spentThisRunUsd: fc.integer({ min: 0, max: 500 }),
+    spentThisMonthUsd: fc.integer({ min: 0, max: 500 }),
   })
   .map(({ stakeholders, nowMs, action, touches, ...rest }) => ({
     action: toAction(action, stakeholders.length),

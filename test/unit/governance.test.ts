@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { govern, governActions } from '../../shared/domain/governance.ts';
+import { approvalPlanOf, govern, governActions, spendMonthOf } from '../../shared/domain/governance.ts';
 import { Verdict } from '../../shared/domain/model.ts';
 import {
   aCharter,
@@ -254,5 +254,90 @@ describe('govern: threshold rules', () => {
       guardrails: someGuardrails({ approvalRules: [costly], budget: { maxSpendPerRunUsd: 0 } }),
     });
     expect(blockedBy(govern(anAction({ type: 'executive_briefing' }), ctx))).toBe('budget');
+  });
+});
+
+describe('govern: the charter\'s monthly spend budget', () => {
+  // reference_call_offer costs $300 in the catalog; the run budget stays out of the way.
+  const charter = aCharter({ budgets: { touchesPerStakeholderPerWeek: 5, touchesPerAccountPerWeek: 20, spendPerMonthUsd: 1000, actionsPerAccountPerRun: 2 } });
+
+  it('blocks an action that would take the agent over its charter budget this month, naming the budget', () => {
+    const v = govern(anAction({ type: 'reference_call_offer' }), aGovernContext({ charter, spentThisMonthUsd: 800 }));
+    expect(v).toMatchObject({ outcome: 'blocked', guardrail: 'budget' });
+    expect(v.outcome === 'blocked' && v.reason).toMatch(/budgets\.spendPerMonthUsd of \$1000/);
+    expect(v.outcome === 'blocked' && v.reason).toMatch(/test-agent to \$1100 in 2025-03/);
+  });
+
+  it('allows spend up to exactly the monthly budget', () => {
+    expect(govern(anAction({ type: 'reference_call_offer' }), aGovernContext({ charter, spentThisMonthUsd: 700 })).outcome).toBe('autonomous');
+  });
+
+  it('still lets free actions through once the month is spent', () => {
+    expect(govern(anAction({ type: 'nurture_email' }), aGovernContext({ charter, spentThisMonthUsd: 1200 })).outcome).toBe('autonomous');
+  });
+
+  it('counts earlier non-blocked actions of the batch, including those that only need approval', () => {
+    const stakeholders = [aStakeholder({ id: 'st-1' }), aStakeholder({ id: 'st-2' }), aStakeholder({ id: 'st-3' })];
+    const everyOffer = aRule({ id: 'offers', when: { field: 'action.type', op: 'eq', value: 'reference_call_offer' } });
+    const verdicts = governActions(
+      ['st-1', 'st-2', 'st-3'].map((id, i) => anAction({ id: `a${i}`, type: 'reference_call_offer', stakeholderIds: [id] })),
+      aGovernContext({ charter: { ...charter, thresholds: [everyOffer] }, stakeholders, spentThisMonthUsd: 300 }),
+    );
+    expect(verdicts.map((v) => v.outcome)).toEqual(['needs_approval', 'needs_approval', 'blocked']);
+    expect(blockedBy(verdicts[2] as Verdict)).toBe('budget');
+  });
+
+  it('is the budget of the month of the run\'s clock, in UTC', () => {
+    expect(spendMonthOf('2025-03-31T23:30:00-02:00')).toBe('2025-04');
+    expect(spendMonthOf('2025-03-01T00:30:00+01:00')).toBe('2025-02');
+    expect(spendMonthOf('2025-03-04T14:00:00.000Z')).toBe('2025-03');
+  });
+});
+
+describe('govern: two-person rules', () => {
+  const when = { field: 'action.type', op: 'eq', value: 'executive_briefing' } as const;
+  const twoPerson = aRule({ id: 'two-person', when, approvers: ['director@example.com', 'cmo@example.com'], minApprovals: 2 });
+
+  it('asks for approval and plans one request per distinct approver of the rule', () => {
+    const v = govern(anAction({ type: 'executive_briefing' }), aGovernContext({ charter: aCharter({ thresholds: [twoPerson] }) }));
+    expect(v).toMatchObject({ outcome: 'needs_approval', approvers: ['director@example.com', 'cmo@example.com'] });
+    if (v.outcome !== 'needs_approval') return;
+    expect(approvalPlanOf(v)).toEqual({ approvers: ['director@example.com', 'cmo@example.com'], min: 2 });
+  });
+
+  it('blocks with approval_quorum when the rule names fewer distinct approvers than it needs', () => {
+    // The schema only counts entries; the same person twice (in any case) is still one person.
+    const sham = aRule({ id: 'sham', when, approvers: ['cmo@example.com', 'CMO@example.com'], minApprovals: 2 });
+    const v = govern(anAction({ type: 'executive_briefing' }), aGovernContext({ charter: aCharter({ thresholds: [sham] }) }));
+    expect(v).toMatchObject({ outcome: 'blocked', guardrail: 'approval_quorum' });
+    expect(v.outcome === 'blocked' && v.reason).toMatch(/sham .*needs 2 distinct approvers but names 1 \(cmo@example.com\)/);
+  });
+
+  it('never lets a blocked two-person action through and never asks for it when the rule does not hold', () => {
+    const sham = aRule({ id: 'sham', when, approvers: ['cmo@example.com', 'cmo@example.com'], minApprovals: 2 });
+    expect(govern(anAction({ type: 'nurture_email' }), aGovernContext({ charter: aCharter({ thresholds: [sham] }) })).outcome).toBe('autonomous');
+  });
+
+  it('keeps the first approver of the first rule and adds the two-person rule\'s own people', () => {
+    const single = aRule({ id: 'single', when, approvers: ['owner@example.com'] });
+    const v = govern(anAction({ type: 'executive_briefing' }), aGovernContext({ charter: aCharter({ thresholds: [single, twoPerson] }) }));
+    expect(v.outcome).toBe('needs_approval');
+    if (v.outcome !== 'needs_approval') return;
+    expect(approvalPlanOf(v)).toEqual({ approvers: ['owner@example.com', 'director@example.com', 'cmo@example.com'], min: 2 });
+  });
+
+  it('shares a seat when the first approver is also one of the two-person rule\'s approvers', () => {
+    const single = aRule({ id: 'single', when, approvers: ['director@example.com'] });
+    const v = govern(anAction({ type: 'executive_briefing' }), aGovernContext({ charter: aCharter({ thresholds: [single, twoPerson] }) }));
+    if (v.outcome !== 'needs_approval') throw new Error(`expected needs_approval, got ${v.outcome}`);
+    expect(approvalPlanOf(v)).toEqual({ approvers: ['director@example.com', 'cmo@example.com'], min: 2 });
+  });
+
+  it('plans a single request for rules needing one approval, as before', () => {
+    expect(approvalPlanOf({ rules: [{ ruleId: 'r', source: 's', approvers: ['a@x.io', 'b@x.io'], minApprovals: 1 }], approvers: ['a@x.io', 'b@x.io'] })).toEqual({ approvers: ['a@x.io'], min: 1 });
+  });
+
+  it('refuses to plan a two-person verdict that cannot be staffed', () => {
+    expect(approvalPlanOf({ rules: [{ ruleId: 'r', source: 's', approvers: ['a@x.io', 'A@x.io'], minApprovals: 2 }], approvers: ['a@x.io', 'A@x.io'] })).toBeUndefined();
   });
 });

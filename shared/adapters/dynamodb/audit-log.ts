@@ -10,7 +10,7 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditEvent } from '../../domain/model.ts';
 import type { AuditLog } from '../../ports/index.ts';
-import { canonicalJson, toPlainJson } from './canonical-json.ts';
+import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
 import { appendAuditEvent, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
 

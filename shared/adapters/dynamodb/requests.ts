@@ -471,6 +471,8 @@ export interface ApprovalDecision {
   readonly by: string;
   readonly reviewerKind?: ReviewerKind;
   readonly reason?: string;
+  /** With `expired`: the escalation that stands in for this approval (two-person rule bookkeeping). */
+  readonly escalatedTo?: string;
 }
 
 /**
@@ -502,6 +504,12 @@ export function decideApproval(table: string, approvalId: string, decision: Appr
     names['#reason'] = 'reason';
     values[':reason'] = decision.reason;
     sets.push('#reason = :reason');
+  }
+  if (decision.escalatedTo !== undefined) {
+    if (decision.status !== 'expired') throw new InvalidInputError(`only an expired approval is escalated, not a ${decision.status} one`);
+    names['#escalatedTo'] = 'escalatedTo';
+    values[':escalatedTo'] = decision.escalatedTo;
+    sets.push('#escalatedTo = :escalatedTo');
   }
   let condition = '#status = :pending';
   if (decision.status === 'approved' || decision.status === 'rejected') {
@@ -664,4 +672,33 @@ export function addRunCounters(table: string, runId: string, counters: Record<st
 /** GetItem of a run header. */
 export function getRunHeader(table: string, runId: string): GetCommandInput {
   return { TableName: table, Key: runHeaderKey(runId), ConsistentRead: true };
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** Key of an agent's spend counter for one calendar month (`YYYY-MM`, UTC). */
+export function agentSpendKey(agentId: string, month: string): PrimaryKey {
+  if (agentId.length === 0) throw new InvalidInputError('agent id must not be empty');
+  if (!MONTH.test(month)) throw new InvalidInputError(`month must be YYYY-MM: ${month}`);
+  return { pk: `AGENT#${agentId}`, sk: `SPEND#${month}` };
+}
+
+/**
+ * UpdateItem adding to an agent's monthly spend with ADD (atomic under concurrent shards and
+ * approvals; creates the item at 0). Unconditional: the first spend of a month creates it.
+ */
+export function addAgentSpend(table: string, agentId: string, month: string, usd: number): UpdateCommandInput {
+  if (!Number.isFinite(usd) || usd < 0) throw new InvalidInputError(`invalid spend for ${agentId} in ${month}: ${usd}`);
+  return {
+    TableName: table,
+    Key: agentSpendKey(agentId, month),
+    UpdateExpression: 'ADD #spendUsd :usd',
+    ExpressionAttributeNames: { '#spendUsd': 'spendUsd' },
+    ExpressionAttributeValues: { ':usd': usd },
+  };
+}
+
+/** GetItem of an agent's monthly spend (strongly consistent: governance compares it with the budget). */
+export function getAgentSpend(table: string, agentId: string, month: string): GetCommandInput {
+  return { TableName: table, Key: agentSpendKey(agentId, month), ConsistentRead: true };
 }

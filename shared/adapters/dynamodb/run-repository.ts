@@ -1,14 +1,15 @@
 /**
  * RunRepository on the runs table's header item (`RUN#<id>` / `HEADER`): what a run is and its
- * counters, added atomically by every shard. (A table of its own, so the audit table stays
- * PutItem-only.)
+ * counters, added atomically by every shard; and each agent's spend per calendar month
+ * (`AGENT#<id>` / `SPEND#<YYYY-MM>`), for the charter's monthly budget. (A table of its own, so
+ * the audit table stays PutItem-only.)
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import type { RunRepository } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed } from './client.ts';
-import { addRunCounters, getRunHeader, startRun } from './requests.ts';
+import { addAgentSpend, addRunCounters, getAgentSpend, getRunHeader, startRun } from './requests.ts';
 
 /** Counters were added to a run whose header was never written (start was skipped). */
 export class RunNotFoundError extends Error {
@@ -23,6 +24,9 @@ const RunHeader = z.object({
   now: z.iso.datetime({ offset: true }),
   counters: z.record(z.string(), z.number()),
 });
+
+/** Storage schema of an agent's monthly spend counter. */
+const AgentSpend = z.object({ spendUsd: z.number().default(0) });
 
 /** Run headers and counters in DynamoDB (see tables.ts, `runs`). */
 export class DynamoRunRepository implements RunRepository {
@@ -61,5 +65,16 @@ export class DynamoRunRepository implements RunRepository {
   async get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined> {
     const out = await this.doc.send(new GetCommand(getRunHeader(this.table, runId)));
     return out.Item === undefined ? undefined : RunHeader.parse(out.Item);
+  }
+
+  /** Adds to an agent's spend in a month (ADD on `AGENT#<id>` / `SPEND#<month>`). */
+  async addAgentSpend(agentId: string, month: string, usd: number): Promise<void> {
+    await this.doc.send(new UpdateCommand(addAgentSpend(this.table, agentId, month, usd)));
+  }
+
+  /** An agent's spend in a month; 0 when no spend was recorded. */
+  async getAgentSpend(agentId: string, month: string): Promise<number> {
+    const out = await this.doc.send(new GetCommand(getAgentSpend(this.table, agentId, month)));
+    return out.Item === undefined ? 0 : AgentSpend.parse(out.Item).spendUsd;
   }
 }

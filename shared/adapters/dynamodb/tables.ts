@@ -90,6 +90,7 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
     indexes: [],
     accessPatterns: [
       'run header and counters: GetItem pk=RUN#id sk=HEADER; UpdateItem ADD counters (kept apart so the audit table stays PutItem-only)',
+      "an agent's spend in a month: GetItem pk=AGENT#id sk=SPEND#YYYY-MM (once per page in Govern); UpdateItem ADD spendUsd (Record, ActApproved)",
     ],
   },
   idempotency: {

@@ -1,0 +1,246 @@
+/**
+ * Scale check: does the cost of an account-iteration stay flat as the book grows? Runs the embedded
+ * default (the synthesized state machines, dynalite, the simulated reviewer) on books of several
+ * sizes, each in a fresh data folder, and prints throughput and the modelled AWS cost per 1,000
+ * account-iterations per service, with the ratio of the largest book to the smallest.
+ *
+ *   npm run bench:scale -- [--sizes 1000,10000] [--runs 2] [--shards N] [--page-size N]
+ *                          [--campaign FILE] [--prices FILE] [--seed S] [--keep] [--json]
+ *
+ * --shards/--page-size run a copy of the campaign's config with those values (the shard count is
+ * fixed per campaign; compare sizes at one setting).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { LocalRuntime } from '../local/runtime.ts';
+import { RunSummary } from '../shared/app/contracts.ts';
+import { SimulatedReviewer } from '../local/reviewer.ts';
+import { costInputsOf, loadPrices, withLogging } from '../local/engine/cost-inputs.ts';
+import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type Service } from '../shared/domain/cost.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
+
+const Flags = z.object({
+  sizes: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected comma-separated whole numbers, e.g. 1000,10000')
+    .transform((s) => s.split(',').map(Number))
+    .pipe(z.array(z.number().int().min(1).max(100_000)).min(1)),
+  runs: z.coerce.number().int().min(1).max(52),
+  shards: z.coerce.number().int().min(1).max(64).optional(),
+  pageSize: z.coerce.number().int().min(1).max(100).optional(),
+  campaign: z.string().min(1),
+  prices: z.string().min(1).optional(),
+  seed: z.string().min(1),
+  keep: z.boolean(),
+  json: z.boolean(),
+});
+type Flags = z.infer<typeof Flags>;
+
+/** What one book size measured. */
+interface SizeResult {
+  readonly accounts: number;
+  readonly runs: number;
+  readonly shards: number;
+  readonly pageSize: number;
+  readonly importSeconds: number;
+  readonly runSeconds: number;
+  readonly accountIterations: number;
+  readonly accountIterationsPerSecond: number;
+  readonly approvals: number;
+  readonly maxPayloadBytes: number;
+  readonly cost: CostEstimate;
+  /** The same usage with the Express child's execution log at level ERROR (what-if). */
+  readonly costWithExpressLogsAtError: CostEstimate;
+}
+
+const tty = process.stderr.isTTY;
+let lastProgress = 0;
+/** A progress line: rewritten in place on a terminal, every 10 s otherwise. */
+function progress(text: string, force = false): void {
+  if (tty) process.stderr.write(`\r\x1b[2K${text}`);
+  else if (force || Date.now() - lastProgress > 10_000) {
+    process.stderr.write(`${text}\n`);
+    lastProgress = Date.now();
+  }
+}
+const endProgress = () => tty && process.stderr.write('\r\x1b[2K');
+
+/** Copies the campaign's config folder with shards/pageSize replaced; returns the new campaign file. */
+function configWith(campaignFile: string, edits: { shards?: number; pageSize?: number }, into: string): string {
+  const configDir = dirname(dirname(resolve(campaignFile)));
+  cpSync(configDir, into, { recursive: true });
+  const file = join(into, 'campaigns', basename(campaignFile));
+  let text = readFileSync(file, 'utf8');
+  for (const [key, value] of Object.entries(edits)) {
+    if (value === undefined) continue;
+    const line = new RegExp(`^${key}:.*$`, 'm');
+    text = line.test(text) ? text.replace(line, `${key}: ${value}`) : `${text.trimEnd()}\n${key}: ${value}\n`;
+  }
+  writeFileSync(file, text);
+  return file;
+}
+
+async function benchSize(accounts: number, flags: Flags, root: string): Promise<SizeResult> {
+  const label = `${accounts.toLocaleString('en-US')} accounts`;
+  const campaignFile =
+    flags.shards === undefined && flags.pageSize === undefined
+      ? flags.campaign
+      : configWith(flags.campaign, { shards: flags.shards, pageSize: flags.pageSize }, join(root, `config-${accounts}`));
+  const importStarted = Date.now();
+  const runtime = await LocalRuntime.start({
+    campaignFile,
+    dataDir: join(root, `data-${accounts}`),
+    reset: true,
+    accounts,
+    seed: flags.seed,
+    onImportProgress: (done, total) => progress(`${label}: importing the book into dynalite, batch ${done}/${total}`),
+  });
+  const importSeconds = (Date.now() - importStarted) / 1000;
+  const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed });
+  reviewer.start();
+  const { shards, pageSize } = runtime.bundle.campaign;
+  const results = [];
+  let runMs = 0;
+  try {
+    for (let run = 1; run <= flags.runs; run++) {
+      const started = Date.now();
+      let pages = 0;
+      let shardsDone = 0;
+      const tick = () =>
+        progress(
+          `${label}: run ${run}/${flags.runs} · ~${Math.min(accounts, pages * pageSize).toLocaleString('en-US')} accounts worked · ` +
+            `${shardsDone}/${shards} shards · ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        );
+      const timer = setInterval(tick, 1000);
+      try {
+        results.push(
+          await runtime.runWeek({
+            onEvent: (e) => {
+              if (e.type !== 'StateExited') return;
+              if (e.state === 'Record') pages += 1;
+              if (e.state === 'ProcessShard') shardsDone += 1;
+            },
+          }),
+        );
+      } finally {
+        clearInterval(timer);
+      }
+      runMs += Date.now() - started;
+      progress(`${label}: run ${run}/${flags.runs} done in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);
+    }
+  } finally {
+    await reviewer.stop();
+    await runtime.close();
+  }
+  endProgress();
+  const prices = loadPrices(flags.prices);
+  const inputs = addCostInputs(results.map((r) => r.cost));
+  const whatIf = addCostInputs(
+    results.map((r) => costInputsOf(r.usage, withLogging(runtime.template, 'EXPRESS', { level: 'ERROR', includeExecutionData: false }))),
+  );
+  return {
+    accounts,
+    runs: flags.runs,
+    shards,
+    pageSize,
+    importSeconds,
+    runSeconds: runMs / 1000,
+    accountIterations: inputs.accountIterations,
+    accountIterationsPerSecond: inputs.accountIterations / (runMs / 1000),
+    approvals: results.reduce((n, r) => n + (RunSummary.parse(r.summary).counters.needsApproval ?? 0), 0),
+    maxPayloadBytes: Math.max(...results.map((r) => r.stats.maxPayloadBytes)),
+    cost: estimateCost(inputs, prices),
+    costWithExpressLogsAtError: estimateCost(whatIf, prices),
+  };
+}
+
+const usd = (n: number | null) => (n === null ? '—' : `$${n.toFixed(5)}`);
+const SERVICE_LABEL: Record<Service, string> = {
+  stepFunctionsStandard: 'Step Functions Standard',
+  stepFunctionsExpress: 'Step Functions Express',
+  lambda: 'Lambda',
+  dynamodb: 'DynamoDB',
+  cloudwatchLogs: 'CloudWatch Logs',
+  ses: 'SES',
+  scheduler: 'EventBridge Scheduler',
+};
+
+function render(results: readonly SizeResult[]): string {
+  const lines: string[] = [];
+  const col = (s: string) => s.padStart(16);
+  const head = results.map((r) => col(`${r.accounts.toLocaleString('en-US')} acc.`)).join('');
+  const ratio = results.length > 1;
+  const first = results[0] as SizeResult;
+  const last = results.at(-1) as SizeResult;
+  const rel = (a: number | null, b: number | null) => (a === null || b === null || a === 0 ? '—' : `${(b / a).toFixed(2)}`);
+  lines.push('');
+  lines.push(`Scale check: ${first.runs} weekly run(s) per size, ${first.shards} shards, page size ${first.pageSize}, simulated reviewer`);
+  lines.push(`${''.padEnd(34)}${head}${ratio ? col(`ratio ${last.accounts / 1000}k/${first.accounts / 1000}k`) : ''}`);
+  const row = (name: string, values: string[], r?: string) => lines.push(`${name.padEnd(34)}${values.map(col).join('')}${r === undefined ? '' : col(r)}`);
+  row('account-iterations', results.map((r) => String(r.accountIterations)));
+  row('account-iterations / s (local)', results.map((r) => r.accountIterationsPerSecond.toFixed(1)));
+  row('import of the book (s)', results.map((r) => r.importSeconds.toFixed(1)));
+  row('approvals requested', results.map((r) => String(r.approvals)));
+  row('largest state payload (KiB)', results.map((r) => (r.maxPayloadBytes / 1024).toFixed(0)));
+  lines.push('');
+  lines.push('Cost per 1,000 account-iterations (us-east-1 list prices, no LLM)');
+  for (const s of SERVICES) {
+    const values = results.map((r) => r.cost.byService[s].perThousandAccountIterationsUsd);
+    row(`  ${SERVICE_LABEL[s]}`, values.map(usd), ratio ? rel(values[0] ?? null, values.at(-1) ?? null) : undefined);
+  }
+  const totals = results.map((r) => r.cost.perThousandAccountIterationsUsd);
+  row('  total', totals.map(usd), ratio ? rel(totals[0] ?? null, totals.at(-1) ?? null) : undefined);
+  const alt = results.map((r) => r.costWithExpressLogsAtError.perThousandAccountIterationsUsd);
+  row('  total if AccountBatch logged ERROR', alt.map(usd), ratio ? rel(alt[0] ?? null, alt.at(-1) ?? null) : undefined);
+  lines.push('');
+  lines.push('Target: ≤ $0.015 per 1,000 account-iterations, and the largest book within 10% of the smallest per iteration.');
+  lines.push('Estimates: state-machine log bytes (from states visited and payload sizes), Lambda duration (in-process proxy).');
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '1000,10000' },
+      runs: { type: 'string', default: '2' },
+      shards: { type: 'string' },
+      'page-size': { type: 'string' },
+      campaign: { type: 'string', default: 'config/campaigns/q1-committee-expansion.yaml' },
+      prices: { type: 'string' },
+      seed: { type: 'string', default: 'amk-bench' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const parsed = Flags.safeParse({ ...values, pageSize: values['page-size'] });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) console.error(`bench:scale: --${String(issue.path[0] ?? '?').replace('pageSize', 'page-size')}: ${issue.message}`);
+    return 2;
+  }
+  const flags = parsed.data;
+  const root = mkdtempSync(join(tmpdir(), 'amk-bench-'));
+  const results: SizeResult[] = [];
+  try {
+    for (const size of flags.sizes) results.push(await benchSize(size, flags, root));
+  } finally {
+    if (flags.keep) console.error(`data kept in ${root}`);
+    else rmSync(root, { recursive: true, force: true });
+  }
+  if (flags.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        results.map((r) => ({ ...r, cost: { ...r.cost, lines: undefined }, costWithExpressLogsAtError: { perThousandAccountIterationsUsd: r.costWithExpressLogsAtError.perThousandAccountIterationsUsd, byService: r.costWithExpressLogsAtError.byService } })),
+        null,
+        2,
+      )}\n`,
+    );
+  } else process.stdout.write(`${render(results)}\n`);
+  return 0;
+}
+
+process.exitCode = await main();
