@@ -53,6 +53,8 @@ interface SizeResult {
   readonly accountIterationsPerSecond: number;
   readonly approvals: number;
   readonly maxPayloadBytes: number;
+  /** The longest AccountBatch execution, in seconds (AWS ends Express executions at 300 s). */
+  readonly longestShardSeconds: number;
   readonly cost: CostEstimate;
   /** The same usage with the Express child's execution log at level ERROR (what-if). */
   readonly costWithExpressLogsAtError: CostEstimate;
@@ -154,6 +156,7 @@ async function benchSize(accounts: number, flags: Flags, root: string): Promise<
     accountIterationsPerSecond: inputs.accountIterations / (runMs / 1000),
     approvals: results.reduce((n, r) => n + (RunSummary.parse(r.summary).counters.needsApproval ?? 0), 0),
     maxPayloadBytes: Math.max(...results.map((r) => r.stats.maxPayloadBytes)),
+    longestShardSeconds: Math.max(...results.map((r) => r.stats.maxExpressMs)) / 1000,
     cost: estimateCost(inputs, prices),
     costWithExpressLogsAtError: estimateCost(whatIf, prices),
   };
@@ -187,6 +190,7 @@ function render(results: readonly SizeResult[]): string {
   row('import of the book (s)', results.map((r) => r.importSeconds.toFixed(1)));
   row('approvals requested', results.map((r) => String(r.approvals)));
   row('largest state payload (KiB)', results.map((r) => (r.maxPayloadBytes / 1024).toFixed(0)));
+  row('longest shard execution (s)', results.map((r) => r.longestShardSeconds.toFixed(0)));
   lines.push('');
   lines.push('Cost per 1,000 account-iterations (us-east-1 list prices, no LLM)');
   for (const s of SERVICES) {

@@ -62,6 +62,8 @@ export interface ExecutionStats {
   readonly expressMs: number;
   /** Express duration as billed: each execution rounded up to the next 100 ms. */
   readonly expressBilledMs: number;
+  /** The longest Express execution in ms (Express executions end at 5 minutes). */
+  readonly maxExpressMs: number;
   /** Lambda invocations and their total duration in ms (in-process: a proxy for Lambda's duration). */
   readonly lambdaInvocations: number;
   readonly lambdaMs: number;
@@ -88,6 +90,7 @@ export function emptyStats(): ExecutionStats {
     maxPayloadBytes: 0,
     expressMs: 0,
     expressBilledMs: 0,
+    maxExpressMs: 0,
     lambdaInvocations: 0,
     lambdaMs: 0,
     lambdas: {},
@@ -236,6 +239,7 @@ export class WorkflowEngine {
         const ms = performance.now() - started;
         stats.expressMs += ms;
         stats.expressBilledMs += Math.max(100, Math.ceil(ms / 100) * 100);
+        stats.maxExpressMs = Math.max(stats.maxExpressMs, ms);
       }
     }
   }

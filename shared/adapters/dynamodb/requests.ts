@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
 import type { AccountState, Approval, AuditEvent, PipelineSignal, ReviewerKind, Stakeholder } from '../../domain/model.ts';
 import type { MemoryEntry } from '../../ports/index.ts';
-import { toPlainJson } from './canonical-json.ts';
+import { toPlainJson } from '../../domain/canonical-json.ts';
 import { TABLES, VIRTUAL_SHARDS } from './tables.ts';
 
 /** A primary or index key as returned in LastEvaluatedKey (all key attributes are strings). */
