@@ -131,11 +131,11 @@ describe('a tool failure during Act', () => {
 });
 
 describe('an approval nobody decides', () => {
-  // Links live ~2 s here (~7 s for the executive agent, whose CMO also holds a seat of every
+  // Links live ~2 s here (~14 s for the executive agent, whose CMO also holds a seat of every
   // two-person approval: the reviewer must get through those emails too before its escalations
   // expire); the executive agent escalates to the CMO, the nurture agent skips.
   const config = tempConfig({
-    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002']],
+    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.004']],
     'charters/nurture-agent.yaml': [['approvalTimeoutHours: 48', 'approvalTimeoutHours: 0.0005']],
   });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -147,7 +147,7 @@ describe('an approval nobody decides', () => {
     config.cleanup();
   });
 
-  it('expires, escalates to the charter\'s second approver, and runs once that approver approves', async () => {
+  it('expires, escalates to the charter\'s second approver, and runs once that approver approves', { timeout: 120_000 }, async () => {
     const { runtime } = env;
     // The first approvers never answer; the CMO approves escalations.
     const { result, counters } = await runWeekWith(runtime, {
