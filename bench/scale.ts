@@ -19,6 +19,7 @@ import { LocalRuntime } from '../local/runtime.ts';
 import { RunSummary } from '../shared/app/contracts.ts';
 import { SimulatedReviewer } from '../local/reviewer.ts';
 import { costInputsOf, loadPrices, withLogging } from '../local/engine/cost-inputs.ts';
+import { SERVICE_LABELS } from '../local/cli/report.ts';
 import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type Service } from '../shared/domain/cost.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -129,6 +130,13 @@ async function benchSize(accounts: number, flags: Flags, root: string): Promise<
             },
           }),
         );
+      } catch (err) {
+        const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        // A shard that outlives the child's 5-minute limit fails the run, as it would in AWS.
+        const hint = /timeout|timed out/i.test(message)
+          ? ` — a shard of ~${Math.ceil(accounts / shards)} accounts ran past the AccountBatch timeout (5 minutes); try --shards ${shards * 2}`
+          : '';
+        throw new Error(`${label}, run ${run}: ${message}${hint}`, { cause: err });
       } finally {
         clearInterval(timer);
       }
@@ -162,16 +170,12 @@ async function benchSize(accounts: number, flags: Flags, root: string): Promise<
   };
 }
 
+/** Services whose bill follows the accounts worked (pages, items, bytes). */
+const PER_ACCOUNT: readonly Service[] = ['stepFunctionsExpress', 'lambda', 'dynamodb', 'cloudwatchLogs'];
+/** Services whose bill follows runs and approvals: the Standard skeleton, emails, schedules. */
+const PER_RUN: readonly Service[] = ['stepFunctionsStandard', 'ses', 'scheduler'];
+
 const usd = (n: number | null) => (n === null ? '—' : `$${n.toFixed(5)}`);
-const SERVICE_LABEL: Record<Service, string> = {
-  stepFunctionsStandard: 'Step Functions Standard',
-  stepFunctionsExpress: 'Step Functions Express',
-  lambda: 'Lambda',
-  dynamodb: 'DynamoDB',
-  cloudwatchLogs: 'CloudWatch Logs',
-  ses: 'SES',
-  scheduler: 'EventBridge Scheduler',
-};
 
 function render(results: readonly SizeResult[]): string {
   const lines: string[] = [];
@@ -195,14 +199,21 @@ function render(results: readonly SizeResult[]): string {
   lines.push('Cost per 1,000 account-iterations (us-east-1 list prices, no LLM)');
   for (const s of SERVICES) {
     const values = results.map((r) => r.cost.byService[s].perThousandAccountIterationsUsd);
-    row(`  ${SERVICE_LABEL[s]}`, values.map(usd), ratio ? rel(values[0] ?? null, values.at(-1) ?? null) : undefined);
+    row(`  ${SERVICE_LABELS[s]}`, values.map(usd), ratio ? rel(values[0] ?? null, values.at(-1) ?? null) : undefined);
   }
-  const totals = results.map((r) => r.cost.perThousandAccountIterationsUsd);
-  row('  total', totals.map(usd), ratio ? rel(totals[0] ?? null, totals.at(-1) ?? null) : undefined);
-  const alt = results.map((r) => r.costWithExpressLogsAtError.perThousandAccountIterationsUsd);
-  row('  total if AccountBatch logged ERROR', alt.map(usd), ratio ? rel(alt[0] ?? null, alt.at(-1) ?? null) : undefined);
+  // What grows with the book, and what a run (its fixed skeleton, its report, its approvals) costs.
+  const part = (c: CostEstimate, services: readonly Service[]) =>
+    c.perThousandAccountIterationsUsd === null ? null : services.reduce((n, s) => n + (c.byService[s].perThousandAccountIterationsUsd ?? 0), 0);
+  const line = (name: string, values: Array<number | null>) => row(name, values.map(usd), ratio ? rel(values[0] ?? null, values.at(-1) ?? null) : undefined);
+  line('  total', results.map((r) => r.cost.perThousandAccountIterationsUsd));
+  line('    grows with accounts', results.map((r) => part(r.cost, PER_ACCOUNT)));
+  line('    per run and approval', results.map((r) => part(r.cost, PER_RUN)));
+  line('  total if AccountBatch logged ERROR', results.map((r) => r.costWithExpressLogsAtError.perThousandAccountIterationsUsd));
+  line('    grows with accounts', results.map((r) => part(r.costWithExpressLogsAtError, PER_ACCOUNT)));
   lines.push('');
   lines.push('Target: ≤ $0.015 per 1,000 account-iterations, and the largest book within 10% of the smallest per iteration.');
+  lines.push('"Grows with accounts": Express, Lambda, DynamoDB, CloudWatch Logs. "Per run and approval": the Standard');
+  lines.push('skeleton (fixed per shard), approval requests, the report email and the schedule, spread over the book.');
   lines.push('Estimates: state-machine log bytes (from states visited and payload sizes), Lambda duration (in-process proxy).');
   return lines.join('\n');
 }

@@ -239,6 +239,13 @@ export function renderCost(c: CostReport, accounts: number): string[] {
     if (share < 0.01) continue;
     lines.push(`  ${SERVICE_LABELS[service].padEnd(24)} ${money(v.perThousandAccountIterationsUsd ?? 0).padStart(8)}  ${String(Math.round(share * 100)).padStart(3)}%`);
   }
+  const largest = [...c.lines].sort((a, b) => b.usd - a.usd)[0];
+  if (largest && largest.usd / total > 0.25) {
+    lines.push(`  largest item: ${SERVICE_LABELS[largest.service]}, ${largest.item} (${formatQuantity(largest.quantity, largest.unit)})`);
+  }
   lines.push('  (per 1,000 account-iterations; log bytes and Lambda durations are estimates — `--json` shows every input)');
   return lines;
 }
+
+const formatQuantity = (q: number, unit: string): string =>
+  `${q >= 100 ? Math.round(q).toLocaleString('en-US') : Number(q.toPrecision(3)).toString()} ${unit}`;
