@@ -13,6 +13,7 @@ import type { LocalRunResult, LocalRuntime } from '../../local/runtime.ts';
 import { RunSummary } from '../../shared/app/contracts.ts';
 import type { Approval, AuditEvent } from '../../shared/domain/model.ts';
 import { startTestRuntime, tempConfig, type ConfigEdits } from '../integration/workflow-fixture.ts';
+import { approvalsOfRun } from '../integration/workflow-fixture.ts';
 
 /** Where Debian's chromium package puts the browser (`npx playwright install` cannot work here). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -100,15 +101,8 @@ export async function mustGetApproval(runtime: LocalRuntime, id: string): Promis
   return approval;
 }
 
-/** Every approval of a run, across its shards. */
-export async function approvalsOfRun(runtime: LocalRuntime, runId: string): Promise<Approval[]> {
-  const ids = new Set<string>();
-  for (let shard = 0; shard < runtime.bundle.campaign.shards; shard++) {
-    for (const id of await runtime.deps.approvals.listIdsForRunShard(runId, shard)) ids.add(id);
-  }
-  const approvals = await Promise.all([...ids].map((id) => runtime.deps.approvals.get(id)));
-  return approvals.filter((a): a is Approval => a !== undefined);
-}
+/** Every approval of a run, across its shards (shared with the workflow tests). */
+export { approvalsOfRun };
 
 /**
  * The approval emails whose approval alone decides its action (no second approver's request for

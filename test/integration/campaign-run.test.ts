@@ -5,32 +5,9 @@
  * approve, reject, timeout with escalation, a retried tool failure, and a guardrail block.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunSummary } from '../../shared/app/contracts.ts';
-import type { Approval, AuditEvent } from '../../shared/domain/model.ts';
+import type { AuditEvent } from '../../shared/domain/model.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
-import { SimulatedReviewer, type ReviewerPolicy } from '../../local/reviewer.ts';
-import type { LocalRuntime } from '../../local/runtime.ts';
-import { startTestRuntime, tempConfig } from './workflow-fixture.ts';
-
-async function runWeekWith(runtime: LocalRuntime, policy: Omit<ReviewerPolicy, 'seed'>) {
-  const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: 'test', ...policy }, 10);
-  reviewer.start();
-  try {
-    const result = await runtime.runWeek();
-    return { result, counters: RunSummary.parse(result.summary).counters, reviewer };
-  } finally {
-    await reviewer.stop();
-  }
-}
-
-async function approvalsOfRun(runtime: LocalRuntime, runId: string): Promise<Approval[]> {
-  const ids = new Set<string>();
-  for (let shard = 0; shard < runtime.bundle.campaign.shards; shard++) {
-    for (const id of await runtime.deps.approvals.listIdsForRunShard(runId, shard)) ids.add(id);
-  }
-  const approvals = await Promise.all([...ids].map((id) => runtime.deps.approvals.get(id)));
-  return approvals.filter((a): a is Approval => a !== undefined);
-}
+import { approvalsOfRun, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
 
 const n = (counters: Record<string, number>, key: string) => counters[key] ?? 0;
 

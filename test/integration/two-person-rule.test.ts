@@ -5,11 +5,8 @@
  * briefing so that the first week surely has such actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunSummary } from '../../shared/app/contracts.ts';
 import type { Approval } from '../../shared/domain/model.ts';
-import { SimulatedReviewer, type ReviewerPolicy } from '../../local/reviewer.ts';
-import type { LocalRuntime } from '../../local/runtime.ts';
-import { startTestRuntime, tempConfig, type ConfigEdits } from './workflow-fixture.ts';
+import { approvalsOfRun, runWeekWith, startTestRuntime, tempConfig, type ConfigEdits } from './workflow-fixture.ts';
 
 const DIRECTOR = 'account-director@example.com';
 const CMO = 'cmo@example.com';
@@ -23,25 +20,6 @@ const EVERY_BRIEFING: ConfigEdits[string] = [
   ],
 ];
 
-async function runWeekWith(runtime: LocalRuntime, policy: Omit<ReviewerPolicy, 'seed'>) {
-  const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: 'two-person', ...policy }, 10);
-  reviewer.start();
-  try {
-    const result = await runtime.runWeek();
-    return { result, counters: RunSummary.parse(result.summary).counters };
-  } finally {
-    await reviewer.stop();
-  }
-}
-
-async function approvalsOfRun(runtime: LocalRuntime, runId: string): Promise<Approval[]> {
-  const ids = new Set<string>();
-  for (let shard = 0; shard < runtime.bundle.campaign.shards; shard++) {
-    for (const id of await runtime.deps.approvals.listIdsForRunShard(runId, shard)) ids.add(id);
-  }
-  const approvals = await Promise.all([...ids].map((id) => runtime.deps.approvals.get(id)));
-  return approvals.filter((a): a is Approval => a !== undefined);
-}
 
 /** The two-person approvals of a run, grouped by action: each group is [director's, CMO's]. */
 function twoPersonGroups(approvals: Approval[]): Map<string, Approval[]> {

@@ -6,6 +6,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
+import { SimulatedReviewer, type ReviewerPolicy } from '../../local/reviewer.ts';
+import { RunSummary } from '../../shared/app/contracts.ts';
+import type { Approval } from '../../shared/domain/model.ts';
 
 /** Edits applied to the copied YAML files (plain text replacements, so the files stay real YAML). */
 export interface ConfigEdits {
@@ -41,4 +44,26 @@ export async function startTestRuntime(campaignFile: string, options: Partial<Lo
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs one week with a simulated reviewer following `policy`; returns the run and its counters. */
+export async function runWeekWith(runtime: LocalRuntime, policy: Omit<ReviewerPolicy, 'seed'>, seed = 'test') {
+  const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed, ...policy }, 10);
+  reviewer.start();
+  try {
+    const result = await runtime.runWeek();
+    return { result, counters: RunSummary.parse(result.summary).counters, reviewer };
+  } finally {
+    await reviewer.stop();
+  }
+}
+
+/** Every approval request a run made, across its shards. */
+export async function approvalsOfRun(runtime: LocalRuntime, runId: string): Promise<Approval[]> {
+  const ids = new Set<string>();
+  for (let shard = 0; shard < runtime.bundle.campaign.shards; shard++) {
+    for (const id of await runtime.deps.approvals.listIdsForRunShard(runId, shard)) ids.add(id);
+  }
+  const approvals = await Promise.all([...ids].map((id) => runtime.deps.approvals.get(id)));
+  return approvals.filter((a): a is Approval => a !== undefined);
 }
