@@ -7,8 +7,11 @@
  *   npm run bench:scale -- [--sizes 1000,10000] [--runs 2] [--shards N] [--page-size N]
  *                          [--campaign FILE] [--prices FILE] [--seed S] [--keep] [--json]
  *
- * --shards/--page-size run a copy of the campaign's config with those values (the shard count is
- * fixed per campaign; compare sizes at one setting).
+ * --shards/--page-size run a copy of the campaign's config with those values; every size runs
+ * with the same values, so the sizes compare. Without --shards, the campaign's shard count is
+ * raised until no shard holds more than MAX_ACCOUNTS_PER_SHARD accounts of the largest book: an
+ * AccountBatch execution must finish within Express's 5 minutes, and locally the shards of a run
+ * share one core (10,000 accounts in 4 shards measured 270-280 s per shard here).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { LocalRuntime } from '../local/runtime.ts';
+import { loadCampaignBundle } from '../shared/config/load.ts';
 import { RunSummary } from '../shared/app/contracts.ts';
 import { SimulatedReviewer } from '../local/reviewer.ts';
 import { costInputsOf, loadPrices, withLogging } from '../local/engine/cost-inputs.ts';
@@ -24,6 +28,9 @@ import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type Service 
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
+
+/** The most accounts a shard gets when the bench picks the shard count (see the header). */
+const MAX_ACCOUNTS_PER_SHARD = 1250;
 
 const Flags = z.object({
   sizes: z
@@ -42,11 +49,24 @@ const Flags = z.object({
 });
 type Flags = z.infer<typeof Flags>;
 
+/** Flags after the shard count is settled. */
+type Settings = Omit<Flags, 'shards'> & { readonly shards?: number; readonly shardsNote: string };
+
+/** The shard count every size runs with: --shards, else the campaign's, raised for the largest book. */
+function settle(flags: Flags): Settings {
+  if (flags.shards !== undefined) return { ...flags, shardsNote: '(--shards)' };
+  const own = loadCampaignBundle(flags.campaign).campaign.shards;
+  const needed = Math.min(64, Math.ceil(Math.max(...flags.sizes) / MAX_ACCOUNTS_PER_SHARD));
+  if (needed <= own) return { ...flags, shards: undefined, shardsNote: '(the campaign\'s)' };
+  return { ...flags, shards: needed, shardsNote: `(campaign: ${own}; raised so no shard exceeds ${MAX_ACCOUNTS_PER_SHARD.toLocaleString('en-US')} accounts)` };
+}
+
 /** What one book size measured. */
 interface SizeResult {
   readonly accounts: number;
   readonly runs: number;
   readonly shards: number;
+  readonly shardsNote: string;
   readonly pageSize: number;
   readonly importSeconds: number;
   readonly runSeconds: number;
@@ -88,7 +108,7 @@ function configWith(campaignFile: string, edits: { shards?: number; pageSize?: n
   return file;
 }
 
-async function benchSize(accounts: number, flags: Flags, root: string): Promise<SizeResult> {
+async function benchSize(accounts: number, flags: Settings, root: string): Promise<SizeResult> {
   const label = `${accounts.toLocaleString('en-US')} accounts`;
   const campaignFile =
     flags.shards === undefined && flags.pageSize === undefined
@@ -157,6 +177,7 @@ async function benchSize(accounts: number, flags: Flags, root: string): Promise<
     accounts,
     runs: flags.runs,
     shards,
+    shardsNote: flags.shardsNote,
     pageSize,
     importSeconds,
     runSeconds: runMs / 1000,
@@ -186,7 +207,7 @@ function render(results: readonly SizeResult[]): string {
   const last = results.at(-1) as SizeResult;
   const rel = (a: number | null, b: number | null) => (a === null || b === null || a === 0 ? '—' : `${(b / a).toFixed(2)}`);
   lines.push('');
-  lines.push(`Scale check: ${first.runs} weekly run(s) per size, ${first.shards} shards, page size ${first.pageSize}, simulated reviewer`);
+  lines.push(`Scale check: ${first.runs} weekly run(s) per size, ${first.shards} shards ${first.shardsNote}, page size ${first.pageSize}, simulated reviewer`);
   lines.push(`${''.padEnd(34)}${head}${ratio ? col(`ratio ${last.accounts / 1000}k/${first.accounts / 1000}k`) : ''}`);
   const row = (name: string, values: string[], r?: string) => lines.push(`${name.padEnd(34)}${values.map(col).join('')}${r === undefined ? '' : col(r)}`);
   row('account-iterations', results.map((r) => String(r.accountIterations)));
@@ -237,7 +258,7 @@ async function main(): Promise<number> {
     for (const issue of parsed.error.issues) console.error(`bench:scale: --${String(issue.path[0] ?? '?').replace('pageSize', 'page-size')}: ${issue.message}`);
     return 2;
   }
-  const flags = parsed.data;
+  const flags = settle(parsed.data);
   const root = mkdtempSync(join(tmpdir(), 'amk-bench-'));
   const results: SizeResult[] = [];
   try {
