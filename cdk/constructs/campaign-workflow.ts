@@ -173,10 +173,12 @@ export class CampaignWorkflow extends Construct {
       definitionBody: DefinitionBody.fromChainable(observe),
       timeout: batchTimeout,
       tracingEnabled: true,
+      // Errors only, without execution data: at level ALL the per-account payloads would make
+      // CloudWatch Logs ~75% of the run's cost, and what each step decided is in the audit table.
       logs: {
         destination: new LogGroup(this, 'AccountBatchLogs', { retention: logRetention }),
-        level: LogLevel.ALL,
-        includeExecutionData: true,
+        level: LogLevel.ERROR,
+        includeExecutionData: false,
       },
     });
 

