@@ -47,6 +47,8 @@ export const CampaignRunStates = {
   CampaignConfigInvalid: 'CampaignConfigInvalid',
   Accounts: 'Accounts',
   ProcessShard: 'ProcessShard',
+  ShardProgress: 'ShardProgress?',
+  ShardFinished: 'ShardFinished',
   ListShardApprovals: 'ListShardApprovals',
   ShardApprovals: 'ShardApprovals',
   RequestApproval: 'RequestApproval',
@@ -157,15 +159,15 @@ export class CampaignWorkflow extends Construct {
     const govern = invoke(batch, S.Govern, fn.govern, '$.governed');
     const act = invoke(batch, S.Act, fn.act, '$.acted').addRetry(TOOL_RETRY);
     const record = invoke(batch, S.Record, fn.record, '$.recorded').addRetry(STALE_RETRY);
-    const nextPage = new Pass(batch, S.NextPage, {
-      parameters: { shard: JsonPath.objectAt('$.shard'), cursor: JsonPath.stringAt('$.recorded.nextCursor') },
-    });
+    // Record says where the shard stands ($.recorded.next) and whether this execution goes on.
+    const nextPage = new Pass(batch, S.NextPage, { inputPath: '$.recorded.next' });
     // The loop is closed by hand: `afterwards()` on a branch that loops back would raise
     // StateAlreadyHasNextState.
     nextPage.next(observe);
     const morePages = new Choice(batch, S.MorePages)
-      .when(Condition.isPresent('$.recorded.nextCursor'), nextPage)
-      .otherwise(new Succeed(batch, S.ShardDone));
+      .when(Condition.booleanEquals('$.recorded.continue', true), nextPage)
+      // The execution's output is where the shard stands: done, or handed over with a cursor.
+      .otherwise(new Succeed(batch, S.ShardDone, { outputPath: '$.recorded.next' }));
     observe.next(plan).next(govern).next(act).next(record).next(morePages);
 
     this.accountBatch = new StateMachine(this, 'AccountBatch', {
@@ -190,12 +192,18 @@ export class CampaignWorkflow extends Construct {
       errors: [ErrorName.InvalidConfig],
     });
 
+    // The Map item is a ShardInput; the child's output (a ShardInput again) replaces it.
     const processShard = new StepFunctionsStartExecution(run, R.ProcessShard, {
       stateMachine: this.accountBatch,
       integrationPattern: IntegrationPattern.RUN_JOB,
-      input: TaskInput.fromObject({ shard: JsonPath.entirePayload }),
+      input: TaskInput.fromObject({
+        shard: JsonPath.objectAt('$.shard'),
+        cursor: JsonPath.stringAt('$.cursor'),
+        queued: JsonPath.numberAt('$.queued'),
+        pages: JsonPath.numberAt('$.pages'),
+      }),
       associateWithParent: true,
-      resultPath: JsonPath.DISCARD,
+      outputPath: '$.Output',
       // The child cannot run longer than its own timeout; the margin covers start-up and polling.
       taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
     });
@@ -204,7 +212,7 @@ export class CampaignWorkflow extends Construct {
       R.ListShardApprovals,
       fn['list-shard-approvals'],
       '$.pending',
-      TaskInput.fromObject({ runId: JsonPath.stringAt('$.runId'), shard: JsonPath.numberAt('$.shard') }),
+      TaskInput.fromObject({ runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') }),
     );
 
     const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload);
@@ -242,11 +250,19 @@ export class CampaignWorkflow extends Construct {
       maxConcurrency: 40,
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(firstRequest);
+    // A handed-over shard goes round again from its cursor; a shard that queued approvals waits
+    // for them; a shard with neither is finished (no Lambda, three transitions).
+    const shardProgress = new Choice(run, R.ShardProgress)
+      .when(Condition.isNotNull('$.cursor'), processShard)
+      .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals)
+      .otherwise(new Succeed(run, R.ShardFinished));
+    listShardApprovals.next(shardApprovals);
+    processShard.next(shardProgress);
     const accounts = new MapState(run, R.Accounts, {
       itemsPath: '$.shards',
       maxConcurrency: 4,
       resultPath: JsonPath.DISCARD,
-    }).itemProcessor(processShard.next(listShardApprovals).next(shardApprovals));
+    }).itemProcessor(processShard);
     const summarize = invoke(
       run,
       R.Summarize,

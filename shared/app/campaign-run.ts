@@ -71,14 +71,19 @@ export async function loadCampaign(deps: AppDeps, input: StartRunInput): Promise
     },
   ]);
   const run = { runId, campaignId: bundle.campaign.id, now };
-  const shards = Array.from({ length: bundle.campaign.shards }, (_, shard) => ({ ...run, shard, shardCount: bundle.campaign.shards }));
+  const shards = Array.from({ length: bundle.campaign.shards }, (_, shard) => ({
+    shard: { ...run, shard, shardCount: bundle.campaign.shards },
+    cursor: null,
+    queued: 0,
+    pages: 0,
+  }));
   return { run, shards };
 }
 
 const Cursor = z.object({ v: z.number().int().nonnegative(), k: z.string().optional() });
 type Cursor = z.infer<typeof Cursor>;
 const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
-const decodeCursor = (s: string | undefined): Cursor =>
+const decodeCursor = (s: string | null | undefined): Cursor =>
   s ? Cursor.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8'))) : { v: 0 };
 
 /** The virtual shards a campaign shard covers (v mod shardCount = shard). */
@@ -395,7 +400,27 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
       .filter(([, usd]) => usd > 0)
       .map(([agentId, usd]) => deps.runs.addAgentSpend(agentId, month, usd)),
   );
-  return { nextCursor: input.observed.nextCursor, accounts: input.observed.accounts.length };
+  return nextOf(input, bundle.campaign.pagesPerExecution);
+}
+
+/**
+ * Where the shard stands after a page, and whether this execution goes on: it stops when the shard
+ * is done, or hands the rest over after `pagesPerExecution` pages (a fresh execution starts at 0).
+ */
+export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOutput {
+  const cursor = input.observed.nextCursor;
+  const pages = input.pages + 1;
+  const goOn = cursor !== undefined && pages < pagesPerExecution;
+  return {
+    next: {
+      shard: input.shard,
+      cursor: cursor ?? null,
+      queued: input.queued + input.acted.queuedApprovalIds.length,
+      pages: goOn ? pages : 0,
+    },
+    continue: goOn,
+    accounts: input.observed.accounts.length,
+  };
 }
 
 /** ListShardApprovals: the approvals a shard queued, each with its link expiry (the task timeout). */

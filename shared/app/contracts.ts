@@ -5,16 +5,22 @@
  * kept in DynamoDB and listed per shard.
  *
  * CampaignRun (Standard), input StartRunInput:
- *   LoadCampaign -> Accounts (Map over $.shards, ShardDescriptor items) {
- *       ProcessShard (startExecution.sync:2 on AccountBatch) -> ListShardApprovals ->
- *       ShardApprovals (Map over $.approvals) {
+ *   LoadCampaign -> Accounts (Map over $.shards, ShardInput items) {
+ *       ProcessShard (startExecution.sync:2 on AccountBatch; the state becomes its ShardInput output)
+ *       -> ShardProgress? (Choice):
+ *            cursor not null (handed over) -> ProcessShard again, from the cursor
+ *            queued > 0                    -> ListShardApprovals -> ShardApprovals
+ *            otherwise                     -> ShardFinished
+ *       ShardApprovals (Map over $.pending.approvals) {
  *         RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
  *           -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
  *         ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
  *       }
  *   } -> Summarize
- * AccountBatch (Express), input ShardInput:
- *   Observe -> Plan -> Govern -> Act -> Record -> MorePages? (Choice) -> NextPage (Pass) -> Observe
+ * AccountBatch (Express), input ShardInput, output ShardInput (where the shard stands):
+ *   Observe -> Plan -> Govern -> Act -> Record -> MorePages? (Choice)
+ *     $.recorded.continue -> NextPage (Pass: $.recorded.next) -> Observe
+ *     otherwise           -> ShardDone (Succeed, output $.recorded.next)
  */
 import { z } from 'zod';
 import { AccountState, Action, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
@@ -45,16 +51,27 @@ export const ShardDescriptor = RunContext.extend({
 });
 export type ShardDescriptor = z.infer<typeof ShardDescriptor>;
 
-/** LoadCampaign output (replaces the state). */
-export const LoadCampaignOutput = z.object({ run: RunContext, shards: z.array(ShardDescriptor) });
-export type LoadCampaignOutput = z.infer<typeof LoadCampaignOutput>;
-
-/** Input of an AccountBatch execution and of every step in it. */
+/**
+ * Where a shard stands: the input of an AccountBatch execution and of every step in it, and the
+ * output of the execution (so the parent can hand the rest of the shard to a fresh one).
+ */
 export const ShardInput = z.object({
   shard: ShardDescriptor,
-  cursor: z.string().optional(),
+  /**
+   * Where the next page starts: null at the start and once the shard is done. Always present, so
+   * the parent can pass it on by JSONPath (a path to a missing field fails a state in AWS).
+   */
+  cursor: z.string().nullable().default(null),
+  /** Approval requests this shard has queued in this run so far (the parent lists them when > 0). */
+  queued: z.number().int().nonnegative().default(0),
+  /** Pages this AccountBatch execution has worked so far (a fresh execution starts at 0). */
+  pages: z.number().int().nonnegative().default(0),
 });
 export type ShardInput = z.infer<typeof ShardInput>;
+
+/** LoadCampaign output (replaces the state): one Map item per shard, each where it starts. */
+export const LoadCampaignOutput = z.object({ run: RunContext, shards: z.array(ShardInput) });
+export type LoadCampaignOutput = z.infer<typeof LoadCampaignOutput>;
 
 /** A remembered touch, as the planner sees it. */
 export const RecentTouch = z.object({
@@ -118,8 +135,12 @@ export const RecordInput = ShardInput.extend({
 });
 export type RecordInput = z.infer<typeof RecordInput>;
 
-/** Record output ($.recorded): where the next page starts. */
-export const RecordOutput = z.object({ nextCursor: z.string().optional(), accounts: z.number().int() });
+/**
+ * Record output ($.recorded): `next` is where the shard stands after this page; `continue` says
+ * whether this execution works the next page itself (false when the shard is done, or when the
+ * execution has worked `pagesPerExecution` pages and hands the rest over).
+ */
+export const RecordOutput = z.object({ next: ShardInput, continue: z.boolean(), accounts: z.number().int() });
 export type RecordOutput = z.infer<typeof RecordOutput>;
 
 /** One approval to wait for, with its link expiry in seconds (the task timeout). */

@@ -189,10 +189,20 @@ export const Campaign = z
         timezone: z.string().default('UTC'),
       })
       .strict(),
-    /** Number of shards the book is processed in (fixed: does not grow with the book). */
-    shards: z.number().int().min(1).max(64).default(4),
+    /**
+     * Shards the book is processed in, side by side: one AccountBatch (Express) execution at a
+     * time per shard. The count is fixed (it does not grow with the book); each Standard shard
+     * iteration costs about three state transitions, so raise it for parallelism, not for size.
+     */
+    shards: z.number().int().min(1).max(64).default(1),
     /** Accounts one Lambda invocation handles. */
     pageSize: z.number().int().min(1).max(100).default(25),
+    /**
+     * Pages one AccountBatch execution works before it hands the rest of its shard to a fresh
+     * execution, so no execution nears Express's 5-minute limit however large the book (each
+     * hand-over costs two Standard transitions).
+     */
+    pagesPerExecution: z.number().int().min(1).max(1000).default(20),
   })
   .strict();
 export type Campaign = z.infer<typeof Campaign>;

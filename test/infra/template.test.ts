@@ -128,7 +128,7 @@ describe('CampaignRun approvals', () => {
     const states = campaignRun();
     expect(stateOf(states, CampaignRunStates.ListShardApprovals)).toMatchObject({
       Resource: functionArn('list-shard-approvals'),
-      Parameters: { 'runId.$': '$.runId', 'shard.$': '$.shard' },
+      Parameters: { 'runId.$': '$.shard.runId', 'shard.$': '$.shard.shard' },
       ResultPath: '$.pending',
       Next: CampaignRunStates.ShardApprovals,
     });
@@ -157,7 +157,7 @@ describe('CampaignRun and AccountBatch', () => {
     expect(definitionOf(template, logicalId(stack.workflow.campaignRun)).TimeoutSeconds).toBe(15 * 24 * 3600);
   });
 
-  it('starts one AccountBatch per shard with startExecution.sync:2, associated with the parent execution', () => {
+  it('starts AccountBatch executions per shard with startExecution.sync:2, associated with the parent, until the shard is done', () => {
     const states = campaignRun();
     const accounts = stateOf(states, CampaignRunStates.Accounts);
     expect(accounts).toMatchObject({ Type: 'Map', ItemsPath: '$.shards', MaxConcurrency: 4, ResultPath: null, Next: CampaignRunStates.Summarize });
@@ -166,14 +166,32 @@ describe('CampaignRun and AccountBatch', () => {
     expect(processShard).toMatchObject({
       Type: 'Task',
       Resource: 'arn:aws:states:::states:startExecution.sync:2',
-      ResultPath: null,
-      Next: CampaignRunStates.ListShardApprovals,
+      // The child's output (where the shard stands) replaces the item.
+      OutputPath: '$.Output',
+      Next: CampaignRunStates.ShardProgress,
       Parameters: {
         StateMachineArn: `<${logicalId(stack.workflow.accountBatch)}>`,
-        Input: { 'shard.$': '$', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+        Input: {
+          'shard.$': '$.shard',
+          'cursor.$': '$.cursor',
+          'queued.$': '$.queued',
+          'pages.$': '$.pages',
+          'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+        },
       },
     });
+    expect(processShard.ResultPath).toBeUndefined();
     expect(processShard.TimeoutSeconds).toBeGreaterThan(300);
+    // A handed-over shard goes round again; one that queued approvals waits for them.
+    expect(stateOf(states, CampaignRunStates.ShardProgress)).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.cursor', IsNull: false, Next: CampaignRunStates.ProcessShard },
+        { Variable: '$.queued', NumericGreaterThan: 0, Next: CampaignRunStates.ListShardApprovals },
+      ],
+      Default: CampaignRunStates.ShardFinished,
+    });
+    expect(stateOf(states, CampaignRunStates.ShardFinished).Type).toBe('Succeed');
   });
 
   it('loads the campaign into the state and fails the run with the caught error when the configuration is invalid', () => {
@@ -193,7 +211,7 @@ describe('CampaignRun and AccountBatch', () => {
     });
   });
 
-  it('namespaces each AccountBatch result, invokes each function directly, and loops while Record returns a cursor', () => {
+  it('namespaces each AccountBatch result, invokes each function directly, and loops while Record says to go on', () => {
     const states = accountBatch();
     const S = AccountBatchStates;
     const steps: Array<[string, FunctionName, string, string]> = [
@@ -212,15 +230,12 @@ describe('CampaignRun and AccountBatch', () => {
     }
     expect(stateOf(states, S.MorePages)).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.recorded.nextCursor', IsPresent: true, Next: S.NextPage }],
+      Choices: [{ Variable: '$.recorded.continue', BooleanEquals: true, Next: S.NextPage }],
       Default: S.ShardDone,
     });
-    expect(stateOf(states, S.NextPage)).toEqual({
-      Type: 'Pass',
-      Parameters: { 'shard.$': '$.shard', 'cursor.$': '$.recorded.nextCursor' },
-      Next: S.Observe,
-    });
-    expect(stateOf(states, S.ShardDone).Type).toBe('Succeed');
+    // Record's `next` (where the shard stands) is the next page's input, and the execution's output.
+    expect(stateOf(states, S.NextPage)).toEqual({ Type: 'Pass', InputPath: '$.recorded.next', Next: S.Observe });
+    expect(stateOf(states, S.ShardDone)).toEqual({ Type: 'Succeed', OutputPath: '$.recorded.next' });
   });
 
   it('retries the named domain errors and keeps the default Lambda service retries on every Lambda task', () => {

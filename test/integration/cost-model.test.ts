@@ -1,7 +1,8 @@
 /**
  * The cost model's inputs, measured for real: the DynamoDB capacity meter against dynalite, and a
- * CampaignRun with two shards and exactly one approval through the synthesized parent and child
- * definitions, whose counted transitions, executions and emails the model turns into dollars.
+ * CampaignRun with two shards, a hand-over and exactly one approval through the synthesized parent
+ * and child definitions, whose counted transitions, executions and emails the model turns into
+ * dollars.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -99,18 +100,24 @@ describe('the DynamoDB capacity meter on dynalite', () => {
   });
 });
 
-// Only one approval rule anywhere: role_content at a tier-1 account needs marketing ops. With this
-// seed and book exactly one such action passes the guardrails in the first run.
+// Only one approval rule anywhere: role_content for a champion at a tier-1 account needs marketing
+// ops. With this seed and book exactly one such action passes the guardrails in the first run.
 const ONE_RULE = `thresholds:
   - id: tier1-role-content
-    description: Role content for a tier-1 account needs marketing ops (cost-model test).
-    when: { all: [ { field: action.type, op: eq, value: role_content }, { field: account.tier, op: eq, value: 1 } ] }
+    description: Role content for a tier-1 champion needs marketing ops (cost-model test).
+    when: { all: [ { field: action.type, op: eq, value: role_content }, { field: account.tier, op: eq, value: 1 }, { field: stakeholder.role, op: eq, value: champion } ] }
     approvers: [marketing-ops@example.com]
 `;
 
-describe('a CampaignRun with two shards and one approval', () => {
+describe('a CampaignRun with two shards, hand-overs and one approval', () => {
   const config = tempConfig({
-    'campaigns/q1-committee-expansion.yaml': [[/^shards: \d+$/m, 'shards: 2']],
+    // Pages of 3 and two pages per execution: each shard of ~12 accounts pages within an
+    // execution and is handed over to fresh ones.
+    'campaigns/q1-committee-expansion.yaml': [
+      [/^shards: \d+$/m, 'shards: 2'],
+      [/^pageSize: \d+$/m, 'pageSize: 3'],
+      [/^pagesPerExecution: \d+$/m, 'pagesPerExecution: 2'],
+    ],
     'charters/executive-outreach-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, 'thresholds: []\n']],
     'charters/nurture-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, ONE_RULE]],
     'guardrails/default.yaml': [[/^approvalRules:\n[\s\S]*?(?=^\S)/m, 'approvalRules: []\n']],
@@ -118,6 +125,8 @@ describe('a CampaignRun with two shards and one approval', () => {
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   let result: LocalRunResult;
   let pages = 0;
+  let nextPages = 0;
+  let finishedExecutions = 0;
 
   beforeAll(async () => {
     env = await startTestRuntime(config.campaignFile, { accounts: 24 });
@@ -126,7 +135,10 @@ describe('a CampaignRun with two shards and one approval', () => {
     try {
       result = await env.runtime.runWeek({
         onEvent: (e) => {
-          if (e.type === 'StateEntered' && e.state === 'Observe') pages += 1;
+          if (e.type !== 'StateEntered') return;
+          if (e.state === 'Observe') pages += 1;
+          if (e.state === 'NextPage') nextPages += 1;
+          if (e.state === 'ShardDone') finishedExecutions += 1;
         },
       });
     } finally {
@@ -144,29 +156,42 @@ describe('a CampaignRun with two shards and one approval', () => {
     expect(counters.approved).toBe(1);
   });
 
-  it('counts the parent\'s states visited: 3 + 3 per shard + 3 per approval', () => {
-    // LoadCampaign, Accounts (the Map), Summarize; per shard ProcessShard, ListShardApprovals,
-    // ShardApprovals (the Map); per approval RequestApproval, ApprovalDecided?, ActApproved.
+  it('pages within an execution and hands each shard over to a fresh one after two pages', () => {
+    const executions = result.stats.executions.EXPRESS;
+    expect(executions).toBe(finishedExecutions);
+    expect(executions).toBeGreaterThan(2);
+    expect(nextPages).toBeGreaterThan(0);
+    // Every page ends its execution or goes on to the next page in it.
+    expect(pages).toBe(executions + nextPages);
+    expect(nextPages).toBeLessThanOrEqual(executions);
+  });
+
+  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 or 2 per shard + 3 per approval', () => {
+    // LoadCampaign, Accounts (the Map), Summarize; per child execution ProcessShard and
+    // ShardProgress?; per shard then ShardFinished, or ListShardApprovals and ShardApprovals (the
+    // Map) for the one shard that queued the approval; per approval RequestApproval,
+    // ApprovalDecided?, ActApproved.
     const shards = 2;
     const approvals = 1;
-    expect(result.stats.transitions.STANDARD).toBe(3 + 3 * shards + 3 * approvals);
-    expect(result.stats.executions).toEqual({ STANDARD: 1, EXPRESS: 2 });
+    const executions = result.stats.executions.EXPRESS;
+    expect(result.stats.executions.STANDARD).toBe(1);
+    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + (shards - 1) * 1 + 1 * 2 + 3 * approvals);
     // Each page of the child: Observe, Plan, Govern, Act, Record, MorePages?, then NextPage or ShardDone.
-    expect(pages).toBeGreaterThanOrEqual(2);
     expect(result.stats.transitions.EXPRESS).toBe(7 * pages);
     expect(result.stats.mapIterations.STANDARD).toBe(shards + approvals);
   });
 
-  it('counts every Lambda invocation: 5 per page, 6 in the parent, 2 for the approval page', () => {
-    // Parent: LoadCampaign, ListShardApprovals x2, RequestApproval, ActApproved, Summarize. The
-    // reviewer's GET and POST of the approval page are the approval function's two invocations.
-    expect(result.stats.lambdaInvocations).toBe(5 * pages + 6);
+  it('counts every Lambda invocation: 5 per page, 5 in the parent, 2 for the approval page', () => {
+    // Parent: LoadCampaign, ListShardApprovals (only the shard that queued), RequestApproval,
+    // ActApproved, Summarize. The reviewer's GET and POST of the approval page are the approval
+    // function's two invocations.
+    expect(result.stats.lambdaInvocations).toBe(5 * pages + 5);
     const byName = Object.fromEntries(result.cost.lambda.map((f) => [f.name, f]));
     expect(byName['approval-http']?.invocations).toBe(2);
     // Priced at the memory and architecture the synthesized template gives the function.
     const observe = [...env.runtime.template.functions.values()].find((f) => f.name === 'observe');
     expect(byName.observe).toMatchObject({ invocations: pages, memoryMb: observe?.memoryMb, architecture: observe?.architecture });
-    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2);
+    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 5 + 2);
   });
 
   it('sends two emails (the approval request and the run report) and is started by one schedule', () => {
@@ -190,12 +215,14 @@ describe('a CampaignRun with two shards and one approval', () => {
     const prices = loadPrices();
     const p = prices.prices;
     const cost = estimateCost(result.cost, prices);
-    // 12 transitions x $0.025 / 1,000 = $0.0003 with today's list price.
-    expect(cost.byService.stepFunctionsStandard.usd).toBeCloseTo(12 * unitPrice(p.stepFunctionsStandardTransition), 12);
-    expect(cost.byService.stepFunctionsStandard.usd).toBeCloseTo(0.0003, 12);
+    const transitions = result.stats.transitions.STANDARD;
+    const executions = result.stats.executions.EXPRESS;
+    // e.g. 17 transitions x $0.025 / 1,000 = $0.000425 with today's list price.
+    expect(cost.byService.stepFunctionsStandard.usd).toBeCloseTo(transitions * unitPrice(p.stepFunctionsStandardTransition), 12);
+    expect(cost.byService.stepFunctionsStandard.usd).toBeCloseTo(transitions * 0.000025, 12);
     const expressGbSeconds = (result.cost.stepFunctions.expressBilledMs / 1000) * (64 / 1024);
     expect(cost.byService.stepFunctionsExpress.usd).toBeCloseTo(
-      2 * unitPrice(p.stepFunctionsExpressRequest) + expressGbSeconds * unitPrice(p.stepFunctionsExpressGbSecond),
+      executions * unitPrice(p.stepFunctionsExpressRequest) + expressGbSeconds * unitPrice(p.stepFunctionsExpressGbSecond),
       12,
     );
     expect(cost.byService.ses.usd).toBeCloseTo(2 * unitPrice(p.sesEmail), 12);

@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { actApproved, approvalTimedOut, recordDecision } from '../../shared/app/approval-outcomes.ts';
 import { actShard, governShard, listShardApprovals, loadCampaign, recordShard } from '../../shared/app/campaign-run.ts';
-import type { ActOutput, ApprovalItem, GovernOutput, ObserveOutput, PlanOutput, ShardDescriptor } from '../../shared/app/contracts.ts';
+import type { ActOutput, ApprovalItem, GovernOutput, ObserveOutput, PlanOutput, ShardInput } from '../../shared/app/contracts.ts';
 import type { AppDeps, IdempotentRunner } from '../../shared/app/deps.ts';
 import { ACTION_CATALOG } from '../../shared/domain/catalog.ts';
 import { Campaign, Charter, Guardrails, type CampaignBundle, type Condition } from '../../shared/domain/config.ts';
@@ -502,10 +502,11 @@ async function runCase(c: Case): Promise<void> {
   const world = worldOf(c);
   const { deps, approvals, audit, tools, observed, planned } = world;
   const run = await loadCampaign(deps, { campaignId: CAMPAIGN_ID, scheduledTime: NOW, runId: RUN_ID });
-  const shard: ShardDescriptor = run.shards[0] as ShardDescriptor;
-  const governed: GovernOutput = await governShard(deps, { shard, observed, planned });
-  const acted: ActOutput = await actShard(deps, { shard, observed, planned, governed });
-  await recordShard(deps, { shard, observed, planned, governed, acted });
+  const start = run.shards[0] as ShardInput;
+  const governed: GovernOutput = await governShard(deps, { ...start, observed, planned });
+  const acted: ActOutput = await actShard(deps, { ...start, observed, planned, governed });
+  const recorded = await recordShard(deps, { ...start, observed, planned, governed, acted });
+  check(recorded.next.queued === acted.queuedApprovalIds.length, 'Record does not count what Act queued');
   const { approvals: items } = await listShardApprovals(deps, { runId: RUN_ID, shard: 0 });
   check(items.length === acted.queuedApprovalIds.length, 'ListShardApprovals does not list what Act queued');
 
