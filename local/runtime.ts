@@ -19,7 +19,7 @@ import { InvalidConfigError } from '../shared/domain/errors.ts';
 import type { AppDeps } from '../shared/app/deps.ts';
 import { StaticConfigSource } from '../shared/adapters/config-source.ts';
 import { approvalDepsOf } from '../shared/app/request-approval-step.ts';
-import { CapacityMeter, createDynamoClient, documentClient, type CapacitySnapshot } from '../shared/adapters/dynamodb/client.ts';
+import { CapacityMeter, createDynamoClient, documentClient, meteredIndexes, type CapacitySnapshot } from '../shared/adapters/dynamodb/client.ts';
 import { sendBatchWrites } from '../shared/adapters/dynamodb/batch-write.ts';
 import { batchPutStakeholders, batchWriteChunks, importAccountState } from '../shared/adapters/dynamodb/requests.ts';
 import { ensureTables } from '../shared/adapters/dynamodb/create-tables.ts';
@@ -214,11 +214,9 @@ export class LocalRuntime {
       const dynamo = await startDynaliteThread({ path: join(dataDir, 'dynamodb') });
       closers.push(() => dynamo.close());
       const names = Object.fromEntries((Object.keys(TABLES) as TableKey[]).map((k) => [k, localTableName(k)])) as Record<TableKey, string>;
-      // The indexes per table name (all project ALL, see create-tables.ts), so the meter can add
-      // the index writes dynalite does not report.
-      const meter = new CapacityMeter({
-        indexes: Object.fromEntries((Object.keys(TABLES) as TableKey[]).map((k) => [names[k], TABLES[k].indexes.map((i) => ({ partitionKey: i.partitionKey }))])),
-      });
+      // The indexes per table name, as declared (tables.ts), so the meter can add the index
+      // writes dynalite does not report.
+      const meter = new CapacityMeter({ indexes: meteredIndexes(names) });
       const client = createDynamoClient({ endpoint: dynamo.endpoint, meter });
       closers.push(async () => client.destroy());
       await ensureTables(client, names);

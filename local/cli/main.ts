@@ -13,6 +13,8 @@ import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
 import { LocalRuntime } from '../runtime.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
+import type { AuditEvent } from '../../shared/domain/model.ts';
+import { TurnData, decisionsOfTurn } from '../../shared/domain/turn.ts';
 import { renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
 import { DEFAULT_PRICES_FILE, loadPrices } from '../engine/cost-inputs.ts';
 
@@ -119,8 +121,9 @@ async function auditCommand(flags: { run?: string; account?: string; data: strin
     } else {
       if (events.length === 0) out(`No audit events in ${stream}. Run ids look like q1-committee-expansion-2027-01-04; account ids like acc-0001.`);
       for (const e of events) {
-        const what = e.kind === 'decision' ? describeDecision(e.data) : JSON.stringify(e.data).slice(0, 160);
-        out(`${String(e.seq).padStart(4)}  ${e.at}  ${e.kind.padEnd(22)} ${e.actor.padEnd(34)} ${what}`);
+        const lines = e.kind === 'turn' ? describeTurn(e) : [JSON.stringify(e.data).slice(0, 160)];
+        out(`${String(e.seq).padStart(4)}  ${e.at}  ${e.kind.padEnd(22)} ${e.actor.padEnd(34)} ${lines[0] ?? ''}`);
+        for (const line of lines.slice(1)) out(`${' '.repeat(4 + 2 + e.at.length + 2 + 22 + 1 + 34 + 1)}${line}`);
       }
       out('');
       out(chain.ok ? `hash chain: intact (${events.length} events)` : `hash chain: BROKEN at seq ${chain.brokenAt} — the audit trail was altered`);
@@ -131,17 +134,28 @@ async function auditCommand(flags: { run?: string; account?: string; data: strin
   }
 }
 
-const DecisionData = z.object({
-  action: z.object({ type: z.string(), rationale: z.string(), stakeholderIds: z.array(z.string()) }),
-  verdict: z.object({ outcome: z.string(), guardrail: z.string().optional(), rules: z.array(z.object({ ruleId: z.string() })).optional() }).nullable(),
-});
-
-function describeDecision(data: unknown): string {
-  const d = DecisionData.safeParse(data);
-  if (!d.success) return JSON.stringify(data).slice(0, 160);
-  const v = d.data.verdict;
-  const verdict = !v ? 'no verdict' : v.outcome === 'blocked' ? `BLOCKED by ${v.guardrail}` : v.outcome === 'needs_approval' ? `NEEDS APPROVAL (${(v.rules ?? []).map((r) => r.ruleId).join(', ')})` : 'autonomous';
-  return `${d.data.action.type} → ${verdict} — ${d.data.action.rationale}`;
+/** An account's turn as lines: what was observed, then each decision with its verdict and why. */
+function describeTurn(event: AuditEvent): string[] {
+  const parsed = TurnData.safeParse(event.data);
+  if (!parsed.success) return [JSON.stringify(event.data).slice(0, 160)];
+  const { observed } = parsed.data;
+  const head = observed
+    ? `observed ${observed.signals.length} signal(s); stage ${observed.stageBefore}${observed.stageAfter === observed.stageBefore ? '' : ` → ${observed.stageAfter}`}, consensus ${observed.consensus.toFixed(2)}`
+    : 'no new signals';
+  const decisions = decisionsOfTurn(event).map((d) => {
+    const v = d.verdict;
+    const verdict = !v
+      ? 'no verdict'
+      : v.outcome === 'blocked'
+        ? `BLOCKED by ${v.guardrail}`
+        : v.outcome === 'needs_approval'
+          ? `NEEDS APPROVAL (${v.rules.map((r) => r.ruleId).join(', ')})`
+          : d.toolResult?.ok === false
+            ? `autonomous, tool failed: ${d.toolResult.detail ?? ''}`
+            : 'autonomous, executed';
+    return `${d.agentId}: ${d.action.type} → ${verdict} — ${d.action.rationale}`;
+  });
+  return [head, ...decisions];
 }
 
 const SCHEMAS = { charter: Charter, campaign: Campaign, guardrails: Guardrails } as const;

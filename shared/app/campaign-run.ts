@@ -23,11 +23,12 @@ import {
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
 import { AgentPausedError, ToolRejectedError } from '../domain/errors.ts';
-import type { Action, Approval, AuditEvent, Stakeholder, Verdict } from '../domain/model.ts';
+import type { Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccount } from '../domain/planner.ts';
+import { turnDataOf } from '../domain/turn.ts';
 import { approvalPlanOf, governActions, spendMonthOf } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
 import type { MemoryEntry } from '../ports/index.ts';
@@ -315,60 +316,49 @@ export async function recordShard(deps: AppDeps, input: RecordInput): Promise<Re
     signals: 0,
     stageAdvances: 0,
   };
+  const plansOf = new Map<string, Array<{ plan: Plan; charterHash: string }>>();
+  for (const plan of input.planned.plans) {
+    const list = plansOf.get(plan.accountId) ?? [];
+    list.push({ plan, charterHash: charterOf(bundle, plan.agentId).hash });
+    plansOf.set(plan.accountId, list);
+  }
+  // One audit event per account: what was observed, and every agent's plan with its verdicts.
   for (const observed of input.observed.accounts) {
     const { state } = observed;
     counters.signals = (counters.signals ?? 0) + observed.newSignals.length;
-    const advanced = state.stage !== observed.previousStage;
-    if (advanced) counters.stageAdvances = (counters.stageAdvances ?? 0) + 1;
-    if (observed.newSignals.length > 0) {
-      events.push({
-        stream: `ACCOUNT#${state.id}`,
-        at: now,
-        kind: 'observation',
-        runId,
-        accountId: state.id,
-        actor: 'system:observe',
-        data: {
-          signals: observed.newSignals.map((s) => ({ id: s.id, kind: s.kind, at: s.at, stakeholderId: s.stakeholderId, causedBy: s.causedBy, stage: s.stage })),
-          stageBefore: observed.previousStage,
-          stageAfter: state.stage,
-          engagedRoles: state.engagedRoles,
-          consensus: state.consensus,
-        },
-      });
+    if (state.stage !== observed.previousStage) counters.stageAdvances = (counters.stageAdvances ?? 0) + 1;
+    const data = turnDataOf({
+      ...(observed.newSignals.length === 0
+        ? {}
+        : {
+            observed: {
+              signals: observed.newSignals.map((s) => ({ id: s.id, kind: s.kind, at: s.at, stakeholderId: s.stakeholderId, causedBy: s.causedBy, stage: s.stage })),
+              stageBefore: observed.previousStage,
+              stageAfter: state.stage,
+              engagedRoles: state.engagedRoles,
+              consensus: state.consensus,
+            },
+          }),
+      plans: plansOf.get(state.id) ?? [],
+      verdictOf: (id) => verdictOf.get(id),
+      toolResultOf: (id) => resultOf.get(id),
+    });
+    if (data !== undefined) {
+      events.push({ stream: `ACCOUNT#${state.id}`, at: now, kind: 'turn', runId, accountId: state.id, actor: 'system:record', data });
     }
   }
   for (const plan of input.planned.plans) {
     const observed = byAccount.get(plan.accountId);
     if (!observed) continue;
-    const { hash } = charterOf(bundle, plan.agentId);
     const roleOf = new Map(observed.stakeholders.map((s) => [s.id, s.role]));
     for (const action of plan.actions) {
       counters.proposed = (counters.proposed ?? 0) + 1;
       const verdict = verdictOf.get(action.id);
       const result = resultOf.get(action.id);
-      events.push({
-        stream: `ACCOUNT#${action.accountId}`,
-        at: now,
-        kind: 'decision',
-        runId,
-        accountId: action.accountId,
-        agentId: action.agentId,
-        actor: `agent:${action.agentId}`,
-        charterHash: hash,
-        data: {
-          action,
-          subGoals: plan.subGoals,
-          verdict: verdict ?? null,
-          toolResult: result ?? null,
-          guardrailsHash: bundle.guardrailsHash,
-          seed: deps.seed,
-        },
-      });
       if (verdict?.outcome === 'blocked') {
+        // No memory entry: nothing reached anyone, and the turn in the audit trail says why.
         counters.blocked = (counters.blocked ?? 0) + 1;
         counters[`blocked.${verdict.guardrail}`] = (counters[`blocked.${verdict.guardrail}`] ?? 0) + 1;
-        memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_blocked', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic, detail: verdict.guardrail });
       } else if (verdict?.outcome === 'needs_approval') {
         counters.needsApproval = (counters.needsApproval ?? 0) + 1;
         // Approval requests queued for it (two or more under a two-person rule).

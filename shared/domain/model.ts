@@ -261,6 +261,9 @@ export type Approval = z.infer<typeof Approval>;
 /** Kinds of audit event. */
 export const AuditKind = z.enum([
   'run_started',
+  /** An account's turn in a run: what was observed, each agent's plan, verdicts and tool results (turn.ts). */
+  'turn',
+  /** Written by versions before turns (one event per observation or decision); still readable. */
   'observation',
   'decision',
   'tool_call',

@@ -7,12 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { decisionsOfTurn } from '../../shared/domain/turn.ts';
 import { approvalsOfRun, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
 
 const n = (counters: Record<string, number>, key: string) => counters[key] ?? 0;
 
 describe('a campaign run on the synthesized state machine', () => {
-  const config = tempConfig();
+  // Two shards, so approvals queued by parallel AccountBatch executions are all waited for.
+  const config = tempConfig({ 'campaigns/q1-committee-expansion.yaml': [[/^shards: \d+$/m, 'shards: 2']] });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   let lastRunId = '';
   beforeAll(async () => {
@@ -73,19 +75,23 @@ describe('a campaign run on the synthesized state machine', () => {
     for (const s of await runtime.deps.accounts.listStakeholders(accountId)) await runtime.deps.accounts.putStakeholder({ ...s, consent: 'opted_out' });
     const { result, counters } = await runWeekWith(runtime, { decide: () => 'approve' });
     expect(n(counters, 'blocked')).toBeGreaterThan(0);
-    const decisions = (await runtime.deps.audit.readStream(`ACCOUNT#${accountId}`)).filter((e: AuditEvent) => e.kind === 'decision' && e.runId === result.runId);
+    const turns = (await runtime.deps.audit.readStream(`ACCOUNT#${accountId}`)).filter((e: AuditEvent) => e.kind === 'turn' && e.runId === result.runId);
+    expect(turns).toHaveLength(1);
+    const decisions = turns.flatMap((e) => decisionsOfTurn(e));
     expect(decisions.length).toBeGreaterThan(0);
-    for (const e of decisions) {
-      expect(e.data.verdict).toMatchObject({ outcome: 'blocked', guardrail: 'consent' });
-      expect(runtime.market.touchCount((e.data.action as { id: string }).id)).toBe(0);
+    for (const d of decisions) {
+      expect(d.action.accountId).toBe(accountId);
+      expect(d.verdict).toMatchObject({ outcome: 'blocked', guardrail: 'consent', actionId: d.action.id });
+      expect(d.toolResult).toBeNull();
+      expect(runtime.market.touchCount(d.action.id)).toBe(0);
     }
   });
 });
 
 describe('a tool failure during Act', () => {
-  // One shard, so "the second tool call of the run" is the second call of the first Act (with
-  // shards racing, it could be the first call of another shard's Act, with nothing to replay).
-  const config = tempConfig({ 'campaigns/q1-committee-expansion.yaml': [['shards: 4', 'shards: 1']] });
+  // The sample's one shard, so "the second tool call of the run" is the second call of the first
+  // Act (with shards racing, it could be the first call of another shard's Act, with nothing to replay).
+  const config = tempConfig();
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   beforeAll(async () => {
     // The second tool call of the run fails once with a transient error.
@@ -98,6 +104,7 @@ describe('a tool failure during Act', () => {
 
   it('is retried by the state machine without sending anything twice', async () => {
     const { runtime } = env;
+    expect(runtime.bundle.campaign.shards).toBe(1);
     const { result, counters } = await runWeekWith(runtime, { decide: () => 'approve' });
     expect(result.stats.retries).toBeGreaterThanOrEqual(1);
     // The call before the failure was answered from the idempotency store on the retry.

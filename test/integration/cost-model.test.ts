@@ -50,11 +50,14 @@ describe('the DynamoDB capacity meter on dynalite', () => {
     expect(meter.snapshot().tables[names.audit]?.indexWriteUnits).toBe(0);
   });
 
-  it('counts an index that stores only its keys at one unit, whatever the item size', async () => {
+  it('counts an index that stores only its keys at one unit per put, whatever the item size, and not for an update that leaves its keys alone', async () => {
     meter.reset();
     await doc().send(new PutCommand({ TableName: names.approvals, Item: { pk: 'APPROVAL#1', sk: 'REQUEST', gsi1pk: 'RUN#1#SHARD#0', gsi1sk: 'a', body: 'y'.repeat(2500) } }));
     await doc().send(new UpdateCommand({ TableName: names.approvals, Key: { pk: 'APPROVAL#1', sk: 'REQUEST' }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'pending' } }));
-    expect(meter.snapshot().tables[names.approvals]).toEqual({ readUnits: 0, writeUnits: 6, indexWriteUnits: 2, requests: 2 });
+    expect(meter.snapshot().tables[names.approvals]).toEqual({ readUnits: 0, writeUnits: 6, indexWriteUnits: 1, requests: 2 });
+    meter.reset();
+    await doc().send(new UpdateCommand({ TableName: names.approvals, Key: { pk: 'APPROVAL#1', sk: 'REQUEST' }, UpdateExpression: 'SET #k = :k', ExpressionAttributeNames: { '#k': 'gsi1sk' }, ExpressionAttributeValues: { ':k': 'b' } }));
+    expect(meter.snapshot().tables[names.approvals]?.indexWriteUnits).toBe(1);
   });
 
   it('counts strongly consistent reads at 1 unit per 4 KB and eventually consistent ones at half', async () => {

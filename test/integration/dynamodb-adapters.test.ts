@@ -2,7 +2,7 @@
  * The DynamoDB adapters against dynalite (a real DynamoDB API, in memory): conditions, paging and
  * concurrency behave as the ports promise.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApprovalAlreadyDecidedError,
@@ -225,6 +225,25 @@ describe('DynamoMemoryRepository', { timeout: 60_000 }, () => {
     });
   });
 
+  it('keeps the entries of one account at one time in one item (six at most), and reads items of either layout', async () => {
+    const memory = repo();
+    const at = '2026-04-01T00:00:00.000Z';
+    const entries = Array.from({ length: 8 }, (_, i) => ({ accountId: 'mem-g', agentId: i % 2 ? 'a' : 'b', at, id: `g${i}`, kind: 'action_executed' as const, actionType: 'nurture_email', stakeholderIds: [`p${i}`], topic: `t${i}` }));
+    await memory.append(entries);
+    // A retry writes the same items again.
+    await memory.append(entries);
+    // An item of the layout before grouping: one entry, its fields at the top.
+    await documentClient(db.client).send(
+      new PutCommand({ TableName: db.tables.memory, Item: { pk: 'ACCOUNT#mem-g', sk: 'MEM#2026-04-02T00:00:00.000Z#old', accountId: 'mem-g', agentId: 'a', at: '2026-04-02T00:00:00.000Z', id: 'old', kind: 'action_rejected' } }),
+    );
+    const items = await documentClient(db.client).send(
+      new QueryCommand({ TableName: db.tables.memory, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'ACCOUNT#mem-g' } }),
+    );
+    expect(items.Items).toHaveLength(3);
+    const listed = await memory.listForAccount('mem-g', at);
+    expect(listed).toEqual([...entries, { accountId: 'mem-g', agentId: 'a', at: '2026-04-02T00:00:00.000Z', id: 'old', kind: 'action_rejected' }]);
+  });
+
   it('adds outcome counts from concurrent learners without losing any, for arm names containing colons', async () => {
     const memory = repo();
     expect(await memory.getModel('agent-x')).toEqual({ agentId: 'agent-x', arms: {}, version: 0 });
@@ -381,7 +400,7 @@ describe('DynamoAuditLog', { timeout: 60_000 }, () => {
   const event = (stream: string, i: number, overrides: Partial<NewAuditEvent> = {}): NewAuditEvent => ({
     stream,
     at: `2026-03-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
-    kind: 'decision',
+    kind: 'turn',
     runId: 'run-audit',
     actor: 'agent-1',
     data: { i, nested: { b: [1, 2, { c: 'x' }], a: null } },
@@ -458,8 +477,23 @@ describe('DynamoAuditLog', { timeout: 60_000 }, () => {
     const run = await audit.readRun('run-q');
     expect(run.map((e) => [e.stream, e.kind])).toEqual([
       ['RUN#run-q', 'run_started'],
-      ['ACCOUNT#q-1', 'decision'],
+      ['ACCOUNT#q-1', 'turn'],
     ]);
+  });
+
+  it('reads a run of more than one BatchGetItem (100 keys) whole, in time order, from its keys-only index', async () => {
+    const audit = log();
+    // 130 events over three account streams, one second apart.
+    const events = Array.from({ length: 130 }, (_, i) => ({
+      ...event(`ACCOUNT#big-${i % 3}`, i, { runId: 'run-big' }),
+      at: new Date(Date.parse('2026-03-02T00:00:00.000Z') + i * 1000).toISOString(),
+    }));
+    await audit.append(events);
+    const run = await audit.readRun('run-big');
+    expect(run.map((e) => e.data['i'])).toEqual(Array.from({ length: 130 }, (_, i) => i));
+    for (const stream of ['ACCOUNT#big-0', 'ACCOUNT#big-1', 'ACCOUNT#big-2']) {
+      expect(verifyChain(run.filter((e) => e.stream === stream))).toEqual({ ok: true });
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
   addOutcomeDeltas,
   addRunCounters,
   appendAuditEvent,
+  auditEventOfItem,
   auditSeqKey,
   batchPutSignals,
   batchPutStakeholders,
@@ -321,7 +322,7 @@ describe('audit requests and the hash chain', () => {
   const base = {
     stream: 'RUN#r1',
     at: '2026-03-01T00:00:00+01:00',
-    kind: 'decision' as const,
+    kind: 'turn' as const,
     runId: 'r1',
     actor: 'agent-1',
     data: { b: 1, a: [1, { d: 2, c: 3 }] },
@@ -345,6 +346,22 @@ describe('audit requests and the hash chain', () => {
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     expect(auditSeqKey(0)).toBe('SEQ#0000000000');
+  });
+
+  it('stores data over 1 KB gzip-compressed, reads it back whole, and keeps small data plain', () => {
+    const large = { ...sealed(7, GENESIS_HASH), data: { rationale: 'Cover the missing champion. '.repeat(60), n: 1.25, list: [null, true, { x: 'y' }] } };
+    const event = { ...large, hash: hashAuditEvent(large) };
+    const item = appendAuditEvent('audit', event).Item as Record<string, unknown>;
+    expect(item).not.toHaveProperty('data');
+    expect(item['dataGzip']).toBeInstanceOf(Uint8Array);
+    expect((item['dataGzip'] as Uint8Array).byteLength).toBeLessThan(JSON.stringify(event.data).length / 4);
+    const read = auditEventOfItem(item);
+    expect(read).toEqual(event);
+    expect(hashAuditEvent(read)).toBe(event.hash);
+    const small = appendAuditEvent('audit', sealed(8, GENESIS_HASH)).Item as Record<string, unknown>;
+    expect(small['data']).toEqual(base.data);
+    expect(small).not.toHaveProperty('dataGzip');
+    expect(() => auditEventOfItem({ ...item, dataGzip: 'not binary' })).toThrow(InvalidInputError);
   });
 
   it('leaves events without a runId out of the run index', () => {

@@ -6,13 +6,16 @@
  * append re-reads the head and retries, so concurrent writers never fork or gap a chain.
  */
 import { createHash } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditEvent } from '../../domain/model.ts';
 import type { AuditLog } from '../../ports/index.ts';
 import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
-import { appendAuditEvent, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
+import { appendAuditEvent, auditEventOfItem, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
+
+/** Keys per BatchGetItem request (the API's limit). */
+const BATCH_GET_MAX = 100;
 
 /** prevHash of the first event of every stream. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -109,13 +112,31 @@ export class DynamoAuditLog implements AuditLog {
   /** Every event of a stream in sequence order. */
   async readStream(stream: string): Promise<AuditEvent[]> {
     const items = await queryAll(this.doc, (startKey) => queryStream(this.table, stream, startKey));
-    return items.map((item) => AuditEvent.parse(item));
+    return items.map((item) => auditEventOfItem(item));
   }
 
-  /** Every event recorded with a runId, across streams, in time order (GSI byRun; for audit queries). */
+  /**
+   * Every event recorded with a runId, across streams, in time order (for audit queries): the
+   * keys from the keys-only GSI byRun, then the events by key, 100 per BatchGetItem.
+   */
   async readRun(runId: string): Promise<AuditEvent[]> {
-    const items = await queryAll(this.doc, (startKey) => queryRunEvents(this.table, runId, startKey));
-    return items.map((item) => AuditEvent.parse(item));
+    const keys = (await queryAll(this.doc, (startKey) => queryRunEvents(this.table, runId, startKey))).map((item) => ({
+      pk: String(item['pk']),
+      sk: String(item['sk']),
+    }));
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Array<Record<string, unknown>> = keys.slice(i, i + BATCH_GET_MAX);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > MAX_APPEND_RETRIES) throw new Error(`readRun(${runId}): keys still unprocessed after ${MAX_APPEND_RETRIES} attempts`);
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        for (const item of out.Responses?.[this.table] ?? []) byKey.set(`${String(item['pk'])}\u0000${String(item['sk'])}`, item);
+        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    }
+    // In the index's order (time, then stream and sequence); an event is never deleted, so every key resolves.
+    return keys.map((k) => auditEventOfItem(byKey.get(`${k.pk}\u0000${k.sk}`) ?? {}));
   }
 
   private serialized<T>(stream: string, task: () => Promise<T>): Promise<T> {
@@ -166,7 +187,7 @@ export class DynamoAuditLog implements AuditLog {
   private async readHead(stream: string): Promise<Head | undefined> {
     const out = await this.doc.send(new QueryCommand(queryStreamHead(this.table, stream)));
     const item = out.Items?.[0];
-    return item === undefined ? undefined : AuditEvent.parse(item);
+    return item === undefined ? undefined : auditEventOfItem(item);
   }
 }
 

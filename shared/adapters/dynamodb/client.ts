@@ -6,6 +6,7 @@
 import { DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { lastKey } from './requests.ts';
+import { TABLES, indexKeyAttributes, type TableKey } from './tables.ts';
 
 /** Placeholder credentials: dynalite and DynamoDB Local accept any, and no real secret is ever needed locally. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -87,6 +88,22 @@ export interface MeteredIndex {
    * not project ALL; the index item's size is counted over these only. @default - ALL attributes
    */
   readonly projectedAttributes?: readonly string[];
+}
+
+/** The indexes of every table as the meter needs them, by physical table name. */
+export function meteredIndexes(names: Readonly<Record<TableKey, string>>): Record<string, MeteredIndex[]> {
+  return Object.fromEntries(
+    (Object.keys(TABLES) as TableKey[]).map((key) => {
+      const def = TABLES[key];
+      return [
+        names[key],
+        def.indexes.map((index) => ({
+          partitionKey: index.partitionKey,
+          ...(index.projection === 'KEYS_ONLY' ? { projectedAttributes: indexKeyAttributes(def, index) } : {}),
+        })),
+      ];
+    }),
+  );
 }
 
 /** Options of {@link CapacityMeter}. */
@@ -229,6 +246,15 @@ export function meterConsumedCapacity(client: DynamoDBClient, meter: CapacityMet
   );
 }
 
+/** Attribute names an UpdateItem expression mentions (directly or through #placeholders). */
+function updatedAttributeNames(input: Record<string, unknown>): Set<string> {
+  const expression = String(input.UpdateExpression ?? '');
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const out = new Set<string>();
+  for (const token of expression.match(/#?[A-Za-z_][A-Za-z0-9_]*/g) ?? []) out.add(token.startsWith('#') ? (names[token] ?? token) : token);
+  return out;
+}
+
 /** AWS's extra write units for the indexes of `table` that one write request lands in. */
 function indexWriteEstimate(meter: CapacityMeter, commandName: string, input: Record<string, unknown>, table: string, tableWriteUnits: number): number {
   const indexes = meter.options.indexes?.[table] ?? [];
@@ -238,11 +264,14 @@ function indexWriteEstimate(meter: CapacityMeter, commandName: string, input: Re
     const requests = ((input.RequestItems as Record<string, Array<{ PutRequest?: { Item?: Record<string, AttributeValue> } }>> | undefined) ?? {})[table] ?? [];
     return requests.reduce((n, r) => n + indexWritesOf(r.PutRequest?.Item, indexes), 0);
   }
-  // Updates and deletes carry no item: assume the item sits in every index (true of the approval
-  // items, the only ones this application updates on an indexed table), at the table's units
-  // (or one unit for an index that stores a few attributes only).
-  if (commandName === 'UpdateItemCommand' || commandName === 'DeleteItemCommand') {
-    return indexes.reduce((n, i) => n + (i.projectedAttributes ? 1 : tableWriteUnits), 0);
+  // Updates and deletes carry no item: assume the item sits in every index (true of the items this
+  // application updates on an indexed table). An index holding ALL attributes is rewritten at the
+  // table's units; a keys-only index only when the request touches one of its keys (DynamoDB
+  // writes nothing to an index whose attributes a write leaves alone), at one unit.
+  if (commandName === 'DeleteItemCommand') return indexes.reduce((n, i) => n + (i.projectedAttributes ? 1 : tableWriteUnits), 0);
+  if (commandName === 'UpdateItemCommand') {
+    const touched = updatedAttributeNames(input);
+    return indexes.reduce((n, i) => n + (!i.projectedAttributes ? tableWriteUnits : i.projectedAttributes.some((a) => touched.has(a)) ? 1 : 0), 0);
   }
   return 0;
 }

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, type TableDefinition, type TableKey } from './tables.ts';
 
-/** Builds the CreateTable request of one definition: string keys, on-demand, GSIs projecting ALL. */
+/** Builds the CreateTable request of one definition: string keys, on-demand, GSIs as declared. */
 export function createTableInput(def: TableDefinition, name: string): CreateTableCommandInput {
   const keyAttributes = [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
   const attributeNames = [...new Set(keyAttributes.filter((a): a is string => a !== undefined))];
@@ -33,7 +33,7 @@ export function createTableInput(def: TableDefinition, name: string): CreateTabl
               { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
               ...(index.sortKey === undefined ? [] : [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }]),
             ],
-            Projection: { ProjectionType: 'ALL' as const },
+            Projection: { ProjectionType: index.projection ?? 'ALL' },
           })),
         }),
   };

@@ -11,13 +11,11 @@ import { documentClient, queryAll } from './client.ts';
 import { addOutcomeDeltas, batchPutMemoryEntries, getOutcomeModel, parseArmAttribute, queryMemorySince } from './requests.ts';
 
 /**
- * Storage schema of a memory entry. The port declares MemoryEntry as an interface (model.ts has
- * no schema for it), so the boundary schema lives with the adapter that reads it.
+ * Storage schema of memory. The port declares MemoryEntry as an interface (model.ts has no schema
+ * for it), so the boundary schema lives with the adapter that reads it.
  */
-const StoredMemoryEntry = z.object({
-  accountId: z.string().min(1),
+const EntryFields = z.object({
   agentId: z.string().min(1),
-  at: z.iso.datetime({ offset: true }),
   id: z.string().min(1),
   kind: z.enum(['action_executed', 'action_blocked', 'action_rejected', 'outcome']),
   actionType: z.string().optional(),
@@ -25,6 +23,9 @@ const StoredMemoryEntry = z.object({
   topic: z.string().optional(),
   detail: z.string().optional(),
 });
+const Where = z.object({ accountId: z.string().min(1), at: z.iso.datetime({ offset: true }) });
+/** An item holds the entries of one account at one time; items written before grouping hold one entry. */
+const StoredMemoryItem = z.union([Where.extend({ entries: z.array(EntryFields).min(1) }), Where.extend(EntryFields.shape)]);
 
 /** Agent memory and outcome models in DynamoDB (see tables.ts, `memory`). */
 export class DynamoMemoryRepository implements MemoryRepository {
@@ -45,7 +46,11 @@ export class DynamoMemoryRepository implements MemoryRepository {
   /** Entries of an account at or after `since`, every agent, oldest first. */
   async listForAccount(accountId: string, since: string): Promise<MemoryEntry[]> {
     const items = await queryAll(this.doc, (startKey) => queryMemorySince(this.table, accountId, since, startKey));
-    return items.map((item) => StoredMemoryEntry.parse(item));
+    return items.flatMap((item) => {
+      const stored = StoredMemoryItem.parse(item);
+      if (!('entries' in stored)) return [stored];
+      return stored.entries.map((entry) => ({ accountId: stored.accountId, at: stored.at, ...entry }));
+    });
   }
 
   /** An agent's outcome model; an agent that learned nothing yet has no arms and version 0. */

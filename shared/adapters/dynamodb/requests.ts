@@ -11,6 +11,7 @@
  * lexical order is time order whatever offset the caller used.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type {
   BatchWriteCommandInput,
   GetCommandInput,
@@ -20,7 +21,7 @@ import type {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
-import type { AccountState, Approval, AuditEvent, PipelineSignal, ReviewerKind, Stakeholder } from '../../domain/model.ts';
+import { AuditEvent, type AccountState, type Approval, type PipelineSignal, type ReviewerKind, type Stakeholder } from '../../domain/model.ts';
 import type { MemoryEntry } from '../../ports/index.ts';
 import { toPlainJson } from '../../domain/canonical-json.ts';
 import { TABLES, VIRTUAL_SHARDS } from './tables.ts';
@@ -51,6 +52,9 @@ export const APPROVAL_RETENTION_DAYS = 90;
 
 /** Width of the zero-padded audit sequence number in sort keys. */
 export const SEQ_WIDTH = 10;
+
+/** An audit event's data above this size (its JSON, in bytes) is stored gzip-compressed. */
+export const AUDIT_DATA_GZIP_OVER_BYTES = 1024;
 
 const ACCOUNTS_SHARD_INDEX = indexName('accounts');
 const APPROVALS_RUN_SHARD_INDEX = indexName('approvals');
@@ -300,19 +304,46 @@ export function querySignalsSince(
 // memory table
 // ---------------------------------------------------------------------------------------------
 
-/** Key of one memory entry of an account. */
-export const memoryEntryKey = (entry: Pick<MemoryEntry, 'accountId' | 'at' | 'id'>): PrimaryKey => ({
+/**
+ * Entries one memory item holds at most: what a page records for an account at one time goes into
+ * one item (one write unit for a typical turn instead of one per entry), split past this many.
+ */
+export const MEMORY_ENTRIES_PER_ITEM = 6;
+
+/** Key of the memory item holding entries of an account at one time, the first with this id. */
+export const memoryItemKey = (entry: Pick<MemoryEntry, 'accountId' | 'at' | 'id'>): PrimaryKey => ({
   pk: accountPk(entry.accountId),
   sk: `MEM#${isoKey(entry.at)}#${entry.id}`,
 });
 
-/** BatchWriteItem inputs appending memory entries (idempotent per time and id). */
+/**
+ * BatchWriteItem inputs appending memory entries: the entries of one account at one time share an
+ * item (`entries`, in input order). The same entries always make the same items, so a retried
+ * append overwrites itself.
+ */
 export function batchPutMemoryEntries(table: string, entries: readonly MemoryEntry[]): BatchWriteCommandInput[] {
-  const items = entries.map((entry) => ({ ...entry, ...memoryEntryKey(entry) }));
-  const unique = lastPerKey(items, (item) => `${item.pk}\u0000${item.sk}`);
+  const groups = new Map<string, MemoryEntry[]>();
+  for (const entry of lastPerKey(entries, (e) => `${e.accountId}\u0000${e.at}\u0000${e.id}`)) {
+    const key = `${entry.accountId}\u0000${entry.at}`;
+    const group = groups.get(key) ?? [];
+    group.push(entry);
+    groups.set(key, group);
+  }
+  const items = [...groups.values()].flatMap((group) =>
+    Array.from({ length: Math.ceil(group.length / MEMORY_ENTRIES_PER_ITEM) }, (_, i) => {
+      const chunk = group.slice(i * MEMORY_ENTRIES_PER_ITEM, (i + 1) * MEMORY_ENTRIES_PER_ITEM);
+      const first = chunk[0] as MemoryEntry;
+      return {
+        ...memoryItemKey(first),
+        accountId: first.accountId,
+        at: first.at,
+        entries: chunk.map(({ accountId: _accountId, at: _at, ...rest }) => rest),
+      };
+    }),
+  );
   return batchWriteChunks(
     table,
-    unique.map((Item) => ({ PutRequest: { Item } })),
+    items.map((Item) => ({ PutRequest: { Item } })),
   );
 }
 
@@ -566,11 +597,15 @@ export const runPartition = (runId: string): string => `RUN#${runId}`;
  * writers racing for one head cannot both succeed, which keeps the hash chain linear.
  */
 export function appendAuditEvent(table: string, event: AuditEvent): PutCommandInput {
-  const stored = toPlainJson(event);
+  const { data, ...stored } = toPlainJson(event);
+  const json = JSON.stringify(data);
   return {
     TableName: table,
     Item: {
       ...stored,
+      // Large data (an account's turn) is stored gzip-compressed: about a third of the bytes, so
+      // about a third of the write units. The hash covers the data, not its encoding.
+      ...(Buffer.byteLength(json, 'utf8') > AUDIT_DATA_GZIP_OVER_BYTES ? { dataGzip: gzipSync(json) } : { data }),
       ...auditEventKey(event.stream, event.seq),
       ...(event.runId === undefined
         ? {}
@@ -581,6 +616,14 @@ export function appendAuditEvent(table: string, event: AuditEvent): PutCommandIn
     },
     ConditionExpression: 'attribute_not_exists(pk)',
   };
+}
+
+/** The audit event a stored item holds (its data inflated when it was stored compressed). */
+export function auditEventOfItem(item: Readonly<Record<string, unknown>>): AuditEvent {
+  const { dataGzip, ...rest } = item;
+  if (dataGzip === undefined) return AuditEvent.parse(rest);
+  if (!(dataGzip instanceof Uint8Array)) throw new InvalidInputError(`audit item ${String(item['pk'])} ${String(item['sk'])}: dataGzip is not binary`);
+  return AuditEvent.parse({ ...rest, data: JSON.parse(gunzipSync(dataGzip).toString('utf8')) as unknown });
 }
 
 /** Query of the last event of a stream (the head the next append links to). */

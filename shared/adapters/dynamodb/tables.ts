@@ -12,7 +12,17 @@ export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
+  /**
+   * What the index stores of each item: ALL attributes, or only the keys (the table's and its
+   * own). A keys-only index costs one write unit per item whatever the item's size.
+   * @default 'ALL'
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
+
+/** The attributes a keys-only index stores: the table's keys and the index's own. */
+export const indexKeyAttributes = (def: TableDefinition, index: IndexDefinition): string[] =>
+  [...new Set([def.partitionKey, def.sortKey, index.partitionKey, index.sortKey].filter((a): a is string => a !== undefined))];
 
 /** A table: string pk/sk, optional GSIs, optional TTL attribute (expired in app code locally). */
 export interface TableDefinition {
@@ -62,7 +72,9 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
     envVar: 'APPROVALS_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
-    indexes: [{ name: 'byRunShard', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    // Keys only: listing a shard's approvals needs their ids, and every status change of an
+    // approval (queued, pending, decided) would otherwise rewrite the whole item in the index.
+    indexes: [{ name: 'byRunShard', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' }],
     ttlAttribute: 'purgeAt',
     accessPatterns: [
       'one approval: GetItem pk=APPROVAL#id sk=REQUEST',
@@ -75,11 +87,13 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
     envVar: 'AUDIT_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
-    indexes: [{ name: 'byRun', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    // Keys only: one write unit per event instead of a second copy of it (audit writes are a
+    // run's largest cost); reading a whole run fetches the events by key, which is rare.
+    indexes: [{ name: 'byRun', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' }],
     accessPatterns: [
       'a stream in order: Query pk=RUN#id or ACCOUNT#id, sk begins_with SEQ#',
       'append: PutItem condition attribute_not_exists(pk) at the next sequence number (hash chain)',
-      'everything of a run: Query byRun gsi1pk=RUN#id',
+      'everything of a run: Query byRun gsi1pk=RUN#id (keys only), then BatchGetItem',
     ],
   },
   runs: {
