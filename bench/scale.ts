@@ -5,32 +5,37 @@
  * account-iterations per service, with the ratio of the largest book to the smallest.
  *
  *   npm run bench:scale -- [--sizes 1000,10000] [--runs 2] [--shards N] [--page-size N]
- *                          [--campaign FILE] [--prices FILE] [--seed S] [--keep] [--json]
+ *                          [--pages-per-execution N] [--fixed-budgets] [--campaign FILE]
+ *                          [--prices FILE] [--seed S] [--keep] [--json]
  *
- * --shards/--page-size run a copy of the campaign's config with those values; every size runs
- * with the same values, so the sizes compare. Without --shards, the campaign's shard count is
- * raised until no shard holds more than MAX_ACCOUNTS_PER_SHARD accounts of the largest book: an
- * AccountBatch execution must finish within Express's 5 minutes, and locally the shards of a run
- * share one core (10,000 accounts in 4 shards measured 270-280 s per shard here).
+ * --shards/--page-size/--pages-per-execution run a copy of the campaign's config with those
+ * values; every size runs with the same values, so the sizes compare. Each AccountBatch execution
+ * hands its shard over after pagesPerExecution pages, so any book fits Express's 5 minutes.
+ * The sample's spend caps (per run, per agent and month) are written for its 60 accounts; unless
+ * --fixed-budgets, they are scaled with each book, so every size does the same work per account
+ * (with fixed caps, most actions of a large book are blocked by budget and cost less to record).
+ * It ends with a weekly cost per book size and service: measured for the sizes run, projected
+ * linearly from the largest for 100,000 accounts.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseDocument, type Document } from 'yaml';
 import { LocalRuntime } from '../local/runtime.ts';
 import { loadCampaignBundle } from '../shared/config/load.ts';
 import { RunSummary } from '../shared/app/contracts.ts';
 import { SimulatedReviewer } from '../local/reviewer.ts';
-import { costInputsOf, loadPrices, withLogging } from '../local/engine/cost-inputs.ts';
+import { loadPrices } from '../local/engine/cost-inputs.ts';
 import { SERVICE_LABELS } from '../local/cli/report.ts';
 import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type Service } from '../shared/domain/cost.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
 
-/** The most accounts a shard gets when the bench picks the shard count (see the header). */
-const MAX_ACCOUNTS_PER_SHARD = 1250;
+/** Book sizes of the weekly cost table (the README's deploy section quotes it). */
+const WEEKLY_BOOKS = [1_000, 10_000, 100_000] as const;
 
 const Flags = z.object({
   sizes: z
@@ -41,6 +46,8 @@ const Flags = z.object({
   runs: z.coerce.number().int().min(1).max(52),
   shards: z.coerce.number().int().min(1).max(64).optional(),
   pageSize: z.coerce.number().int().min(1).max(100).optional(),
+  pagesPerExecution: z.coerce.number().int().min(1).max(1000).optional(),
+  fixedBudgets: z.boolean(),
   campaign: z.string().min(1),
   prices: z.string().min(1).optional(),
   seed: z.string().min(1),
@@ -49,25 +56,20 @@ const Flags = z.object({
 });
 type Flags = z.infer<typeof Flags>;
 
-/** Flags after the shard count is settled. */
-type Settings = Omit<Flags, 'shards'> & { readonly shards?: number; readonly shardsNote: string };
-
-/** The shard count every size runs with: --shards, else the campaign's, raised for the largest book. */
-function settle(flags: Flags): Settings {
-  if (flags.shards !== undefined) return { ...flags, shardsNote: '(--shards)' };
-  const own = loadCampaignBundle(flags.campaign).campaign.shards;
-  const needed = Math.min(64, Math.ceil(Math.max(...flags.sizes) / MAX_ACCOUNTS_PER_SHARD));
-  if (needed <= own) return { ...flags, shards: undefined, shardsNote: '(the campaign\'s)' };
-  return { ...flags, shards: needed, shardsNote: `(campaign: ${own}; raised so no shard exceeds ${MAX_ACCOUNTS_PER_SHARD.toLocaleString('en-US')} accounts)` };
-}
-
 /** What one book size measured. */
 interface SizeResult {
   readonly accounts: number;
   readonly runs: number;
   readonly shards: number;
-  readonly shardsNote: string;
   readonly pageSize: number;
+  readonly pagesPerExecution: number;
+  /** The factor the sample's spend caps were multiplied by for this book. */
+  readonly budgetScale: number;
+  /** Actions executed and blocked, over all runs. */
+  readonly executed: number;
+  readonly blocked: number;
+  /** AccountBatch executions (one per shard, plus one per hand-over). */
+  readonly batchExecutions: number;
   readonly importSeconds: number;
   readonly runSeconds: number;
   readonly accountIterations: number;
@@ -77,8 +79,6 @@ interface SizeResult {
   /** The longest AccountBatch execution, in seconds (AWS ends Express executions at 300 s). */
   readonly longestShardSeconds: number;
   readonly cost: CostEstimate;
-  /** The same usage with the Express child's execution log at level ERROR (what-if). */
-  readonly costWithExpressLogsAtError: CostEstimate;
 }
 
 const tty = process.stderr.isTTY;
@@ -93,27 +93,47 @@ function progress(text: string, force = false): void {
 }
 const endProgress = () => tty && process.stderr.write('\r\x1b[2K');
 
-/** Copies the campaign's config folder with shards/pageSize replaced; returns the new campaign file. */
-function configWith(campaignFile: string, edits: { shards?: number; pageSize?: number }, into: string): string {
+/** The book the sample's spend caps were written for (`npm start` works 60 accounts). */
+const SAMPLE_BOOK = 60;
+
+/**
+ * Copies the campaign's config folder with some campaign settings replaced and, unless `budgetScale`
+ * is 1, every spend cap (the guardrails' per run, each charter's per month) multiplied by it;
+ * returns the new campaign file. YAML is edited as documents, so comments and layout stay.
+ */
+function configWith(campaignFile: string, edits: { shards?: number; pageSize?: number; pagesPerExecution?: number }, budgetScale: number, into: string): string {
   const configDir = dirname(dirname(resolve(campaignFile)));
   cpSync(configDir, into, { recursive: true });
   const file = join(into, 'campaigns', basename(campaignFile));
-  let text = readFileSync(file, 'utf8');
-  for (const [key, value] of Object.entries(edits)) {
-    if (value === undefined) continue;
-    const line = new RegExp(`^${key}:.*$`, 'm');
-    text = line.test(text) ? text.replace(line, `${key}: ${value}`) : `${text.trimEnd()}\n${key}: ${value}\n`;
+  const edit = (path: string, change: (doc: Document) => void) => {
+    const doc = parseDocument(readFileSync(path, 'utf8'));
+    change(doc);
+    writeFileSync(path, doc.toString());
+  };
+  edit(file, (doc) => {
+    for (const [key, value] of Object.entries(edits)) if (value !== undefined) doc.set(key, value);
+  });
+  if (budgetScale !== 1) {
+    const bundle = loadCampaignBundle(file);
+    const scaled = (doc: Document, path: string[]) => {
+      const value = doc.getIn(path);
+      if (typeof value === 'number') doc.setIn(path, Math.round(value * budgetScale));
+    };
+    edit(resolve(dirname(file), bundle.campaign.guardrails), (doc) => scaled(doc, ['budget', 'maxSpendPerRunUsd']));
+    for (const charter of bundle.charters) edit(resolve(charter.file), (doc) => scaled(doc, ['budgets', 'spendPerMonthUsd']));
   }
-  writeFileSync(file, text);
   return file;
 }
 
-async function benchSize(accounts: number, flags: Settings, root: string): Promise<SizeResult> {
+async function benchSize(accounts: number, flags: Flags, root: string): Promise<SizeResult> {
   const label = `${accounts.toLocaleString('en-US')} accounts`;
+  const edits = { shards: flags.shards, pageSize: flags.pageSize, pagesPerExecution: flags.pagesPerExecution };
+  // Spend caps are absolute: scaled with the book, each size does the same work per account.
+  const budgetScale = flags.fixedBudgets ? 1 : accounts / SAMPLE_BOOK;
   const campaignFile =
-    flags.shards === undefined && flags.pageSize === undefined
+    budgetScale === 1 && Object.values(edits).every((v) => v === undefined)
       ? flags.campaign
-      : configWith(flags.campaign, { shards: flags.shards, pageSize: flags.pageSize }, join(root, `config-${accounts}`));
+      : configWith(flags.campaign, edits, budgetScale, join(root, `config-${accounts}`));
   const importStarted = Date.now();
   const runtime = await LocalRuntime.start({
     campaignFile,
@@ -126,41 +146,45 @@ async function benchSize(accounts: number, flags: Settings, root: string): Promi
   const importSeconds = (Date.now() - importStarted) / 1000;
   const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed });
   reviewer.start();
-  const { shards, pageSize } = runtime.bundle.campaign;
+  const { shards, pageSize, pagesPerExecution } = runtime.bundle.campaign;
   const results = [];
   let runMs = 0;
+  let batchExecutions = 0;
   try {
     for (let run = 1; run <= flags.runs; run++) {
       const started = Date.now();
       let pages = 0;
       let shardsDone = 0;
+      let executions = 0;
       const tick = () =>
         progress(
           `${label}: run ${run}/${flags.runs} · ~${Math.min(accounts, pages * pageSize).toLocaleString('en-US')} accounts worked · ` +
-            `${shardsDone}/${shards} shards · ${((Date.now() - started) / 1000).toFixed(0)} s`,
+            `${shardsDone}/${shards} shards done · ${executions} AccountBatch executions · ${((Date.now() - started) / 1000).toFixed(0)} s`,
         );
       const timer = setInterval(tick, 1000);
       try {
         results.push(
           await runtime.runWeek({
             onEvent: (e) => {
-              if (e.type !== 'StateExited') return;
-              if (e.state === 'Record') pages += 1;
-              if (e.state === 'ProcessShard') shardsDone += 1;
+              if (e.type !== 'StateEntered') return;
+              if (e.state === 'NextPage' || e.state === 'ShardDone') pages += 1;
+              if (e.state === 'ShardDone') executions += 1;
+              if (e.state === 'ShardFinished' || e.state === 'ListShardApprovals') shardsDone += 1;
             },
           }),
         );
       } catch (err) {
         const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        // A shard that outlives the child's 5-minute limit fails the run, as it would in AWS.
+        // An execution that outlives the child's 5-minute limit fails the run, as it would in AWS.
         const hint = /timeout|timed out/i.test(message)
-          ? ` — a shard of ~${Math.ceil(accounts / shards)} accounts ran past the AccountBatch timeout (5 minutes); try --shards ${shards * 2}`
+          ? ` — an AccountBatch execution of ${pagesPerExecution} pages ran past its 5-minute timeout; try --pages-per-execution ${Math.max(1, Math.floor(pagesPerExecution / 2))}`
           : '';
         throw new Error(`${label}, run ${run}: ${message}${hint}`, { cause: err });
       } finally {
         clearInterval(timer);
       }
       runMs += Date.now() - started;
+      batchExecutions += executions;
       progress(`${label}: run ${run}/${flags.runs} done in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);
     }
   } finally {
@@ -170,15 +194,16 @@ async function benchSize(accounts: number, flags: Settings, root: string): Promi
   endProgress();
   const prices = loadPrices(flags.prices);
   const inputs = addCostInputs(results.map((r) => r.cost));
-  const whatIf = addCostInputs(
-    results.map((r) => costInputsOf(r.usage, withLogging(runtime.template, 'EXPRESS', { level: 'ERROR', includeExecutionData: false }))),
-  );
   return {
     accounts,
     runs: flags.runs,
     shards,
-    shardsNote: flags.shardsNote,
     pageSize,
+    pagesPerExecution,
+    budgetScale,
+    executed: results.reduce((n, r) => n + (RunSummary.parse(r.summary).counters.executed ?? 0), 0),
+    blocked: results.reduce((n, r) => n + (RunSummary.parse(r.summary).counters.blocked ?? 0), 0),
+    batchExecutions,
     importSeconds,
     runSeconds: runMs / 1000,
     accountIterations: inputs.accountIterations,
@@ -187,7 +212,6 @@ async function benchSize(accounts: number, flags: Settings, root: string): Promi
     maxPayloadBytes: Math.max(...results.map((r) => r.stats.maxPayloadBytes)),
     longestShardSeconds: Math.max(...results.map((r) => r.stats.maxExpressMs)) / 1000,
     cost: estimateCost(inputs, prices),
-    costWithExpressLogsAtError: estimateCost(whatIf, prices),
   };
 }
 
@@ -207,15 +231,22 @@ function render(results: readonly SizeResult[]): string {
   const last = results.at(-1) as SizeResult;
   const rel = (a: number | null, b: number | null) => (a === null || b === null || a === 0 ? '—' : `${(b / a).toFixed(2)}`);
   lines.push('');
-  lines.push(`Scale check: ${first.runs} weekly run(s) per size, ${first.shards} shards ${first.shardsNote}, page size ${first.pageSize}, simulated reviewer`);
+  lines.push(
+    `Scale check: ${first.runs} weekly run(s) per size, ${first.shards} shard(s), page size ${first.pageSize}, ` +
+      `${first.pagesPerExecution} pages per AccountBatch execution, simulated reviewer`,
+  );
   lines.push(`${''.padEnd(34)}${head}${ratio ? col(`ratio ${last.accounts / 1000}k/${first.accounts / 1000}k`) : ''}`);
   const row = (name: string, values: string[], r?: string) => lines.push(`${name.padEnd(34)}${values.map(col).join('')}${r === undefined ? '' : col(r)}`);
   row('account-iterations', results.map((r) => String(r.accountIterations)));
   row('account-iterations / s (local)', results.map((r) => r.accountIterationsPerSecond.toFixed(1)));
   row('import of the book (s)', results.map((r) => r.importSeconds.toFixed(1)));
+  row('spend caps (× the sample\'s)', results.map((r) => r.budgetScale.toFixed(1)));
+  row('actions executed / account-iter.', results.map((r) => (r.executed / r.accountIterations).toFixed(2)));
+  row('actions blocked / account-iter.', results.map((r) => (r.blocked / r.accountIterations).toFixed(2)));
   row('approvals requested', results.map((r) => String(r.approvals)));
   row('largest state payload (KiB)', results.map((r) => (r.maxPayloadBytes / 1024).toFixed(0)));
-  row('longest shard execution (s)', results.map((r) => r.longestShardSeconds.toFixed(0)));
+  row('AccountBatch executions', results.map((r) => String(r.batchExecutions)));
+  row('longest AccountBatch execution (s)', results.map((r) => r.longestShardSeconds.toFixed(0)));
   lines.push('');
   lines.push('Cost per 1,000 account-iterations (us-east-1 list prices, no LLM)');
   for (const s of SERVICES) {
@@ -229,14 +260,51 @@ function render(results: readonly SizeResult[]): string {
   line('  total', results.map((r) => r.cost.perThousandAccountIterationsUsd));
   line('    grows with accounts', results.map((r) => part(r.cost, PER_ACCOUNT)));
   line('    per run and approval', results.map((r) => part(r.cost, PER_RUN)));
-  line('  total if AccountBatch logged ERROR', results.map((r) => r.costWithExpressLogsAtError.perThousandAccountIterationsUsd));
-  line('    grows with accounts', results.map((r) => part(r.costWithExpressLogsAtError, PER_ACCOUNT)));
   lines.push('');
   lines.push('Target: ≤ $0.015 per 1,000 account-iterations, and the largest book within 10% of the smallest per iteration.');
   lines.push('"Grows with accounts": Express, Lambda, DynamoDB, CloudWatch Logs. "Per run and approval": the Standard');
-  lines.push('skeleton (fixed per shard), approval requests, the report email and the schedule, spread over the book.');
+  lines.push('skeleton (per shard and hand-over), approval requests, the report email and the schedule, spread over the book.');
   lines.push('Estimates: state-machine log bytes (from states visited and payload sizes), Lambda duration (in-process proxy).');
+  lines.push('');
+  lines.push(...renderWeekly(weeklyCosts(results)));
   return lines.join('\n');
+}
+
+/** One weekly run's cost for a book size, per service: measured, or projected from a measured size. */
+interface WeeklyCost {
+  readonly accounts: number;
+  /** The measured size it comes from (itself when measured). */
+  readonly from: number;
+  readonly byService: Readonly<Record<Service, number>>;
+  readonly totalUsd: number;
+}
+
+/**
+ * A weekly run (one iteration per account) at 1k, 10k and 100k accounts: the measured per-run cost
+ * of a size that was run, else the largest measured size's cost per account-iteration times the
+ * book (cost grows linearly once the per-run skeleton is spread thin, which the ratio above checks).
+ */
+function weeklyCosts(results: readonly SizeResult[]): WeeklyCost[] {
+  const largest = results.reduce((a, b) => (b.accounts > a.accounts ? b : a));
+  return WEEKLY_BOOKS.map((accounts) => {
+    const measured = results.find((r) => r.accounts === accounts);
+    const source = measured ?? largest;
+    const scale = measured ? 1 / measured.runs : accounts / source.accountIterations;
+    const byService = Object.fromEntries(SERVICES.map((s) => [s, source.cost.byService[s].usd * scale])) as Record<Service, number>;
+    return { accounts, from: source.accounts, byService, totalUsd: source.cost.totalUsd * scale };
+  });
+}
+
+function renderWeekly(weekly: readonly WeeklyCost[]): string[] {
+  const col = (s: string) => s.padStart(16);
+  const money = (n: number) => (n < 0.01 ? `$${n.toFixed(5)}` : `$${n.toFixed(3)}`);
+  const out = ['Cost of one weekly run (every account once), us-east-1 list prices, no LLM'];
+  out.push(`${''.padEnd(34)}${weekly.map((w) => col(`${w.accounts.toLocaleString('en-US')} acc.`)).join('')}`);
+  for (const s of SERVICES) out.push(`${`  ${SERVICE_LABELS[s]}`.padEnd(34)}${weekly.map((w) => col(money(w.byService[s]))).join('')}`);
+  out.push(`${'  total per week'.padEnd(34)}${weekly.map((w) => col(money(w.totalUsd))).join('')}`);
+  out.push(`${'  total per year (52 runs)'.padEnd(34)}${weekly.map((w) => col(money(w.totalUsd * 52))).join('')}`);
+  out.push(`${'  source'.padEnd(34)}${weekly.map((w) => col(w.from === w.accounts ? 'measured' : `from ${w.from.toLocaleString('en-US')}`)).join('')}`);
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -246,6 +314,8 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '2' },
       shards: { type: 'string' },
       'page-size': { type: 'string' },
+      'pages-per-execution': { type: 'string' },
+      'fixed-budgets': { type: 'boolean', default: false },
       campaign: { type: 'string', default: 'config/campaigns/q1-committee-expansion.yaml' },
       prices: { type: 'string' },
       seed: { type: 'string', default: 'amk-bench' },
@@ -253,12 +323,13 @@ async function main(): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  const parsed = Flags.safeParse({ ...values, pageSize: values['page-size'] });
+  const parsed = Flags.safeParse({ ...values, pageSize: values['page-size'], pagesPerExecution: values['pages-per-execution'], fixedBudgets: values['fixed-budgets'] });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`bench:scale: --${String(issue.path[0] ?? '?').replace('pageSize', 'page-size')}: ${issue.message}`);
+    const flagOf = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    for (const issue of parsed.error.issues) console.error(`bench:scale: --${flagOf(String(issue.path[0] ?? '?'))}: ${issue.message}`);
     return 2;
   }
-  const flags = settle(parsed.data);
+  const flags = parsed.data;
   const root = mkdtempSync(join(tmpdir(), 'amk-bench-'));
   const results: SizeResult[] = [];
   try {
@@ -270,7 +341,7 @@ async function main(): Promise<number> {
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify(
-        results.map((r) => ({ ...r, cost: { ...r.cost, lines: undefined }, costWithExpressLogsAtError: { perThousandAccountIterationsUsd: r.costWithExpressLogsAtError.perThousandAccountIterationsUsd, byService: r.costWithExpressLogsAtError.byService } })),
+        { sizes: results.map((r) => ({ ...r, cost: { ...r.cost, lines: undefined } })), weekly: weeklyCosts(results) },
         null,
         2,
       )}\n`,

@@ -43,8 +43,6 @@ export interface BuildAppOptions {
 export const DEFAULT_STACK_NAME = 'AutonomousMarketing';
 /** Default sender address (context `sender` overrides it). */
 export const DEFAULT_SENDER = 'agents@example.com';
-/** Default approvers (context `approvers`, comma-separated, overrides them). */
-export const DEFAULT_APPROVERS: readonly string[] = ['marketing-ops@example.com'];
 
 /** Creates the app and the stack (throws InvalidConfigError when a campaign file is invalid). */
 export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: CampaignStack } {
@@ -63,7 +61,8 @@ export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: Campaig
     description: 'Autonomous Marketing: agents that plan and execute B2B campaigns under human governance',
     configDir: opts.configDir ?? stringContext(context('configDir'), 'configDir') ?? 'config',
     senderAddress: stringContext(context('sender'), 'sender') ?? DEFAULT_SENDER,
-    approverEmails: listContext(context('approvers'), 'approvers') ?? DEFAULT_APPROVERS,
+    // Optional allow-list: when given, config that routes approvals to anyone else fails synth.
+    ...(context('approvers') === undefined ? {} : { approverEmails: listContext(context('approvers'), 'approvers') }),
   });
   return { app, stack };
 }

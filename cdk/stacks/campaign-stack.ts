@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { TableKey } from '../../shared/adapters/dynamodb/tables.ts';
-import { loadAllCampaigns } from '../../shared/config/load.ts';
+import { checkApproverAllowList, loadAllCampaigns } from '../../shared/config/load.ts';
 import { AgentFunction, SENDER_ENV, type TableAccess } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
@@ -22,8 +22,6 @@ export type FunctionName = WorkflowFunctionName | 'approval-http';
 export const CAMPAIGNS_FILE_NAME = 'campaigns.json';
 /** Environment variable that points a handler at the campaign configuration. */
 export const CAMPAIGNS_FILE_ENV = 'CAMPAIGNS_FILE';
-/** Environment variable listing the configured approvers (comma-separated). */
-export const APPROVERS_ENV = 'APPROVER_EMAILS';
 
 // Least privilege, per handler: the audit table is only ever appended to.
 const TABLE_ACCESS: Readonly<Record<FunctionName, Readonly<Partial<Record<TableKey, TableAccess>>>>> = {
@@ -65,8 +63,12 @@ export interface CampaignStackProps extends StackProps {
   readonly configDir?: string;
   /** Address approval emails and run reports are sent from (an SES-verified identity or domain). */
   readonly senderAddress: string;
-  /** People who may decide approvals (passed to the functions as APPROVER_EMAILS). */
-  readonly approverEmails: readonly string[];
+  /**
+   * The people charters and guardrails may route approvals to: when given, a campaign that names
+   * anyone else fails synth (file and field named). @default - no allow-list; the configuration,
+   * reviewed in git, names the approvers
+   */
+  readonly approverEmails?: readonly string[];
 }
 
 /** The Autonomous Marketing stack. */
@@ -89,12 +91,15 @@ export class CampaignStack extends Stack {
     if (!EMAIL.test(props.senderAddress)) {
       throw new Error(`CampaignStack: props.senderAddress "${props.senderAddress}" is not an email address`);
     }
-    if (props.approverEmails.length === 0) throw new Error('CampaignStack: props.approverEmails is empty');
-    const badApprover = props.approverEmails.find((e) => !EMAIL.test(e));
-    if (badApprover !== undefined) throw new Error(`CampaignStack: props.approverEmails has "${badApprover}", not an email address`);
+    if (props.approverEmails !== undefined) {
+      if (props.approverEmails.length === 0) throw new Error('CampaignStack: props.approverEmails is empty');
+      const badApprover = props.approverEmails.find((e) => !EMAIL.test(e));
+      if (badApprover !== undefined) throw new Error(`CampaignStack: props.approverEmails has "${badApprover}", not an email address`);
+    }
 
     // Throws InvalidConfigError (file, path, expectation) and so fails synth on a broken file.
     const campaigns = loadAllCampaigns(resolve(props.configDir ?? 'config'));
+    if (props.approverEmails !== undefined) checkApproverAllowList(campaigns, props.approverEmails);
     const outdir = Stage.of(this)?.outdir ?? resolve('cdk.out');
     this.campaignsFile = join(outdir, `${this.artifactId}.${CAMPAIGNS_FILE_NAME}`);
     mkdirSync(dirname(this.campaignsFile), { recursive: true });
@@ -137,9 +142,6 @@ export class CampaignStack extends Stack {
     // approval-http shares the approval ports (mailer included) and its env schema asks for the
     // sender, but it never sends mail: the address only, no SES grant.
     this.approvals.handler.lambda.addEnvironment(SENDER_ENV, props.senderAddress);
-    for (const name of ['request-approval', 'approval-http'] as const) {
-      this.functions[name].lambda.addEnvironment(APPROVERS_ENV, props.approverEmails.join(','));
-    }
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {
       campaigns,

@@ -81,15 +81,18 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     const results = [];
     for (let week = 1; week <= runs; week++) {
-      let shardsDone = 0;
-      const shards = runtime.bundle.campaign.shards;
+      // Progress by pages worked: every page ends with NextPage (more to come) or ShardDone.
+      let pages = 0;
+      const { pageSize } = runtime.bundle.campaign;
+      const book = runtime.market.size;
       const result = await runtime.runWeek({
         onEvent: (e) => {
-          if (tty && e.type === 'StateExited' && e.state === 'ProcessShard') {
-            shardsDone += 1;
+          if (tty && e.type === 'StateEntered' && (e.state === 'NextPage' || e.state === 'ShardDone')) {
+            pages += 1;
+            const worked = Math.min(book, pages * pageSize);
             const width = 20;
-            const filled = Math.round((shardsDone / shards) * width);
-            process.stdout.write(`\r  week ${week}/${runs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] shard ${shardsDone}/${shards}`);
+            const filled = Math.round((worked / book) * width);
+            process.stdout.write(`\r  week ${week}/${runs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ~${worked}/${book} accounts`);
           }
         },
       });

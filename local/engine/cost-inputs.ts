@@ -15,7 +15,7 @@ import {
   type CostInputs,
   type LambdaFunctionUsage,
 } from '../../shared/domain/cost.ts';
-import type { ResolvedTemplate, StateMachineLogging } from './template.ts';
+import type { ResolvedTemplate } from './template.ts';
 import type { ExecutionStats, LambdaUsage } from './workflow-engine.ts';
 
 /** The list prices shipped with the project. */
@@ -89,13 +89,4 @@ export function costInputsOf(usage: RunUsage, template: ResolvedTemplate): CostI
     // One schedule fires one CampaignRun.
     schedulerInvocations: 1,
   };
-}
-
-/**
- * The template with another logging setting on the state machines of one workflow type: prices
- * a what-if (e.g. the Express child at level ERROR) on the usage a run already counted.
- */
-export function withLogging(template: ResolvedTemplate, type: 'STANDARD' | 'EXPRESS', logging: StateMachineLogging): ResolvedTemplate {
-  const stateMachines = new Map([...template.stateMachines].map(([id, sm]) => [id, sm.type === type ? { ...sm, logging } : sm]));
-  return { ...template, stateMachines };
 }

@@ -439,6 +439,11 @@ export class Market {
     return this.clock;
   }
 
+  /** Accounts in the book. */
+  get size(): number {
+    return this.accounts.length;
+  }
+
   /** What the CRM knows now: public stage and consent, account states at version 0, never hidden state. */
   book(): { accounts: AccountState[]; stakeholders: Stakeholder[] } {
     return {

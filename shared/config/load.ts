@@ -126,3 +126,45 @@ export function loadAllCampaigns(configDir: string): Array<CampaignBundle & { fi
   }
   return bundles;
 }
+
+/** A person the configuration routes approvals to, and where it says so. */
+export interface NamedApprover {
+  readonly email: string;
+  readonly file: string;
+  readonly path: string;
+}
+
+/** Everyone the campaigns' charters and guardrails route approvals to (threshold approvers, escalation targets). */
+export function namedApprovers(bundles: ReadonlyArray<CampaignBundle & { file: string }>): NamedApprover[] {
+  const out: NamedApprover[] = [];
+  for (const bundle of bundles) {
+    for (const { charter, file } of bundle.charters) {
+      charter.thresholds.forEach((rule, i) => rule.approvers.forEach((email, j) => out.push({ email, file, path: `thresholds[${i}].approvers[${j}]` })));
+      if (charter.escalation.escalateTo) out.push({ email: charter.escalation.escalateTo, file, path: 'escalation.escalateTo' });
+    }
+    const guardrailsFile = display(resolve(dirname(bundle.file), bundle.campaign.guardrails));
+    bundle.guardrails.approvalRules.forEach((rule, i) =>
+      rule.approvers.forEach((email, j) => out.push({ email, file: guardrailsFile, path: `approvalRules[${i}].approvers[${j}]` })),
+    );
+  }
+  return out;
+}
+
+/**
+ * The deploy-time allow-list of approvers (`cdk deploy -c approvers=...`): a charter or guardrail
+ * that routes approvals to anyone else fails synth, naming the file and field. Addresses compare
+ * case-insensitively.
+ */
+export function checkApproverAllowList(bundles: ReadonlyArray<CampaignBundle & { file: string }>, allowed: readonly string[]): void {
+  const allow = new Set(allowed.map((e) => e.toLowerCase()));
+  const outside = namedApprovers(bundles).filter((a) => !allow.has(a.email.toLowerCase()));
+  const first = outside[0];
+  if (first === undefined) return;
+  const problems = outside
+    .filter((a) => a.file === first.file)
+    .map((a) => ({
+      path: a.path,
+      message: `routes approvals to ${a.email}, who is not among the deploy's approvers (${allowed.join(', ')}); add them to -c approvers or change this file`,
+    }));
+  throw new InvalidConfigError(first.file, problems);
+}

@@ -53,6 +53,26 @@ describe('campaign configuration at synth', () => {
     expect(message).toMatch(/thresholds\.0\.when\.all\.1\.field \(line \d+\): expected one of/);
   });
 
+  it('fails synth when a charter routes approvals to someone outside the deploy\'s approver allow-list, naming file and field', () => {
+    const outdir = tempDir('amk-infra-out-');
+    // Everyone the sample names but the CMO (the escalation target and second seat of the two-person rule).
+    const allowed = 'account-director@example.com,sales-lead@example.com,marketing-ops@example.com,budget-owner@example.com';
+    let caught: unknown;
+    try {
+      buildApp({ outdir, bundling: false, context: { approvers: allowed } });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidConfigError);
+    const message = (caught as Error).message;
+    expect(message).toMatch(/^config\/charters\/executive-outreach-agent\.yaml: /);
+    expect(message).toContain('thresholds[2].approvers[1]: routes approvals to cmo@example.com, who is not among the deploy\'s approvers');
+    expect(message).toContain('escalation.escalateTo: routes approvals to cmo@example.com');
+    // With everyone the sample names, it synthesizes.
+    const everyone = `${allowed},CMO@example.com`;
+    expect(() => buildApp({ outdir: tempDir('amk-infra-out-'), bundling: false, context: { approvers: everyone } })).not.toThrow();
+  });
+
   it('writes the validated campaigns as JSON next to the assembly for the bundles to carry', () => {
     const outdir = tempDir('amk-infra-out-');
     const { stack } = buildApp({ outdir, bundling: false });

@@ -421,7 +421,7 @@ describe('functions', () => {
 });
 
 describe('tables', () => {
-  it('creates every declared table on demand with PITR, encryption, deletion protection, retention and its TTL', () => {
+  it('creates every declared table on demand with PITR, encryption, deletion protection, retention, its TTL and its index projections', () => {
     for (const [key, def] of Object.entries(TABLES) as Array<[TableKey, (typeof TABLES)[TableKey]]>) {
       const resource = template.Resources[logicalId(stack.tables.table(key))];
       expect(resource?.DeletionPolicy, key).toBe('Retain');
@@ -438,9 +438,14 @@ describe('tables', () => {
       );
       const indexes = (resource?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>> | undefined) ?? [];
       expect(indexes.map((i) => i.IndexName), key).toEqual(def.indexes.map((i) => i.name));
-      for (const index of indexes) expect(index.Projection).toEqual({ ProjectionType: 'ALL' });
+      indexes.forEach((index, i) => expect(index.Projection, `${key}.${String(index.IndexName)}`).toEqual({ ProjectionType: def.indexes[i]?.projection ?? 'ALL' }));
     }
     expect(idsOfType(template, 'AWS::DynamoDB::Table')).toHaveLength(Object.keys(TABLES).length);
+    // The audit trail's and the approvals' run indexes store keys only (a write unit per item).
+    for (const key of ['audit', 'approvals'] as const) {
+      const indexes = template.Resources[logicalId(stack.tables.table(key))]?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
+      expect(indexes.map((i) => i.Projection)).toEqual([{ ProjectionType: 'KEYS_ONLY' }]);
+    }
   });
 });
 
