@@ -26,6 +26,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { APPROVALS_PAGE_SIZE } from '../../shared/app/contracts.ts';
 import { ErrorName } from '../../shared/domain/errors.ts';
 import { wildcardResourceFinding } from '../nag.ts';
 
@@ -51,6 +52,7 @@ export const CampaignRunStates = {
   ShardFinished: 'ShardFinished',
   ListShardApprovals: 'ListShardApprovals',
   ShardApprovals: 'ShardApprovals',
+  MoreApprovals: 'MoreApprovals?',
   RequestApproval: 'RequestApproval',
   ApprovalDecided: 'ApprovalDecided?',
   ActApproved: 'ActApproved',
@@ -207,13 +209,8 @@ export class CampaignWorkflow extends Construct {
       // The child cannot run longer than its own timeout; the margin covers start-up and polling.
       taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
     });
-    const listShardApprovals = invoke(
-      run,
-      R.ListShardApprovals,
-      fn['list-shard-approvals'],
-      '$.pending',
-      TaskInput.fromObject({ runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') }),
-    );
+    // The whole shard state goes in (the previous page's `$.pending` included, after the first).
+    const listShardApprovals = invoke(run, R.ListShardApprovals, fn['list-shard-approvals'], '$.pending');
 
     const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload);
     const requestApproval = (stateName: string) =>
@@ -245,18 +242,23 @@ export class CampaignWorkflow extends Construct {
         .otherwise(new Succeed(run, R.ApprovalClosed)),
     );
 
+    // A page of approvals at a time: every request of the page waits at once, and the payload
+    // stays bounded however many approvals a shard queues.
     const shardApprovals = new MapState(run, R.ShardApprovals, {
       itemsPath: '$.pending.approvals',
-      maxConcurrency: 40,
+      maxConcurrency: APPROVALS_PAGE_SIZE,
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(firstRequest);
     // A handed-over shard goes round again from its cursor; a shard that queued approvals waits
     // for them; a shard with neither is finished (no Lambda, three transitions).
+    const shardFinished = new Succeed(run, R.ShardFinished);
     const shardProgress = new Choice(run, R.ShardProgress)
       .when(Condition.isNotNull('$.cursor'), processShard)
       .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals)
-      .otherwise(new Succeed(run, R.ShardFinished));
-    listShardApprovals.next(shardApprovals);
+      .otherwise(shardFinished);
+    listShardApprovals.next(shardApprovals).next(
+      new Choice(run, R.MoreApprovals).when(Condition.isNotNull('$.pending.after'), listShardApprovals).otherwise(shardFinished),
+    );
     processShard.next(shardProgress);
     const accounts = new MapState(run, R.Accounts, {
       itemsPath: '$.shards',

@@ -10,7 +10,10 @@ import {
   GovernOutput,
   ObserveOutput,
   PlanOutput,
+  APPROVALS_PAGE_SIZE,
   type ApprovalItem,
+  type ListShardApprovalsInput,
+  type ListShardApprovalsOutput,
   type LoadCampaignOutput,
   type ObservedAccount,
   type RecordInput,
@@ -413,17 +416,28 @@ export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOut
   };
 }
 
-/** ListShardApprovals: the approvals a shard queued, each with its link expiry (the task timeout). */
-export async function listShardApprovals(deps: AppDeps, input: { runId: string; shard: number }): Promise<{ approvals: ApprovalItem[] }> {
-  const ids = await deps.approvals.listIdsForRunShard(input.runId, input.shard);
+/**
+ * ListShardApprovals: the next page of approvals a shard queued in the run, each with its link
+ * expiry (the task timeout), and where the page after it starts (null when this is the last).
+ */
+export async function listShardApprovals(deps: AppDeps, input: ListShardApprovalsInput): Promise<ListShardApprovalsOutput> {
+  const { runId, shard } = input.shard;
+  const after = input.pending?.after ?? undefined;
+  // One more than a page tells whether another page follows. Sorted and cut here too, so a port
+  // that ignores the page (or lists more) cannot make a page larger than the Map takes.
+  const ids = (await deps.approvals.listIdsForRunShard(runId, shard, { ...(after === undefined ? {} : { after }), limit: APPROVALS_PAGE_SIZE + 1 }))
+    .filter((id) => after === undefined || id > after)
+    .sort()
+    .slice(0, APPROVALS_PAGE_SIZE + 1);
+  const page = ids.slice(0, APPROVALS_PAGE_SIZE);
   const approvals: ApprovalItem[] = [];
-  for (const id of ids) {
+  for (const id of page) {
     const approval = await deps.approvals.get(id);
     // Escalations are requested by the approval branch itself, not listed again.
     if (!approval || approval.status !== 'queued' || approval.escalationOf) continue;
-    approvals.push({ approvalId: id, runId: input.runId, timeoutSeconds: approval.timeoutSeconds });
+    approvals.push({ approvalId: id, runId, timeoutSeconds: approval.timeoutSeconds });
   }
-  return { approvals };
+  return { approvals, after: ids.length > APPROVALS_PAGE_SIZE ? (page.at(-1) ?? null) : null };
 }
 
 /** The approval link's lifetime for an agent, in whole seconds (the task's TimeoutSecondsPath). */

@@ -9,9 +9,11 @@
  *       ProcessShard (startExecution.sync:2 on AccountBatch; the state becomes its ShardInput output)
  *       -> ShardProgress? (Choice):
  *            cursor not null (handed over) -> ProcessShard again, from the cursor
- *            queued > 0                    -> ListShardApprovals -> ShardApprovals
+ *            queued > 0                    -> ListShardApprovals -> ShardApprovals -> MoreApprovals?
  *            otherwise                     -> ShardFinished
- *       ShardApprovals (Map over $.pending.approvals) {
+ *       ListShardApprovals: the next page (APPROVALS_PAGE_SIZE) of the shard's queued approvals
+ *       MoreApprovals? (Choice): $.pending.after not null -> ListShardApprovals, else ShardFinished
+ *       ShardApprovals (Map over $.pending.approvals, one page at a time) {
  *         RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
  *           -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
  *         ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
@@ -151,8 +153,22 @@ export const ApprovalItem = z.object({
 });
 export type ApprovalItem = z.infer<typeof ApprovalItem>;
 
-/** ListShardApprovals output ($.approvals). */
-export const ListShardApprovalsOutput = z.object({ approvals: z.array(ApprovalItem) });
+/**
+ * Approvals listed and waited for at a time per shard: the concurrency of the ShardApprovals Map
+ * (an inline Map runs at most 40 iterations at once), and the bound on its payload however many
+ * approvals a shard queues.
+ */
+export const APPROVALS_PAGE_SIZE = 40;
+
+/** ListShardApprovals input: the shard's state, with the previous page's `$.pending` after the first. */
+export const ListShardApprovalsInput = z.object({
+  shard: ShardDescriptor,
+  pending: z.object({ after: z.string().nullable() }).optional(),
+});
+export type ListShardApprovalsInput = z.infer<typeof ListShardApprovalsInput>;
+
+/** ListShardApprovals output ($.pending): a page of approvals, and where the next page starts (null: none). */
+export const ListShardApprovalsOutput = z.object({ approvals: z.array(ApprovalItem).max(APPROVALS_PAGE_SIZE), after: z.string().nullable() });
 export type ListShardApprovalsOutput = z.infer<typeof ListShardApprovalsOutput>;
 
 /** RequestApproval input: the item plus the task token to store server-side. */

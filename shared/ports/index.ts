@@ -74,8 +74,11 @@ export interface ApprovalRepository {
   /** Creates a queued approval; a second create with the same id is a no-op. */
   create(approval: Approval): Promise<void>;
   get(approvalId: string): Promise<Approval | undefined>;
-  /** Ids of the approvals a shard queued in a run. */
-  listIdsForRunShard(runId: string, shard: number): Promise<string[]>;
+  /**
+   * Ids of the approvals a shard queued in a run, in id order; with `page`, at most `page.limit`
+   * of them, those after `page.after`.
+   */
+  listIdsForRunShard(runId: string, shard: number, page?: { readonly after?: string; readonly limit: number }): Promise<string[]>;
   /** queued -> pending with the task token and expiry (conditional); returns the stored approval. */
   markPending(approvalId: string, taskToken: string, expiresAt: string): Promise<Approval>;
   /**

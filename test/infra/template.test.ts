@@ -124,17 +124,24 @@ describe('CampaignRun approvals', () => {
     expect(stateOf(states, CampaignRunStates.ApprovalClosed).Type).toBe('Succeed');
   });
 
-  it('maps the shard approvals listed by ListShardApprovals, 40 at a time, discarding their results', () => {
+  it('maps the shard approvals ListShardApprovals lists, a page of 40 at a time, discarding their results, until no page is left', () => {
     const states = campaignRun();
-    expect(stateOf(states, CampaignRunStates.ListShardApprovals)).toMatchObject({
+    const list = stateOf(states, CampaignRunStates.ListShardApprovals);
+    expect(list).toMatchObject({
       Resource: functionArn('list-shard-approvals'),
-      Parameters: { 'runId.$': '$.shard.runId', 'shard.$': '$.shard.shard' },
       ResultPath: '$.pending',
       Next: CampaignRunStates.ShardApprovals,
     });
+    // The whole shard state goes in: the shard, and the previous page's cursor after the first.
+    expect(list.Parameters).toBeUndefined();
     const map = stateOf(states, CampaignRunStates.ShardApprovals);
-    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.pending.approvals', MaxConcurrency: 40, ResultPath: null, End: true });
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.pending.approvals', MaxConcurrency: 40, ResultPath: null, Next: CampaignRunStates.MoreApprovals });
     expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: CampaignRunStates.RequestApproval });
+    expect(stateOf(states, CampaignRunStates.MoreApprovals)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.pending.after', IsNull: false, Next: CampaignRunStates.ListShardApprovals }],
+      Default: CampaignRunStates.ShardFinished,
+    });
   });
 });
 

@@ -9,6 +9,8 @@ import type { AuditEvent } from '../../shared/domain/model.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { decisionsOfTurn } from '../../shared/domain/turn.ts';
 import { approvalsOfRun, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
+import { SimulatedReviewer } from '../../local/reviewer.ts';
+import { RunSummary } from '../../shared/app/contracts.ts';
 
 const n = (counters: Record<string, number>, key: string) => counters[key] ?? 0;
 
@@ -111,6 +113,36 @@ describe('a tool failure during Act', () => {
     expect(n(counters, 'replayed')).toBeGreaterThanOrEqual(1);
     expect(runtime.toolGateway.callCount()).toBe(n(counters, 'executed') + 1);
     expect(runtime.market.totalTouches()).toBe(n(counters, 'executed'));
+  });
+});
+
+describe('a shard that queues more approvals than a page', () => {
+  // Every action of the nurture agent needs marketing ops: one shard queues dozens of approvals.
+  const config = tempConfig({
+    'charters/nurture-agent.yaml': [['{ all: [ { field: action.tool, op: eq, value: ad_audience }, { field: action.costUsd, op: gt, value: 50 } ] }', '{ field: action.costUsd, op: gte, value: 0 }']],
+  });
+  let env: Awaited<ReturnType<typeof startTestRuntime>>;
+  beforeAll(async () => {
+    env = await startTestRuntime(config.campaignFile, { accounts: 40 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    config.cleanup();
+  });
+
+  it('lists and waits for them a page of 40 at a time, until every one is decided', { timeout: 120_000 }, async () => {
+    const { runtime } = env;
+    let pages = 0;
+    const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: 'paging', decide: () => 'approve' }, 10);
+    reviewer.start();
+    const result = await runtime.runWeek({ onEvent: (e) => void (e.type === 'StateEntered' && e.state === 'ListShardApprovals' && (pages += 1)) }).finally(() => reviewer.stop());
+    const counters = RunSummary.parse(result.summary).counters;
+    expect(runtime.bundle.campaign.shards).toBe(1);
+    expect(n(counters, 'approvalRequests')).toBeGreaterThan(40);
+    expect(pages).toBe(Math.ceil(n(counters, 'approvalRequests') / 40));
+    expect(n(counters, 'approved')).toBe(n(counters, 'needsApproval'));
+    const approvals = await approvalsOfRun(runtime, result.runId);
+    expect(approvals.every((a) => a.status === 'approved')).toBe(true);
   });
 });
 

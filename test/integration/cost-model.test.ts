@@ -169,16 +169,16 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     expect(nextPages).toBeLessThanOrEqual(executions);
   });
 
-  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 or 2 per shard + 3 per approval', () => {
+  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 per shard + 3 per page of approvals + 3 per approval', () => {
     // LoadCampaign, Accounts (the Map), Summarize; per child execution ProcessShard and
-    // ShardProgress?; per shard then ShardFinished, or ListShardApprovals and ShardApprovals (the
-    // Map) for the one shard that queued the approval; per approval RequestApproval,
-    // ApprovalDecided?, ActApproved.
+    // ShardProgress?; per shard ShardFinished; for the one shard that queued the approval, one
+    // page: ListShardApprovals, ShardApprovals (the Map), MoreApprovals?; per approval
+    // RequestApproval, ApprovalDecided?, ActApproved.
     const shards = 2;
     const approvals = 1;
     const executions = result.stats.executions.EXPRESS;
     expect(result.stats.executions.STANDARD).toBe(1);
-    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + (shards - 1) * 1 + 1 * 2 + 3 * approvals);
+    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + shards * 1 + 1 * 3 + 3 * approvals);
     // Each page of the child: Observe, Plan, Govern, Act, Record, MorePages?, then NextPage or ShardDone.
     expect(result.stats.transitions.EXPRESS).toBe(7 * pages);
     expect(result.stats.mapIterations.STANDARD).toBe(shards + approvals);

@@ -19,6 +19,9 @@ import { ensureTables } from '../../shared/adapters/dynamodb/create-tables.ts';
 import { DynamoMemoryRepository } from '../../shared/adapters/dynamodb/memory-repository.ts';
 import { appendAuditEvent, shardOf } from '../../shared/adapters/dynamodb/requests.ts';
 import { DynamoRunRepository, RunNotFoundError } from '../../shared/adapters/dynamodb/run-repository.ts';
+import { listShardApprovals } from '../../shared/app/campaign-run.ts';
+import type { ListShardApprovalsOutput } from '../../shared/app/contracts.ts';
+import type { AppDeps } from '../../shared/app/deps.ts';
 import { inParallel, startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
 
 let db: DynamoFixture;
@@ -392,6 +395,28 @@ describe('DynamoApprovalRepository', { timeout: 60_000 }, () => {
     ]);
     expect(await approvals.listIdsForRunShard('run-ls', 3)).toEqual(['ls-1', 'ls-2']);
     expect(await approvals.listIdsForRunShard('run-ls', 9)).toEqual([]);
+  });
+
+  it('pages a shard\'s approvals for ListShardApprovals: 40 at a time, each page after the last, queued ones only', async () => {
+    const approvals = repo();
+    const ids = Array.from({ length: 95 }, (_, i) => `pg-${String(i).padStart(3, '0')}`);
+    await inParallel(ids, 8, (id) => approvals.create(approval(id, { runId: 'run-pg', shard: 1 })));
+    await approvals.create(approval('pg-other-shard', { runId: 'run-pg', shard: 2 }));
+    // One is already being waited for: listed in no page, though the pages step over it.
+    await approvals.markPending('pg-041', 'token', expiresAt);
+    const deps = { approvals } as unknown as AppDeps;
+    const shard = { runId: 'run-pg', campaignId: 'c', now: '2026-03-01T00:00:00.000Z', shard: 1, shardCount: 4 };
+    const pages: ListShardApprovalsOutput[] = [];
+    let pending: { after: string | null } | undefined;
+    do {
+      const page = await listShardApprovals(deps, { shard, ...(pending ? { pending } : {}) });
+      pages.push(page);
+      pending = { after: page.after };
+    } while (pending.after !== null && pages.length < 10);
+    expect(pages.map((p) => p.approvals.length)).toEqual([40, 39, 15]);
+    expect(pages.map((p) => p.after)).toEqual(['pg-039', 'pg-079', null]);
+    expect(pages.flatMap((p) => p.approvals.map((a) => a.approvalId))).toEqual(ids.filter((id) => id !== 'pg-041'));
+    expect(pages[0]?.approvals[0]).toEqual({ approvalId: 'pg-000', runId: 'run-pg', timeoutSeconds: 86_400 });
   });
 });
 

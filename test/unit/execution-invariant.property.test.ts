@@ -507,7 +507,8 @@ async function runCase(c: Case): Promise<void> {
   const acted: ActOutput = await actShard(deps, { ...start, observed, planned, governed });
   const recorded = await recordShard(deps, { ...start, observed, planned, governed, acted });
   check(recorded.next.queued === acted.queuedApprovalIds.length, 'Record does not count what Act queued');
-  const { approvals: items } = await listShardApprovals(deps, { runId: RUN_ID, shard: 0 });
+  const { approvals: items, after } = await listShardApprovals(deps, { shard: start.shard });
+  check(after === null, 'ListShardApprovals pages a handful of approvals');
   check(items.length === acted.queuedApprovalIds.length, 'ListShardApprovals does not list what Act queued');
 
   const book: Bookkeeping = { tampered: new Set(), decided: new Map() };

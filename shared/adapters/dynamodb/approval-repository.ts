@@ -2,7 +2,7 @@
  * ApprovalRepository on the approvals table. Every transition is a single-item conditional write,
  * so a decision is single-use even when a link is clicked twice or two approvers race.
  */
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError } from '../../domain/errors.ts';
 import { Approval } from '../../domain/model.ts';
@@ -10,6 +10,7 @@ import type { ApprovalRepository } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
 import {
   approvalIdFromIndexKey,
+  approvalIndexKeyAfter,
   decideApproval,
   getApproval,
   markApprovalPending,
@@ -45,9 +46,24 @@ export class DynamoApprovalRepository implements ApprovalRepository {
     return out.Item === undefined ? undefined : Approval.parse(out.Item);
   }
 
-  /** Ids of the approvals one shard queued in one run, ordered by id. */
-  async listIdsForRunShard(runId: string, shard: number): Promise<string[]> {
-    const items = await queryAll(this.doc, (startKey) => queryApprovalIdsForRunShard(this.table, runId, shard, startKey));
+  /** Ids of the approvals one shard queued in one run, ordered by id; a page of them with `page`. */
+  async listIdsForRunShard(runId: string, shard: number, page?: { readonly after?: string; readonly limit: number }): Promise<string[]> {
+    const items =
+      page === undefined
+        ? await queryAll(this.doc, (startKey) => queryApprovalIdsForRunShard(this.table, runId, shard, startKey))
+        : ((
+            await this.doc.send(
+              new QueryCommand(
+                queryApprovalIdsForRunShard(
+                  this.table,
+                  runId,
+                  shard,
+                  page.after === undefined ? undefined : approvalIndexKeyAfter(runId, shard, page.after),
+                  page.limit,
+                ),
+              ),
+            )
+          ).Items ?? []);
     return items.map((item) => {
       const key = item['gsi1sk'];
       if (typeof key !== 'string') throw new Error('approval index item without gsi1sk');

@@ -565,7 +565,9 @@ export function queryApprovalIdsForRunShard(
   runId: string,
   shard: number,
   exclusiveStartKey?: ItemKey,
+  limit?: number,
 ): QueryCommandInput {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidInputError(`page limit must be a positive integer: ${limit}`);
   return {
     TableName: table,
     IndexName: APPROVALS_RUN_SHARD_INDEX,
@@ -573,8 +575,16 @@ export function queryApprovalIdsForRunShard(
     ExpressionAttributeValues: { ':pk': runShardPartition(runId, shard) },
     ProjectionExpression: 'gsi1sk',
     ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+    ...(limit === undefined ? {} : { Limit: limit }),
   };
 }
+
+/** The index position just after one approval of a run's shard (ExclusiveStartKey of the next page). */
+export const approvalIndexKeyAfter = (runId: string, shard: number, approvalId: string): ItemKey => ({
+  ...approvalKey(approvalId),
+  gsi1pk: runShardPartition(runId, shard),
+  gsi1sk: `APPROVAL#${approvalId}`,
+});
 
 // ---------------------------------------------------------------------------------------------
 // audit table
