@@ -126,7 +126,7 @@ async function auditCommand(flags: { run?: string; account?: string; data: strin
       for (const e of events) {
         const lines = e.kind === 'turn' ? describeTurn(e) : [JSON.stringify(e.data).slice(0, 160)];
         out(`${String(e.seq).padStart(4)}  ${e.at}  ${e.kind.padEnd(22)} ${e.actor.padEnd(34)} ${lines[0] ?? ''}`);
-        for (const line of lines.slice(1)) out(`${' '.repeat(4 + 2 + e.at.length + 2 + 22 + 1 + 34 + 1)}${line}`);
+        for (const line of lines.slice(1)) out(`        · ${line}`);
       }
       out('');
       out(chain.ok ? `hash chain: intact (${events.length} events)` : `hash chain: BROKEN at seq ${chain.brokenAt} — the audit trail was altered`);

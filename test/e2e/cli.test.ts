@@ -118,3 +118,31 @@ describe.concurrent('amk schema and amk run', () => {
     expect(existsSync(data)).toBe(false);
   });
 });
+
+describe('amk run, then amk audit', () => {
+  it('prints an account\'s turns with every decision and verdict, verifies the chain, and names a missing stream', { timeout: 120_000 }, async () => {
+    const data = join(work, 'data-audit');
+    const run = await amk('run', '--runs', '1', '--accounts', '12', '--data', data, '--json');
+    expect(run.code).toBe(0);
+    const { runIds } = JSON.parse(run.stdout) as { runIds: string[] };
+    const runId = runIds[0] ?? '';
+
+    const json = await amk('audit', '--run', runId, '--data', data, '--json');
+    expect(json.code).toBe(0);
+    const runStream = JSON.parse(json.stdout) as { events: Array<{ kind: string }>; chain: { ok: boolean } };
+    expect(runStream.chain.ok).toBe(true);
+    expect(runStream.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['run_started', 'run_summarized']));
+
+    const text = await amk('audit', '--account', 'acc-0001', '--data', data);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ {3}0 {2}\S+ {2}turn /m);
+    // One line per decision: agent, action type, verdict, the agent's rationale.
+    expect(text.stdout).toMatch(/^ {8}· [a-z-]+-agent: [a-z_]+ → (autonomous, executed|autonomous, tool failed: .*|BLOCKED by [a-z_]+|NEEDS APPROVAL \([^)]+\)) — \S/m);
+    expect(text.stdout).toMatch(/hash chain: intact \(\d+ events\)/);
+
+    const missing = await amk('audit', '--account', 'acc-9999', '--data', data);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toContain('No audit events in ACCOUNT#acc-9999');
+    expectNoStack(missing);
+  });
+});
