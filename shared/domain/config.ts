@@ -164,6 +164,12 @@ export const Guardrails = z
   .strict();
 export type Guardrails = z.infer<typeof Guardrails>;
 
+/**
+ * Accounts one AccountBatch execution may work before handing over: at a few hundred milliseconds
+ * per account in AWS (tool calls included), well within Express's 5 minutes.
+ */
+export const MAX_ACCOUNTS_PER_EXECUTION = 1000;
+
 /** A campaign: a goal over a segment of the book, worked by agents on a schedule. */
 export const Campaign = z
   .object({
@@ -204,7 +210,11 @@ export const Campaign = z
      */
     pagesPerExecution: z.number().int().min(1).max(1000).default(20),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.pageSize * c.pagesPerExecution <= MAX_ACCOUNTS_PER_EXECUTION, {
+    path: ['pagesPerExecution'],
+    message: `pageSize × pagesPerExecution must be at most ${MAX_ACCOUNTS_PER_EXECUTION} accounts: one AccountBatch execution has to finish within Express's 5 minutes (lower either)`,
+  });
 export type Campaign = z.infer<typeof Campaign>;
 
 /** A campaign with its charters and guardrails resolved, and the content hash of each file. */
