@@ -51,8 +51,9 @@ export const CampaignRunStates = {
   ShardProgress: 'ShardProgress?',
   ShardFinished: 'ShardFinished',
   ListShardApprovals: 'ListShardApprovals',
+  ApprovalPages: 'ApprovalPages',
+  ListApprovalPage: 'ListApprovalPage',
   ShardApprovals: 'ShardApprovals',
-  MoreApprovals: 'MoreApprovals?',
   RequestApproval: 'RequestApproval',
   ApprovalDecided: 'ApprovalDecided?',
   ActApproved: 'ActApproved',
@@ -209,8 +210,10 @@ export class CampaignWorkflow extends Construct {
       // The child cannot run longer than its own timeout; the margin covers start-up and polling.
       taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
     });
-    // The whole shard state goes in (the previous page's `$.pending` included, after the first).
+    // The whole shard state goes in: without `page`, the function lists where the pages start and end.
     const listShardApprovals = invoke(run, R.ListShardApprovals, fn['list-shard-approvals'], '$.pending');
+    // The same function with a page (from ApprovalPages' ItemSelector): that page's approvals.
+    const listApprovalPage = invoke(run, R.ListApprovalPage, fn['list-shard-approvals'], '$.pending');
 
     const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload);
     const requestApproval = (stateName: string) =>
@@ -242,23 +245,25 @@ export class CampaignWorkflow extends Construct {
         .otherwise(new Succeed(run, R.ApprovalClosed)),
     );
 
-    // A page of approvals at a time: every request of the page waits at once, and the payload
-    // stays bounded however many approvals a shard queues.
+    // A page's approvals wait side by side, and so do the pages (40 x 40 per shard at once); every
+    // payload stays bounded however many approvals a shard queues.
     const shardApprovals = new MapState(run, R.ShardApprovals, {
       itemsPath: '$.pending.approvals',
       maxConcurrency: APPROVALS_PAGE_SIZE,
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(firstRequest);
+    const approvalPages = new MapState(run, R.ApprovalPages, {
+      itemsPath: '$.pending.pages',
+      itemSelector: { shard: JsonPath.objectAt('$.shard'), page: JsonPath.objectAt('$$.Map.Item.Value') },
+      maxConcurrency: APPROVALS_PAGE_SIZE,
+      resultPath: JsonPath.DISCARD,
+    }).itemProcessor(listApprovalPage.next(shardApprovals));
     // A handed-over shard goes round again from its cursor; a shard that queued approvals waits
     // for them; a shard with neither is finished (no Lambda, three transitions).
-    const shardFinished = new Succeed(run, R.ShardFinished);
     const shardProgress = new Choice(run, R.ShardProgress)
       .when(Condition.isNotNull('$.cursor'), processShard)
-      .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals)
-      .otherwise(shardFinished);
-    listShardApprovals.next(shardApprovals).next(
-      new Choice(run, R.MoreApprovals).when(Condition.isNotNull('$.pending.after'), listShardApprovals).otherwise(shardFinished),
-    );
+      .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals.next(approvalPages))
+      .otherwise(new Succeed(run, R.ShardFinished));
     processShard.next(shardProgress);
     const accounts = new MapState(run, R.Accounts, {
       itemsPath: '$.shards',

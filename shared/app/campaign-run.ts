@@ -12,6 +12,7 @@ import {
   PlanOutput,
   APPROVALS_PAGE_SIZE,
   type ApprovalItem,
+  type ApprovalPage,
   type ListShardApprovalsInput,
   type ListShardApprovalsOutput,
   type LoadCampaignOutput,
@@ -417,27 +418,35 @@ export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOut
 }
 
 /**
- * ListShardApprovals: the next page of approvals a shard queued in the run, each with its link
- * expiry (the task timeout), and where the page after it starts (null when this is the last).
+ * ListShardApprovals. Without `page`: where the pages of the approvals a shard queued in the run
+ * start and end (APPROVALS_PAGE_SIZE each), fixed before any is requested, so escalations created
+ * while pages wait cannot shift one page's approvals into another. With `page`: that page's queued
+ * approvals, each with its link expiry (the task timeout).
  */
 export async function listShardApprovals(deps: AppDeps, input: ListShardApprovalsInput): Promise<ListShardApprovalsOutput> {
   const { runId, shard } = input.shard;
-  const after = input.pending?.after ?? undefined;
-  // One more than a page tells whether another page follows. Sorted and cut here too, so a port
-  // that ignores the page (or lists more) cannot make a page larger than the Map takes.
-  const ids = (await deps.approvals.listIdsForRunShard(runId, shard, { ...(after === undefined ? {} : { after }), limit: APPROVALS_PAGE_SIZE + 1 }))
-    .filter((id) => after === undefined || id > after)
-    .sort()
-    .slice(0, APPROVALS_PAGE_SIZE + 1);
-  const page = ids.slice(0, APPROVALS_PAGE_SIZE);
+  if (input.page === undefined) {
+    const ids = [...(await deps.approvals.listIdsForRunShard(runId, shard))].sort();
+    const pages: ApprovalPage[] = [];
+    for (let i = 0; i < ids.length; i += APPROVALS_PAGE_SIZE) {
+      const through = ids[Math.min(ids.length, i + APPROVALS_PAGE_SIZE) - 1] as string;
+      pages.push({ after: i === 0 ? null : (ids[i - 1] as string), through });
+    }
+    return { pages, approvals: [] };
+  }
+  const { after, through } = input.page;
+  // Cut here too, so a port that ignores the range cannot put another page's approvals in this one.
+  const ids = (await deps.approvals.listIdsForRunShard(runId, shard, { ...(after === null ? {} : { after }), through }))
+    .filter((id) => (after === null || id > after) && id <= through)
+    .sort();
   const approvals: ApprovalItem[] = [];
-  for (const id of page) {
+  for (const id of ids) {
     const approval = await deps.approvals.get(id);
     // Escalations are requested by the approval branch itself, not listed again.
     if (!approval || approval.status !== 'queued' || approval.escalationOf) continue;
     approvals.push({ approvalId: id, runId, timeoutSeconds: approval.timeoutSeconds });
   }
-  return { approvals, after: ids.length > APPROVALS_PAGE_SIZE ? (page.at(-1) ?? null) : null };
+  return { pages: [], approvals };
 }
 
 /** The approval link's lifetime for an agent, in whole seconds (the task's TimeoutSecondsPath). */

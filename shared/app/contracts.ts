@@ -9,15 +9,15 @@
  *       ProcessShard (startExecution.sync:2 on AccountBatch; the state becomes its ShardInput output)
  *       -> ShardProgress? (Choice):
  *            cursor not null (handed over) -> ProcessShard again, from the cursor
- *            queued > 0                    -> ListShardApprovals -> ShardApprovals -> MoreApprovals?
+ *            queued > 0                    -> ListShardApprovals -> ApprovalPages
  *            otherwise                     -> ShardFinished
- *       ListShardApprovals: the next page (APPROVALS_PAGE_SIZE) of the shard's queued approvals
- *       MoreApprovals? (Choice): $.pending.after not null -> ListShardApprovals, else ShardFinished
- *       ShardApprovals (Map over $.pending.approvals, one page at a time) {
+ *       ListShardApprovals: where the shard's pages of APPROVALS_PAGE_SIZE approvals start and end
+ *       ApprovalPages (Map over $.pending.pages, side by side) {
+ *         ListApprovalPage (ListShardApprovals with the page) -> ShardApprovals (Map over $.pending.approvals) {
  *         RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
  *           -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
  *         ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
- *       }
+ *       } }
  *   } -> Summarize
  * AccountBatch (Express), input ShardInput, output ShardInput (where the shard stands):
  *   Observe -> Plan -> Govern -> Act -> Record -> MorePages? (Choice)
@@ -154,21 +154,31 @@ export const ApprovalItem = z.object({
 export type ApprovalItem = z.infer<typeof ApprovalItem>;
 
 /**
- * Approvals listed and waited for at a time per shard: the concurrency of the ShardApprovals Map
- * (an inline Map runs at most 40 iterations at once), and the bound on its payload however many
- * approvals a shard queues.
+ * Approvals per page: a shard's approvals are split into pages of this many, which wait side by
+ * side (up to this many pages at a time, each with this many approvals: an inline Map runs at most
+ * 40 iterations at once). Every payload stays bounded however many approvals a shard queues.
  */
 export const APPROVALS_PAGE_SIZE = 40;
 
-/** ListShardApprovals input: the shard's state, with the previous page's `$.pending` after the first. */
+/** One page of a shard's approvals: the ids after `after` (null: from the first) through `through`. */
+export const ApprovalPage = z.object({ after: z.string().nullable(), through: z.string().min(1) });
+export type ApprovalPage = z.infer<typeof ApprovalPage>;
+
+/**
+ * ListShardApprovals input: the shard's state. Without `page` it lists where the shard's pages of
+ * approvals start and end; with `page` (from ApprovalPages' ItemSelector) that page's approvals.
+ */
 export const ListShardApprovalsInput = z.object({
   shard: ShardDescriptor,
-  pending: z.object({ after: z.string().nullable() }).optional(),
+  page: ApprovalPage.optional(),
 });
 export type ListShardApprovalsInput = z.infer<typeof ListShardApprovalsInput>;
 
-/** ListShardApprovals output ($.pending): a page of approvals, and where the next page starts (null: none). */
-export const ListShardApprovalsOutput = z.object({ approvals: z.array(ApprovalItem).max(APPROVALS_PAGE_SIZE), after: z.string().nullable() });
+/** ListShardApprovals output ($.pending): the pages (without `page`), or the page's approvals (with it). */
+export const ListShardApprovalsOutput = z.object({
+  pages: z.array(ApprovalPage),
+  approvals: z.array(ApprovalItem).max(APPROVALS_PAGE_SIZE),
+});
 export type ListShardApprovalsOutput = z.infer<typeof ListShardApprovalsOutput>;
 
 /** RequestApproval input: the item plus the task token to store server-side. */

@@ -75,10 +75,10 @@ export interface ApprovalRepository {
   create(approval: Approval): Promise<void>;
   get(approvalId: string): Promise<Approval | undefined>;
   /**
-   * Ids of the approvals a shard queued in a run, in id order; with `page`, at most `page.limit`
-   * of them, those after `page.after`.
+   * Ids of the approvals a shard queued in a run, in id order; with `range`, only those after
+   * `range.after` (exclusive) up to `range.through` (inclusive).
    */
-  listIdsForRunShard(runId: string, shard: number, page?: { readonly after?: string; readonly limit: number }): Promise<string[]>;
+  listIdsForRunShard(runId: string, shard: number, range?: { readonly after?: string; readonly through?: string }): Promise<string[]>;
   /** queued -> pending with the task token and expiry (conditional); returns the stored approval. */
   markPending(approvalId: string, taskToken: string, expiresAt: string): Promise<Approval>;
   /**

@@ -124,24 +124,31 @@ describe('CampaignRun approvals', () => {
     expect(stateOf(states, CampaignRunStates.ApprovalClosed).Type).toBe('Succeed');
   });
 
-  it('maps the shard approvals ListShardApprovals lists, a page of 40 at a time, discarding their results, until no page is left', () => {
+  it('splits a shard\'s approvals into pages that wait side by side, 40 pages of 40 at a time, discarding their results', () => {
     const states = campaignRun();
     const list = stateOf(states, CampaignRunStates.ListShardApprovals);
-    expect(list).toMatchObject({
+    expect(list).toMatchObject({ Resource: functionArn('list-shard-approvals'), ResultPath: '$.pending', Next: CampaignRunStates.ApprovalPages });
+    // The whole shard state goes in; without a page the function lists the pages.
+    expect(list.Parameters).toBeUndefined();
+    const pages = stateOf(states, CampaignRunStates.ApprovalPages);
+    expect(pages).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.pending.pages',
+      ItemSelector: { 'shard.$': '$.shard', 'page.$': '$$.Map.Item.Value' },
+      MaxConcurrency: 40,
+      ResultPath: null,
+      End: true,
+    });
+    expect(pages.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: CampaignRunStates.ListApprovalPage });
+    // The same function with the page: that page's approvals.
+    expect(stateOf(states, CampaignRunStates.ListApprovalPage)).toMatchObject({
       Resource: functionArn('list-shard-approvals'),
       ResultPath: '$.pending',
       Next: CampaignRunStates.ShardApprovals,
     });
-    // The whole shard state goes in: the shard, and the previous page's cursor after the first.
-    expect(list.Parameters).toBeUndefined();
     const map = stateOf(states, CampaignRunStates.ShardApprovals);
-    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.pending.approvals', MaxConcurrency: 40, ResultPath: null, Next: CampaignRunStates.MoreApprovals });
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.pending.approvals', MaxConcurrency: 40, ResultPath: null, End: true });
     expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: CampaignRunStates.RequestApproval });
-    expect(stateOf(states, CampaignRunStates.MoreApprovals)).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.pending.after', IsNull: false, Next: CampaignRunStates.ListShardApprovals }],
-      Default: CampaignRunStates.ShardFinished,
-    });
   });
 });
 

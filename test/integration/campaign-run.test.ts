@@ -130,12 +130,12 @@ describe('a shard that queues more approvals than a page', () => {
     config.cleanup();
   });
 
-  it('lists and waits for them a page of 40 at a time, until every one is decided', { timeout: 120_000 }, async () => {
+  it('splits them into pages of 40 that wait side by side, until every one is decided', { timeout: 120_000 }, async () => {
     const { runtime } = env;
     let pages = 0;
     const reviewer = new SimulatedReviewer(runtime.outboxDir, { seed: 'paging', decide: () => 'approve' }, 10);
     reviewer.start();
-    const result = await runtime.runWeek({ onEvent: (e) => void (e.type === 'StateEntered' && e.state === 'ListShardApprovals' && (pages += 1)) }).finally(() => reviewer.stop());
+    const result = await runtime.runWeek({ onEvent: (e) => void (e.type === 'StateEntered' && e.state === 'ListApprovalPage' && (pages += 1)) }).finally(() => reviewer.stop());
     const counters = RunSummary.parse(result.summary).counters;
     expect(runtime.bundle.campaign.shards).toBe(1);
     expect(n(counters, 'approvalRequests')).toBeGreaterThan(40);

@@ -169,32 +169,33 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     expect(nextPages).toBeLessThanOrEqual(executions);
   });
 
-  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 per shard + 3 per page of approvals + 3 per approval', () => {
+  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 per shard without approvals + 2 + 2 per page of approvals + 3 per approval', () => {
     // LoadCampaign, Accounts (the Map), Summarize; per child execution ProcessShard and
-    // ShardProgress?; per shard ShardFinished; for the one shard that queued the approval, one
-    // page: ListShardApprovals, ShardApprovals (the Map), MoreApprovals?; per approval
-    // RequestApproval, ApprovalDecided?, ActApproved.
+    // ShardProgress?; ShardFinished for the shard that queued none; for the one that queued the
+    // approval, ListShardApprovals and ApprovalPages (a Map), and for its one page
+    // ListApprovalPage and ShardApprovals (a Map); per approval RequestApproval,
+    // ApprovalDecided?, ActApproved.
     const shards = 2;
     const approvals = 1;
     const executions = result.stats.executions.EXPRESS;
     expect(result.stats.executions.STANDARD).toBe(1);
-    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + shards * 1 + 1 * 3 + 3 * approvals);
+    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + (shards - 1) * 1 + (2 + 2 * 1) + 3 * approvals);
     // Each page of the child: Observe, Plan, Govern, Act, Record, MorePages?, then NextPage or ShardDone.
     expect(result.stats.transitions.EXPRESS).toBe(7 * pages);
-    expect(result.stats.mapIterations.STANDARD).toBe(shards + approvals);
+    expect(result.stats.mapIterations.STANDARD).toBe(shards + 1 + approvals);
   });
 
-  it('counts every Lambda invocation: 5 per page, 5 in the parent, 2 for the approval page', () => {
-    // Parent: LoadCampaign, ListShardApprovals (only the shard that queued), RequestApproval,
-    // ActApproved, Summarize. The reviewer's GET and POST of the approval page are the approval
-    // function's two invocations.
-    expect(result.stats.lambdaInvocations).toBe(5 * pages + 5);
+  it('counts every Lambda invocation: 5 per page, 6 in the parent, 2 for the approval page', () => {
+    // Parent: LoadCampaign, ListShardApprovals and ListApprovalPage (only for the shard that
+    // queued), RequestApproval, ActApproved, Summarize. The reviewer's GET and POST of the
+    // approval page are the approval function's two invocations.
+    expect(result.stats.lambdaInvocations).toBe(5 * pages + 6);
     const byName = Object.fromEntries(result.cost.lambda.map((f) => [f.name, f]));
     expect(byName['approval-http']?.invocations).toBe(2);
     // Priced at the memory and architecture the synthesized template gives the function.
     const observe = [...env.runtime.template.functions.values()].find((f) => f.name === 'observe');
     expect(byName.observe).toMatchObject({ invocations: pages, memoryMb: observe?.memoryMb, architecture: observe?.architecture });
-    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 5 + 2);
+    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2);
   });
 
   it('sends two emails (the approval request and the run report) and is started by one schedule', () => {

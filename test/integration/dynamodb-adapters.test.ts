@@ -20,7 +20,6 @@ import { DynamoMemoryRepository } from '../../shared/adapters/dynamodb/memory-re
 import { appendAuditEvent, shardOf } from '../../shared/adapters/dynamodb/requests.ts';
 import { DynamoRunRepository, RunNotFoundError } from '../../shared/adapters/dynamodb/run-repository.ts';
 import { listShardApprovals } from '../../shared/app/campaign-run.ts';
-import type { ListShardApprovalsOutput } from '../../shared/app/contracts.ts';
 import type { AppDeps } from '../../shared/app/deps.ts';
 import { inParallel, startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
 
@@ -397,26 +396,31 @@ describe('DynamoApprovalRepository', { timeout: 60_000 }, () => {
     expect(await approvals.listIdsForRunShard('run-ls', 9)).toEqual([]);
   });
 
-  it('pages a shard\'s approvals for ListShardApprovals: 40 at a time, each page after the last, queued ones only', async () => {
+  it('splits a shard\'s approvals into pages of 40 for ListShardApprovals, and lists each page\'s queued ones only', async () => {
     const approvals = repo();
     const ids = Array.from({ length: 95 }, (_, i) => `pg-${String(i).padStart(3, '0')}`);
     await inParallel(ids, 8, (id) => approvals.create(approval(id, { runId: 'run-pg', shard: 1 })));
     await approvals.create(approval('pg-other-shard', { runId: 'run-pg', shard: 2 }));
-    // One is already being waited for: listed in no page, though the pages step over it.
-    await approvals.markPending('pg-041', 'token', expiresAt);
     const deps = { approvals } as unknown as AppDeps;
     const shard = { runId: 'run-pg', campaignId: 'c', now: '2026-03-01T00:00:00.000Z', shard: 1, shardCount: 4 };
-    const pages: ListShardApprovalsOutput[] = [];
-    let pending: { after: string | null } | undefined;
-    do {
-      const page = await listShardApprovals(deps, { shard, ...(pending ? { pending } : {}) });
-      pages.push(page);
-      pending = { after: page.after };
-    } while (pending.after !== null && pages.length < 10);
-    expect(pages.map((p) => p.approvals.length)).toEqual([40, 39, 15]);
-    expect(pages.map((p) => p.after)).toEqual(['pg-039', 'pg-079', null]);
-    expect(pages.flatMap((p) => p.approvals.map((a) => a.approvalId))).toEqual(ids.filter((id) => id !== 'pg-041'));
-    expect(pages[0]?.approvals[0]).toEqual({ approvalId: 'pg-000', runId: 'run-pg', timeoutSeconds: 86_400 });
+    const { pages, approvals: none } = await listShardApprovals(deps, { shard });
+    expect(none).toEqual([]);
+    expect(pages).toEqual([
+      { after: null, through: 'pg-039' },
+      { after: 'pg-039', through: 'pg-079' },
+      { after: 'pg-079', through: 'pg-094' },
+    ]);
+    // Once the pages are fixed: one approval is already being waited for, and an escalation
+    // (created later, its id inside page 2's range) is not listed again.
+    await approvals.markPending('pg-041', 'token', expiresAt);
+    await approvals.create(approval('pg-0405', { runId: 'run-pg', shard: 1, escalationOf: 'pg-040' }));
+    const listed = await Promise.all(pages.map((page) => listShardApprovals(deps, { shard, page })));
+    expect(listed.map((p) => p.approvals.length)).toEqual([40, 39, 15]);
+    expect(listed.flatMap((p) => p.approvals.map((a) => a.approvalId))).toEqual(ids.filter((id) => id !== 'pg-041'));
+    expect(listed[0]?.approvals[0]).toEqual({ approvalId: 'pg-000', runId: 'run-pg', timeoutSeconds: 86_400 });
+    expect(await approvals.listIdsForRunShard('run-pg', 1, { after: 'pg-039', through: 'pg-041' })).toEqual(['pg-040', 'pg-0405', 'pg-041']);
+    expect(await approvals.listIdsForRunShard('run-pg', 1, { after: 'pg-092' })).toEqual(['pg-093', 'pg-094']);
+    expect(await approvals.listIdsForRunShard('run-pg', 1, { through: 'pg-001' })).toEqual(['pg-000', 'pg-001']);
   });
 });
 

@@ -316,6 +316,16 @@ describe('approval requests', () => {
       ProjectionExpression: 'gsi1sk',
     });
   });
+
+  it('bounds the listing to a page of ids by the index sort key', () => {
+    const q = (range: { after?: string; through?: string }) => {
+      const input = queryApprovalIdsForRunShard('approvals', 'run-1', 2, undefined, range);
+      return [input.KeyConditionExpression, input.ExpressionAttributeValues];
+    };
+    expect(q({ after: 'a', through: 'b' })).toEqual(['gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to', { ':pk': 'RUN#run-1#SHARD#2', ':from': 'APPROVAL#a', ':to': 'APPROVAL#b' }]);
+    expect(q({ after: 'a' })).toEqual(['gsi1pk = :pk AND gsi1sk > :from', { ':pk': 'RUN#run-1#SHARD#2', ':from': 'APPROVAL#a' }]);
+    expect(q({ through: 'b' })).toEqual(['gsi1pk = :pk AND gsi1sk <= :to', { ':pk': 'RUN#run-1#SHARD#2', ':to': 'APPROVAL#b' }]);
+  });
 });
 
 describe('audit requests and the hash chain', () => {

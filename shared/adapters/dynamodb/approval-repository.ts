@@ -2,7 +2,7 @@
  * ApprovalRepository on the approvals table. Every transition is a single-item conditional write,
  * so a decision is single-use even when a link is clicked twice or two approvers race.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError } from '../../domain/errors.ts';
 import { Approval } from '../../domain/model.ts';
@@ -10,7 +10,6 @@ import type { ApprovalRepository } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
 import {
   approvalIdFromIndexKey,
-  approvalIndexKeyAfter,
   decideApproval,
   getApproval,
   markApprovalPending,
@@ -46,24 +45,11 @@ export class DynamoApprovalRepository implements ApprovalRepository {
     return out.Item === undefined ? undefined : Approval.parse(out.Item);
   }
 
-  /** Ids of the approvals one shard queued in one run, ordered by id; a page of them with `page`. */
-  async listIdsForRunShard(runId: string, shard: number, page?: { readonly after?: string; readonly limit: number }): Promise<string[]> {
-    const items =
-      page === undefined
-        ? await queryAll(this.doc, (startKey) => queryApprovalIdsForRunShard(this.table, runId, shard, startKey))
-        : ((
-            await this.doc.send(
-              new QueryCommand(
-                queryApprovalIdsForRunShard(
-                  this.table,
-                  runId,
-                  shard,
-                  page.after === undefined ? undefined : approvalIndexKeyAfter(runId, shard, page.after),
-                  page.limit,
-                ),
-              ),
-            )
-          ).Items ?? []);
+  /** Ids of the approvals one shard queued in one run, ordered by id; with `range`, those in (after, through]. */
+  async listIdsForRunShard(runId: string, shard: number, range?: { readonly after?: string; readonly through?: string }): Promise<string[]> {
+    const items = (await queryAll(this.doc, (startKey) => queryApprovalIdsForRunShard(this.table, runId, shard, startKey, range))).filter(
+      (item) => range?.after === undefined || item['gsi1sk'] !== `APPROVAL#${range.after}`,
+    );
     return items.map((item) => {
       const key = item['gsi1sk'];
       if (typeof key !== 'string') throw new Error('approval index item without gsi1sk');

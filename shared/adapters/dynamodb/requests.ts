@@ -565,26 +565,28 @@ export function queryApprovalIdsForRunShard(
   runId: string,
   shard: number,
   exclusiveStartKey?: ItemKey,
-  limit?: number,
+  range: { readonly after?: string; readonly through?: string } = {},
 ): QueryCommandInput {
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidInputError(`page limit must be a positive integer: ${limit}`);
+  const { after, through } = range;
+  // One sort-key condition per Query: BETWEEN is inclusive, so the id `after` itself comes back
+  // too, and the repository drops it.
+  const sortKey =
+    after !== undefined && through !== undefined
+      ? { condition: ' AND gsi1sk BETWEEN :from AND :to', values: { ':from': `APPROVAL#${after}`, ':to': `APPROVAL#${through}` } }
+      : after !== undefined
+        ? { condition: ' AND gsi1sk > :from', values: { ':from': `APPROVAL#${after}` } }
+        : through !== undefined
+          ? { condition: ' AND gsi1sk <= :to', values: { ':to': `APPROVAL#${through}` } }
+          : { condition: '', values: {} };
   return {
     TableName: table,
     IndexName: APPROVALS_RUN_SHARD_INDEX,
-    KeyConditionExpression: 'gsi1pk = :pk',
-    ExpressionAttributeValues: { ':pk': runShardPartition(runId, shard) },
+    KeyConditionExpression: `gsi1pk = :pk${sortKey.condition}`,
+    ExpressionAttributeValues: { ':pk': runShardPartition(runId, shard), ...sortKey.values },
     ProjectionExpression: 'gsi1sk',
     ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
-    ...(limit === undefined ? {} : { Limit: limit }),
   };
 }
-
-/** The index position just after one approval of a run's shard (ExclusiveStartKey of the next page). */
-export const approvalIndexKeyAfter = (runId: string, shard: number, approvalId: string): ItemKey => ({
-  ...approvalKey(approvalId),
-  gsi1pk: runShardPartition(runId, shard),
-  gsi1sk: `APPROVAL#${approvalId}`,
-});
 
 // ---------------------------------------------------------------------------------------------
 // audit table
