@@ -28,6 +28,7 @@ import { loadCampaignBundle } from '../shared/config/load.ts';
 import { RunSummary } from '../shared/app/contracts.ts';
 import { SimulatedReviewer } from '../local/reviewer.ts';
 import { loadPrices } from '../local/engine/cost-inputs.ts';
+import { STANDARD_HISTORY_LIMIT } from '../local/engine/workflow-engine.ts';
 import { SERVICE_LABELS } from '../local/cli/report.ts';
 import { addCostInputs, estimateCost, SERVICES, type CostEstimate, type Service } from '../shared/domain/cost.ts';
 
@@ -76,6 +77,8 @@ interface SizeResult {
   readonly accountIterationsPerSecond: number;
   readonly approvals: number;
   readonly maxPayloadBytes: number;
+  /** The most history events a CampaignRun execution logged (AWS fails one past 25,000). */
+  readonly maxRunHistoryEvents: number;
   /** The longest AccountBatch execution, in seconds (AWS ends Express executions at 300 s). */
   readonly longestShardSeconds: number;
   readonly cost: CostEstimate;
@@ -211,6 +214,7 @@ async function benchSize(accounts: number, flags: Flags, root: string): Promise<
     approvals: results.reduce((n, r) => n + (RunSummary.parse(r.summary).counters.needsApproval ?? 0), 0),
     maxPayloadBytes: Math.max(...results.map((r) => r.stats.maxPayloadBytes)),
     longestShardSeconds: Math.max(...results.map((r) => r.stats.maxExpressMs)) / 1000,
+    maxRunHistoryEvents: Math.max(...results.map((r) => r.stats.maxHistoryEvents.STANDARD)),
     cost: estimateCost(inputs, prices),
   };
 }
@@ -247,6 +251,7 @@ function render(results: readonly SizeResult[]): string {
   row('largest state payload (KiB)', results.map((r) => (r.maxPayloadBytes / 1024).toFixed(0)));
   row('AccountBatch executions', results.map((r) => String(r.batchExecutions)));
   row('longest AccountBatch execution (s)', results.map((r) => r.longestShardSeconds.toFixed(0)));
+  row('CampaignRun history (events, est.)', results.map((r) => r.maxRunHistoryEvents.toLocaleString('en-US')));
   lines.push('');
   lines.push('Cost per 1,000 account-iterations (us-east-1 list prices, no LLM)');
   for (const s of SERVICES) {
@@ -260,6 +265,12 @@ function render(results: readonly SizeResult[]): string {
   line('  total', results.map((r) => r.cost.perThousandAccountIterationsUsd));
   line('    grows with accounts', results.map((r) => part(r.cost, PER_ACCOUNT)));
   line('    per run and approval', results.map((r) => part(r.cost, PER_RUN)));
+  for (const r of results.filter((x) => x.maxRunHistoryEvents > STANDARD_HISTORY_LIMIT)) {
+    lines.push(
+      `WARNING: at ${r.accounts.toLocaleString('en-US')} accounts a CampaignRun logged ~${r.maxRunHistoryEvents.toLocaleString('en-US')} history events; ` +
+        `AWS fails a Standard execution past ${STANDARD_HISTORY_LIMIT.toLocaleString('en-US')} (about 15 per approval request).`,
+    );
+  }
   lines.push('');
   lines.push('Target: ≤ $0.015 per 1,000 account-iterations, and the largest book within 10% of the smallest per iteration.');
   lines.push('"Grows with accounts": Express, Lambda, DynamoDB, CloudWatch Logs. "Per run and approval": the Standard');

@@ -72,7 +72,20 @@ export interface ExecutionStats {
   /** Bytes the handlers wrote to stdout/stderr (what Lambda ships to CloudWatch Logs). */
   readonly handlerLogBytes: number;
   readonly retries: number;
+  /**
+   * The most history events one execution of each type logged, estimated as Step Functions
+   * records them (execution start and end; each state's entered and exited; a Task's scheduled,
+   * started and succeeded, plus submitted for `.sync` and `.waitForTaskToken`; a Map's start and
+   * end and each iteration's). A Standard execution fails past 25,000.
+   */
+  readonly maxHistoryEvents: PerWorkflowType<number>;
 }
+
+/** The event-history limit of one Standard execution. */
+export const STANDARD_HISTORY_LIMIT = 25_000;
+
+/** History events of one Task beyond entered/exited: scheduled, started, succeeded (+ submitted when it waits). */
+const taskHistoryEvents = (resource: unknown): number => (/\.(sync(:2)?|waitForTaskToken)$/.test(String(resource)) ? 4 : 3);
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
 type MutableStats = Mutable<ExecutionStats>;
@@ -96,6 +109,7 @@ export function emptyStats(): ExecutionStats {
     lambdas: {},
     handlerLogBytes: 0,
     retries: 0,
+    maxHistoryEvents: pair(),
   };
 }
 
@@ -206,8 +220,17 @@ export class WorkflowEngine {
         Task: { Token: TOKEN_SENTINEL },
       },
     });
+    const resources = new Map(tasksOf(sm.definition).map(([stateName, task]) => [stateName, task.Resource]));
+    // ExecutionStarted and ExecutionSucceeded/Failed, then what the states log.
+    let history = 2;
     const counting = (async () => {
       for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered' || event.type === 'StateExited') history += 1;
+        if (event.type === 'StateEntered' && event.state.type === 'Task') history += taskHistoryEvents(resources.get(event.state.name));
+        if (event.type === 'StateEntered' && event.state.type === 'Map') history += 2;
+        if (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') history += 1;
+        // A retried Task is scheduled, started and fails again.
+        if (event.type === 'StateRetried') history += 3;
         if (event.type === 'StateEntered' || event.type === 'StateExited') {
           const payload = event.type === 'StateEntered' ? event.state.input : event.state.output;
           const { json, logged } = payloadSizes(payload);
@@ -235,6 +258,7 @@ export class WorkflowEngine {
       throw cause;
     } finally {
       await counting.catch(() => undefined);
+      stats.maxHistoryEvents[sm.type] = Math.max(stats.maxHistoryEvents[sm.type], history);
       if (sm.type === 'EXPRESS') {
         const ms = performance.now() - started;
         stats.expressMs += ms;

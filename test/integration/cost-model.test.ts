@@ -17,6 +17,7 @@ import { loadPrices } from '../../local/engine/cost-inputs.ts';
 import { SimulatedReviewer } from '../../local/reviewer.ts';
 import { costOf } from '../../local/cli/report.ts';
 import type { LocalRunResult } from '../../local/runtime.ts';
+import { STANDARD_HISTORY_LIMIT } from '../../local/engine/workflow-engine.ts';
 import { startTestRuntime, tempConfig } from './workflow-fixture.ts';
 
 describe('the DynamoDB capacity meter on dynalite', () => {
@@ -183,6 +184,20 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     // Each page of the child: Observe, Plan, Govern, Act, Record, MorePages?, then NextPage or ShardDone.
     expect(result.stats.transitions.EXPRESS).toBe(7 * pages);
     expect(result.stats.mapIterations.STANDARD).toBe(shards + 1 + approvals);
+  });
+
+  it('estimates the history events of the parent as Step Functions logs them (a Standard execution fails past 25,000)', () => {
+    const executions = result.stats.executions.EXPRESS;
+    const shards = 2;
+    const transitions = result.stats.transitions.STANDARD;
+    // Start and end; entered and exited per state; scheduled, started, succeeded per Task, plus
+    // submitted for ProcessShard (.sync:2) and RequestApproval (.waitForTaskToken); start and end
+    // per Map (Accounts, ApprovalPages, ShardApprovals) and per iteration (2 shards, 1 page, 1 approval).
+    const tasks = 3 * (1 + 1 + 1 + 1 + 1) + 4 * (executions + 1);
+    expect(result.stats.maxHistoryEvents.STANDARD).toBe(2 + 2 * transitions + tasks + 2 * 3 + 2 * (shards + 1 + 1));
+    expect(result.stats.maxHistoryEvents.STANDARD).toBeLessThan(STANDARD_HISTORY_LIMIT);
+    // A child: per page five Tasks, and Choice + Pass or Succeed.
+    expect(result.stats.maxHistoryEvents.EXPRESS).toBeGreaterThanOrEqual(2 + 2 * 7 + 3 * 5);
   });
 
   it('counts every Lambda invocation: 5 per page, 6 in the parent, 2 for the approval page', () => {
