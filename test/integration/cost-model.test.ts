@@ -57,6 +57,9 @@ describe('the DynamoDB capacity meter on dynalite', () => {
     await doc().send(new UpdateCommand({ TableName: names.approvals, Key: { pk: 'APPROVAL#1', sk: 'REQUEST' }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'pending' } }));
     expect(meter.snapshot().tables[names.approvals]).toEqual({ readUnits: 0, writeUnits: 6, indexWriteUnits: 1, requests: 2 });
     meter.reset();
+    // A value placeholder named like a key is not the key.
+    await doc().send(new UpdateCommand({ TableName: names.approvals, Key: { pk: 'APPROVAL#1', sk: 'REQUEST' }, UpdateExpression: 'SET note = :gsi1sk', ExpressionAttributeValues: { ':gsi1sk': 'x' } }));
+    expect(meter.snapshot().tables[names.approvals]?.indexWriteUnits).toBe(0);
     await doc().send(new UpdateCommand({ TableName: names.approvals, Key: { pk: 'APPROVAL#1', sk: 'REQUEST' }, UpdateExpression: 'SET #k = :k', ExpressionAttributeNames: { '#k': 'gsi1sk' }, ExpressionAttributeValues: { ':k': 'b' } }));
     expect(meter.snapshot().tables[names.approvals]?.indexWriteUnits).toBe(1);
   });

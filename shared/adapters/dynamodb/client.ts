@@ -251,7 +251,8 @@ function updatedAttributeNames(input: Record<string, unknown>): Set<string> {
   const expression = String(input.UpdateExpression ?? '');
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const out = new Set<string>();
-  for (const token of expression.match(/#?[A-Za-z_][A-Za-z0-9_]*/g) ?? []) out.add(token.startsWith('#') ? (names[token] ?? token) : token);
+  // Names and #placeholders; not :value placeholders (":sk" is a value, not the attribute sk).
+  for (const token of expression.match(/(?<![:\w#])#?[A-Za-z_][A-Za-z0-9_]*/g) ?? []) out.add(token.startsWith('#') ? (names[token] ?? token) : token);
   return out;
 }
 
