@@ -132,6 +132,36 @@ export interface WorkflowEngineOptions {
 }
 
 const TOKEN_SENTINEL = '__AMK_LOCAL_TASK_TOKEN__';
+
+/**
+ * Local Lambda invocations in progress at once. Their duration (the Lambda cost proxy) is wall
+ * time in one shared process: without a bound, 1,800 approval branches at once made every
+ * invocation look many times longer than it is.
+ */
+export const LOCAL_LAMBDA_CONCURRENCY = 16;
+
+/** A counting semaphore: acquire() resolves with a release function once a slot is free. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    };
+  }
+}
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/;
 const STATE_MACHINE_ARN = /^arn:aws:states:[^:]+:\d+:stateMachine:([^:]+)$/;
 
@@ -163,6 +193,8 @@ function withToken(value: unknown, token: string): unknown {
 export class WorkflowEngine {
   /** One validated machine per definition: validating (ajv) costs ~0.4 s, more than a small execution. */
   private readonly machines = new Map<string, StateMachine>();
+  /** Slots for Lambda invocations in progress (see LOCAL_LAMBDA_CONCURRENCY). */
+  private readonly lambdaSlots = new Slots(LOCAL_LAMBDA_CONCURRENCY);
 
   constructor(private readonly options: WorkflowEngineOptions) {}
 
@@ -280,6 +312,9 @@ export class WorkflowEngine {
       const lambda = this.options.lambdas.get(logicalId);
       if (!lambda) throw new Error(`No local handler for Lambda ${logicalId} (state ${stateName})`);
       const timeoutMs = Number(task.TimeoutSeconds ?? 60) * 1000;
+      // Each Lambda invocation has a sandbox of its own in AWS; here they share one process, so at
+      // most LOCAL_LAMBDA_CONCURRENCY run at once and the duration counts from the start, not the wait.
+      const release = await this.lambdaSlots.acquire();
       const started = performance.now();
       stats.lambdaInvocations += 1;
       const logs = { bytes: 0 };
@@ -299,6 +334,7 @@ export class WorkflowEngine {
         stats.handlerLogBytes += logs.bytes;
         const prev = stats.lambdas[logicalId] ?? { invocations: 0, billedMs: 0 };
         stats.lambdas[logicalId] = { invocations: prev.invocations + 1, billedMs: prev.billedMs + Math.max(1, Math.ceil(ms)) };
+        release();
       }
     };
     const lambdaArn = LAMBDA_ARN.exec(resource);
