@@ -21,7 +21,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDocument, type Document } from 'yaml';
 import { LocalRuntime } from '../local/runtime.ts';
 import { loadCampaignBundle } from '../shared/config/load.ts';

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { InvalidConfigError } from '../shared/domain/errors.ts';
 import { PROJECT_ROOT } from './constructs/agent-function.ts';
 import { CampaignStack } from './stacks/campaign-stack.ts';
 
@@ -27,7 +28,7 @@ export interface BuildAppOptions {
    */
   readonly bundling?: boolean;
   /**
-   * Extra context, as `-c key=value` would give (`sender`, `approvers`, `configDir`, `stackName`, `bundling`).
+   * Extra context, as `-c key=value` would give (`sender`, `approvers`, `configDir`, `stackName`, `plannerSeed`, `bundling`).
    * @default - none
    */
   readonly context?: Record<string, unknown>;
@@ -41,8 +42,8 @@ export interface BuildAppOptions {
 
 /** Default stack name (context `stackName` overrides it). */
 export const DEFAULT_STACK_NAME = 'AutonomousMarketing';
-/** Default sender address (context `sender` overrides it). */
-export const DEFAULT_SENDER = 'agents@example.com';
+/** Default planner seed (context `plannerSeed` overrides it). */
+export const DEFAULT_PLANNER_SEED = 'amk';
 
 /** Creates the app and the stack (throws InvalidConfigError when a campaign file is invalid). */
 export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: CampaignStack } {
@@ -60,7 +61,9 @@ export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: Campaig
   const stack = new CampaignStack(app, stringContext(context('stackName'), 'stackName') ?? DEFAULT_STACK_NAME, {
     description: 'Autonomous Marketing: agents that plan and execute B2B campaigns under human governance',
     configDir: opts.configDir ?? stringContext(context('configDir'), 'configDir') ?? 'config',
-    senderAddress: stringContext(context('sender'), 'sender') ?? DEFAULT_SENDER,
+    // No default: every email leaves from this address, so it is configuration (cdk.json or -c).
+    senderAddress: requiredContext(stringContext(context('sender'), 'sender'), 'sender', 'the From address of every email, an SES-verified identity'),
+    plannerSeed: stringContext(context('plannerSeed'), 'plannerSeed') ?? DEFAULT_PLANNER_SEED,
     // Optional allow-list: when given, config that routes approvals to anyone else fails synth.
     ...(context('approvers') === undefined ? {} : { approverEmails: listContext(context('approvers'), 'approvers') }),
   });
@@ -89,6 +92,12 @@ export function synthesizeTemplate(opts: BuildAppOptions = {}): { template: Reco
 function stringContext(value: unknown, key: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw new Error(`context "${key}" must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A context value the app cannot do without: a clear synth error naming it and how to set it. */
+function requiredContext(value: string | undefined, key: string, what: string): string {
+  if (value === undefined) throw new InvalidConfigError(`context "${key}"`, [{ path: key, message: `is not set: it is ${what}. Set it with -c ${key}=... or in cdk.json's "context"` }]);
   return value;
 }
 

@@ -72,6 +72,9 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, host: str
     if (name === 'cookie') cookies = joined.split(';').map((c) => c.trim()).filter((c) => c !== '');
     else headers[name.toLowerCase()] = joined;
   }
+  // Like a Function URL, the server sets the forwarding headers itself (whatever the client sent):
+  // this one is plain http on 127.0.0.1.
+  headers['x-forwarded-proto'] = 'http';
   const query: Record<string, string> = {};
   for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
   const now = new Date();

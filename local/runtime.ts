@@ -1,13 +1,18 @@
 /**
  * The embedded default: the real parts on 127.0.0.1. dynalite (the DynamoDB API, on a thread of
  * its own) with data under the data folder, the state machines that `cdk synth` produces run by
- * aws-local-stepfunctions, the real approval handler behind a local HTTP server, a local Step
- * Functions callback endpoint, emails as .eml files, and the seeded market simulator standing in
- * for the world. Each run also reports what it used (transitions, executions, Lambda time, metered
- * DynamoDB capacity, emails) in the cost model's terms.
+ * aws-local-stepfunctions, the real approval handler behind a local HTTP server, local Step
+ * Functions, SES and Secrets Manager endpoints, emails as .eml files, and the seeded market
+ * simulator standing in for the world.
+ *
+ * As strict as AWS: each Lambda's ports are built by the same composition root as in AWS, from
+ * that function's own synthesized environment (tables resolved to the local ones, endpoints on
+ * 127.0.0.1), and every SDK call it makes is checked against its synthesized IAM statements.
+ * Each run also reports what it used (transitions, executions, Lambda time, metered DynamoDB
+ * capacity, emails) in the cost model's terms.
  */
 import { performance } from 'node:perf_hooks';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,28 +21,33 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { loadCampaignBundle } from '../shared/config/load.ts';
 import type { CampaignBundle } from '../shared/domain/config.ts';
 import { InvalidConfigError } from '../shared/domain/errors.ts';
-import type { AppDeps } from '../shared/app/deps.ts';
 import { StaticConfigSource } from '../shared/adapters/config-source.ts';
-import { approvalDepsOf } from '../shared/app/request-approval-step.ts';
 import { CapacityMeter, createDynamoClient, documentClient, meteredIndexes, type CapacitySnapshot } from '../shared/adapters/dynamodb/client.ts';
 import { sendBatchWrites } from '../shared/adapters/dynamodb/batch-write.ts';
 import { batchPutStakeholders, batchWriteChunks, importAccountState } from '../shared/adapters/dynamodb/requests.ts';
 import { ensureTables } from '../shared/adapters/dynamodb/create-tables.ts';
 import { TABLES, localTableName, type TableKey } from '../shared/adapters/dynamodb/tables.ts';
+import { PROJECT_ROOT } from '../cdk/constructs/agent-function.ts';
 import { DynamoAccountRepository } from '../shared/adapters/dynamodb/account-repository.ts';
 import { DynamoMemoryRepository } from '../shared/adapters/dynamodb/memory-repository.ts';
 import { DynamoApprovalRepository } from '../shared/adapters/dynamodb/approval-repository.ts';
 import { DynamoAuditLog } from '../shared/adapters/dynamodb/audit-log.ts';
 import { DynamoRunRepository } from '../shared/adapters/dynamodb/run-repository.ts';
-import { createIdempotentRunner } from '../shared/adapters/idempotency.ts';
-import { SfnTaskCallback } from '../shared/adapters/sfn-callback.ts';
+import { buildStepDeps, type AwsService, type Platform } from '../shared/adapters/lambda/compose.ts';
+import { STEP_PORTS, type StepName } from '../shared/app/steps.ts';
+import type { AccountRepository, ApprovalRepository, MemoryRepository, RunRepository } from '../shared/ports/index.ts';
 import { synthesizeTemplate } from '../cdk/synth.ts';
+import { TABLE_METADATA } from '../cdk/constructs/data-tables.ts';
+import { approvalDepsOf } from '../functions/approval-http/deps.ts';
+import { IamGuard, statementsOf, type IamGrantUse, type ResolvedStatement } from './engine/iam.ts';
+import { startAwsEndpoints } from './engine/aws-endpoints.ts';
+import { attachRecorder, recordInvocation, recordingTools, type InvocationRecord } from './engine/cassette.ts';
 import { startDynaliteThread } from './engine/dynalite-worker.ts';
 import { OutboxMailer } from './outbox.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { Market } from './simulator/market.ts';
 import { SimulatedToolGateway } from './simulator/tool-gateway.ts';
-import { resolveTemplate, type ResolvedTemplate, type TemplateStateMachine } from './engine/template.ts';
+import { LOCAL_REGION, localSecretArn, resolveIntrinsics, resolveTemplate, type ResolveHooks, type ResolvedTemplate, type TemplateFunction, type TemplateStateMachine } from './engine/template.ts';
 import { TaskTokenRegistry } from './engine/task-tokens.ts';
 import { startSfnEndpoint } from './engine/sfn-endpoint.ts';
 import { WorkflowEngine, type ExecutionStats, type LambdaUsage, type LocalLambda } from './engine/workflow-engine.ts';
@@ -45,7 +55,6 @@ import { withLogTally } from './engine/log-meter.ts';
 import { costInputsOf, type RunUsage } from './engine/cost-inputs.ts';
 import { RunSummary } from '../shared/app/contracts.ts';
 import type { CostInputs } from '../shared/domain/cost.ts';
-import type { Mailer, OutgoingEmail } from '../shared/ports/index.ts';
 import type { AccountState, Stakeholder } from '../shared/domain/model.ts';
 
 /** Options of the embedded default. */
@@ -68,8 +77,47 @@ export interface LocalRuntimeOptions {
   readonly retryIntervalMs?: number;
   /** Tool calls (1-based) that fail once with a transient error (tests). */
   readonly toolFaults?: number[];
+  /** Tool calls of one function (1-based, by step name) that fail once with a transient error (tests). */
+  readonly toolFaultsOf?: Readonly<Record<string, readonly number[]>>;
   /** Told how the CRM import of a new market progresses (it dominates start-up for large books). */
   readonly onImportProgress?: (done: number, total: number) => void;
+  /**
+   * A cloud assembly (`cdk.out`) to run instead of synthesizing one: state machines, handler
+   * mapping, environments and IAM all come from it. @default - synthesize in-process from the
+   * campaign file's config folder
+   */
+  readonly assemblyDir?: string;
+  /** Told of every SDK call IAM allowed: which function used which statement. */
+  readonly onIamAllowed?: (use: IamGrantUse) => void;
+  /**
+   * Changes what one function is wired with before its ports are built (tests take a grant or a
+   * variable away and show the function then fails as in AWS). @default - as synthesized
+   */
+  readonly rewire?: (fn: TemplateFunction, wiring: FunctionWiring) => FunctionWiring;
+  /**
+   * Steps (by name) whose every invocation is delivered twice with the same input, as Step
+   * Functions does when it retries a task whose function had already finished. @default none
+   */
+  readonly duplicateDelivery?: readonly string[];
+  /** Told of every finished invocation with its event and the SDK calls it made (tests replay them). */
+  readonly onInvocation?: (record: InvocationRecord) => void;
+}
+
+/** What a function runs with: its environment and its role's statements. */
+export interface FunctionWiring {
+  readonly env: Readonly<Record<string, string>>;
+  readonly statements: readonly ResolvedStatement[];
+}
+
+/** The operator's view of the data (the CLI's own credentials), never handed to a function. */
+export interface OperatorView {
+  readonly accounts: AccountRepository;
+  readonly memory: MemoryRepository;
+  readonly approvals: ApprovalRepository;
+  readonly audit: DynamoAuditLog;
+  readonly runs: RunRepository;
+  /** The link-signing key as the functions read it from the (local) secret. */
+  readonly signingKey: Buffer;
 }
 
 /** One campaign run's outcome. */
@@ -83,18 +131,6 @@ export interface LocalRunResult {
   readonly usage: RunUsage;
   /** The run's usage in the cost model's terms (price it with estimateCost). */
   readonly cost: CostInputs;
-}
-
-/** Counts what a run sends; in AWS each of these is one SES email. */
-class CountingMailer implements Mailer {
-  sent = 0;
-  constructor(private readonly inner: Mailer) {}
-
-  async send(email: OutgoingEmail): Promise<{ messageId: string }> {
-    const out = await this.inner.send(email);
-    this.sent += 1;
-    return out;
-  }
 }
 
 /** Usage of the Lambda functions the workflow does not invoke (the approval page), per run. */
@@ -148,6 +184,29 @@ async function importBook(
 
 const WEEK_MS = 7 * 86_400_000;
 
+/** The sender address of the in-process synth (the local SES stand-in accepts any). */
+export const LOCAL_SENDER = 'agents@amk.localhost';
+
+/**
+ * The campaign an assembly runs: the bundled campaigns.json (what synth validated), picked by the
+ * id of the given campaign file, or the only one.
+ */
+function campaignOfAssembly(assemblyDir: string, template: Record<string, unknown>, campaignFile: string | undefined): CampaignBundle {
+  const resolved = resolveTemplate(template);
+  const reader = [...resolved.functions.values()].find((f) => f.files['campaigns.json'] !== undefined);
+  if (!reader) throw new InvalidConfigError(assemblyDir, [{ path: '', message: 'no function of the assembly carries campaigns.json' }]);
+  const file = resolve(assemblyDir, reader.files['campaigns.json'] as string);
+  const bundles = StaticConfigSource.fromJsonFile(file);
+  const ids = bundles.ids();
+  let wanted: string | undefined;
+  if (campaignFile !== undefined && existsSync(campaignFile)) wanted = loadCampaignBundle(resolve(campaignFile)).campaign.id;
+  const id = wanted !== undefined && ids.includes(wanted) ? wanted : ids.length === 1 ? ids[0] : undefined;
+  if (id === undefined) {
+    throw new InvalidConfigError(file, [{ path: '', message: `the assembly holds campaigns ${ids.join(', ')}; name one with --campaign (its file's id)` }]);
+  }
+  return bundles.get(id) as CampaignBundle;
+}
+
 /** Finds the config folder a campaign file belongs to (`<config>/campaigns/x.yaml`). */
 function configDirOf(campaignFile: string): string {
   const dir = dirname(resolve(campaignFile));
@@ -164,27 +223,93 @@ function writeAtomic(file: string, text: string, mode?: number): void {
   renameSync(tmp, file);
 }
 
+/** A cloud assembly's stack template (the one with the state machines). */
+export function readAssemblyTemplate(assemblyDir: string): Record<string, unknown> {
+  const manifestFile = join(assemblyDir, 'manifest.json');
+  if (!existsSync(manifestFile)) {
+    throw new InvalidConfigError(assemblyDir, [{ path: 'manifest.json', message: 'not found: expected a cloud assembly (the cdk.out folder that `npx cdk synth` writes)' }]);
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }> };
+  const stacks = Object.values(manifest.artifacts ?? {}).filter((a) => a.type === 'aws:cloudformation:stack' && a.properties?.templateFile);
+  for (const stack of stacks) {
+    const template = JSON.parse(readFileSync(join(assemblyDir, stack.properties?.templateFile as string), 'utf8')) as Record<string, unknown>;
+    const resources = Object.values((template.Resources ?? {}) as Record<string, { Type?: string }>);
+    if (resources.some((r) => r.Type === 'AWS::StepFunctions::StateMachine')) return template;
+  }
+  throw new InvalidConfigError(assemblyDir, [{ path: 'manifest.json', message: 'no stack of this assembly has a state machine: is it an Autonomous Marketing assembly?' }]);
+}
+
+/** Names a template's tables locally by their key (`amk:table` metadata): the tables ensureTables creates. */
+const localTableNames: ResolveHooks['tableName'] = (logicalId, resource) => {
+  const key = resource.Metadata?.[TABLE_METADATA];
+  if (typeof key !== 'string' || !(key in TABLES)) {
+    throw new InvalidConfigError(`table ${logicalId}`, [{ path: `Metadata.${TABLE_METADATA}`, message: 'is missing: synthesize the assembly with this version of the project' }]);
+  }
+  return localTableName(key as TableKey);
+};
+
+/** The Lambda runtime's own variables (AWS sets these for every function; they are not in the template). */
+function lambdaRuntimeEnv(fn: TemplateFunction, taskRoot: string): Record<string, string> {
+  return { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, AWS_LAMBDA_FUNCTION_NAME: fn.logicalId, LAMBDA_TASK_ROOT: taskRoot };
+}
+
+/**
+ * The function's code folder as Lambda would unpack it: the bundle's asset folder when the
+ * assembly was bundled, else a folder in the data folder with the files the bundle would carry.
+ */
+function taskRootOf(fn: TemplateFunction, assemblyDir: string, dataDir: string): string {
+  const files = Object.entries(fn.files);
+  if (fn.assetPath !== undefined) {
+    const asset = resolve(assemblyDir, fn.assetPath);
+    if (files.every(([name]) => existsSync(join(asset, name)))) return asset;
+  }
+  const root = join(dataDir, 'functions', fn.logicalId);
+  mkdirSync(root, { recursive: true });
+  for (const [name, source] of files) copyFileSync(resolve(assemblyDir, source), join(root, name));
+  return root;
+}
+
+/** The generated secrets of a template, kept in the data folder (as Secrets Manager keeps them). */
+function localSecrets(template: ResolvedTemplate, dataDir: string): Map<string, string> {
+  const dir = join(dataDir, 'secrets');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secrets = new Map<string, string>();
+  for (const [logicalId, res] of Object.entries(template.resources)) {
+    if (res.Type !== 'AWS::SecretsManager::Secret') continue;
+    const file = join(dir, logicalId);
+    if (!existsSync(file)) writeAtomic(file, randomBytes(48).toString('base64url').slice(0, 64), 0o600);
+    chmodSync(file, 0o600);
+    secrets.set(localSecretArn(logicalId), readFileSync(file, 'utf8').trim());
+  }
+  return secrets;
+}
+
 /** The embedded default, started. */
 export class LocalRuntime {
   private runNow: string;
   private runStartedAt = Date.now();
 
   private constructor(
-    /** Consumed DynamoDB capacity of this process's client, reset per run. */
+    /** Consumed DynamoDB capacity of this process's clients, reset per run. */
     readonly meter: CapacityMeter,
-    private readonly mailCounter: CountingMailer,
+    private readonly mailCounter: { sent: number },
     private readonly extraLambdas: LambdaTally,
     readonly dataDir: string,
     readonly bundle: CampaignBundle,
     readonly template: ResolvedTemplate,
     readonly campaignRun: TemplateStateMachine,
     readonly engine: WorkflowEngine,
-    readonly deps: AppDeps,
+    /** The operator's view of the data; the functions each have their own, narrower ports. */
+    readonly deps: OperatorView,
     readonly market: Market,
     readonly tokens: TaskTokenRegistry,
     readonly approvalUrl: string,
     readonly outboxDir: string,
     readonly toolGateway: SimulatedToolGateway,
+    /** What each function runs with (its synthesized environment and statements, resolved). */
+    readonly wiring: ReadonlyMap<string, FunctionWiring>,
+    /** The local stand-in of each AWS service the functions call. */
+    readonly endpoints: Readonly<Record<AwsService, string>>,
     private readonly closers: Array<() => Promise<void>>,
   ) {
     this.runNow = market.now();
@@ -192,18 +317,37 @@ export class LocalRuntime {
 
   /** Starts every part; throws InvalidConfigError before anything is written if the config is bad. */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
-    const campaignFile = resolve(options.campaignFile);
-    // Validate first: a bad file must fail before any data is touched.
-    const bundle = loadCampaignBundle(campaignFile);
-    const configDir = configDirOf(campaignFile);
     const dataDir = resolve(options.dataDir ?? '.data');
-    if (options.reset) rmSync(dataDir, { recursive: true, force: true });
+    let template: Record<string, unknown>;
+    let assemblyDir: string;
+    let bundle: CampaignBundle;
+    if (options.assemblyDir !== undefined) {
+      // What the user is about to deploy: nothing is synthesized, the campaigns are the bundled ones.
+      assemblyDir = resolve(options.assemblyDir);
+      template = readAssemblyTemplate(assemblyDir);
+      bundle = campaignOfAssembly(assemblyDir, template, options.campaignFile);
+      if (options.reset) rmSync(dataDir, { recursive: true, force: true });
+    } else {
+      const campaignFile = resolve(options.campaignFile);
+      // Validate first: a bad file must fail before any data is touched.
+      bundle = loadCampaignBundle(campaignFile);
+      const configDir = configDirOf(campaignFile);
+      if (options.reset) rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir, { recursive: true });
+      // The very template `cdk synth` produces (bundling skipped: the handlers run from source here).
+      const synthesized = synthesizeTemplate({
+        outdir: join(dataDir, 'cdk.out'),
+        configDir,
+        bundling: false,
+        context: { sender: LOCAL_SENDER, plannerSeed: options.seed ?? 'amk-demo' },
+      });
+      template = synthesized.template;
+      assemblyDir = synthesized.assemblyDir;
+    }
     mkdirSync(dataDir, { recursive: true });
     const outboxDir = join(dataDir, 'outbox');
-    mkdirSync(outboxDir, { recursive: true });
+    mkdirSync(join(outboxDir, 'prospects'), { recursive: true });
 
-    // The very template `cdk synth` produces (bundling skipped: the handlers run from source here).
-    const { template } = synthesizeTemplate({ outdir: join(dataDir, 'cdk.out'), configDir, bundling: false });
     const resolved = resolveTemplate(template);
     const campaignRun = [...resolved.stateMachines.values()].find((sm) => sm.type === 'STANDARD');
     if (!campaignRun) throw new Error('The synthesized template has no STANDARD state machine');
@@ -217,14 +361,11 @@ export class LocalRuntime {
       // The indexes per table name, as declared (tables.ts), so the meter can add the index
       // writes dynalite does not report.
       const meter = new CapacityMeter({ indexes: meteredIndexes(names) });
+      // The operator's client (the CLI's credentials): creates the tables, imports the book, and
+      // lets the world deliver its signals. No function uses it.
       const client = createDynamoClient({ endpoint: dynamo.endpoint, meter });
       closers.push(async () => client.destroy());
       await ensureTables(client, names);
-
-      const keyFile = join(dataDir, 'signing.key');
-      if (!existsSync(keyFile)) writeAtomic(keyFile, randomBytes(32).toString('base64'), 0o600);
-      chmodSync(keyFile, 0o600);
-      const signingKey = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
 
       const seed = options.seed ?? 'amk-demo';
       const marketFile = join(dataDir, 'market.json');
@@ -243,16 +384,21 @@ export class LocalRuntime {
       const tokens = new TaskTokenRegistry();
       const sfn = await startSfnEndpoint(tokens);
       closers.push(() => sfn.close());
-      const sfnClient = new SFNClient({ endpoint: sfn.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-      closers.push(async () => sfnClient.destroy());
 
       let runtime: LocalRuntime | undefined;
       const clock = () => (runtime ? runtime.clock() : market.now());
       const toolGateway = new SimulatedToolGateway(market, clock, { faults: { failOnCall: options.toolFaults ?? [] } });
-      const mailer = new CountingMailer(new OutboxMailer(outboxDir, clock));
-      const callback = new SfnTaskCallback(sfnClient);
-      const approvals = new DynamoApprovalRepository(client, names.approvals);
-      const audit = new DynamoAuditLog(client, names.audit);
+      const mailCounter = { sent: 0 };
+      const secrets = localSecrets(resolved, dataDir);
+      const aws = await startAwsEndpoints({
+        outbox: new OutboxMailer(outboxDir, clock),
+        prospects: new OutboxMailer(join(outboxDir, 'prospects'), clock),
+        secrets,
+        onEmail: () => {
+          mailCounter.sent += 1;
+        },
+      });
+      closers.push(() => aws.close());
 
       let approvalHandler: ((e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) | undefined;
       // Each page view and decision is one invocation of the approval function's URL in AWS.
@@ -275,36 +421,105 @@ export class LocalRuntime {
       });
       closers.push(() => server.close());
 
-      const deps: AppDeps = {
-        config: new StaticConfigSource([bundle]),
-        accounts,
-        memory: new DynamoMemoryRepository(client, names.memory),
-        approvals,
-        audit,
-        runs: new DynamoRunRepository(client, names.runs),
-        tools: toolGateway,
-        idempotent: createIdempotentRunner({ client, table: names.idempotency }),
-        mailer,
-        callback,
-        clock,
-        seed,
-        signingKey,
-        approvalBaseUrl: server.url,
-        mailFrom: 'amk@localhost',
-        allowSimulatedReviewer: true,
+      // Each function: its own environment from the template, its own SDK clients on the local
+      // endpoints, each checked against its own role's statements.
+      const hooks: ResolveHooks = { tableName: localTableNames, functionUrl: () => `${server.url}/` };
+      const endpoints: Record<AwsService, string> = { dynamodb: dynamo.endpoint, sfn: sfn.url, sesv2: aws.url, secretsmanager: aws.url };
+      const wiring = new Map<string, FunctionWiring>();
+      const platformOf = (fn: TemplateFunction): { platform: Platform; env: Record<string, string> } => {
+        const taskRoot = taskRootOf(fn, assemblyDir, dataDir);
+        const synthesizedEnv = Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, String(resolveIntrinsics(v, resolved.resources, hooks))]));
+        let wired: FunctionWiring = { env: { ...synthesizedEnv, ...lambdaRuntimeEnv(fn, taskRoot) }, statements: statementsOf(resolved, fn, hooks) };
+        if (options.rewire) wired = options.rewire(fn, wired);
+        wiring.set(fn.logicalId, wired);
+        const guard = new IamGuard({
+          functionName: fn.name,
+          logicalId: fn.logicalId,
+          roleLogicalId: fn.roleLogicalId,
+          statements: wired.statements,
+          stateMachineOfToken: (token) => tokens.stateMachineOf(token),
+          ...(options.onIamAllowed ? { onAllowed: options.onIamAllowed } : {}),
+        });
+        const platform: Platform = {
+          clientConfig: (service) => ({ endpoint: endpoints[service], region: LOCAL_REGION, credentials: { accessKeyId: `local-${fn.logicalId}`, secretAccessKey: 'local' } }),
+          instrument: (c, service) => {
+            guard.attach(c, service);
+            if (options.onInvocation) attachRecorder(c, service);
+          },
+          meter,
+          // The world stands behind the deployed connectors: what they deliver reaches the market.
+          tools: (connectors) => {
+            const world = toolGateway.through(connectors, options.toolFaultsOf?.[fn.name]);
+            return options.onInvocation ? recordingTools(world) : world;
+          },
+          clock,
+        };
+        return { platform, env: { ...wired.env } };
       };
-      const { createHandler: createApprovalHandler } = await import('../functions/approval-http/handler.ts');
-      approvalHandler = createApprovalHandler(approvalDepsOf(deps)) as unknown as (e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
+      const stepOf = (fn: TemplateFunction): StepName => {
+        if (!(fn.name in STEP_PORTS)) throw new Error(`Function ${fn.logicalId} (${fn.entry}) is not a step of this version (no STEP_PORTS entry "${fn.name}")`);
+        return fn.name as StepName;
+      };
+      const once = <T>(make: () => Promise<T>): (() => Promise<T>) => {
+        let value: Promise<T> | undefined;
+        return () => {
+          value ??= make().catch((err: unknown) => {
+            value = undefined;
+            throw err;
+          });
+          return value;
+        };
+      };
+
+      // With onInvocation, each invocation's SDK calls are recorded (attachRecorder) under its event.
+      const recorded = <E, C extends unknown[], R>(fn: TemplateFunction, handler: (event: E, ...rest: C) => Promise<R>) => {
+        const onInvocation = options.onInvocation;
+        if (!onInvocation) return handler;
+        return async (event: E, ...rest: C): Promise<R> => {
+          const record: InvocationRecord = { functionName: fn.name, logicalId: fn.logicalId, event: structuredClone(event), at: clock(), calls: [], tools: [] };
+          try {
+            return await recordInvocation(record, () => handler(event, ...rest));
+          } catch (err) {
+            record.failed = true;
+            throw err;
+          } finally {
+            onInvocation(record);
+          }
+        };
+      };
+      if (approvalFunction) {
+        const { platform, env } = platformOf(approvalFunction);
+        const { createHandler: createApprovalHandler } = await import('../functions/approval-http/handler.ts');
+        const handler = createApprovalHandler(
+          once(async () => approvalDepsOf(await buildStepDeps('approval-http', env, platform), { allowSimulatedReviewer: true })),
+        ) as unknown as (e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
+        approvalHandler = recorded(approvalFunction, (e: APIGatewayProxyEventV2) => handler(e));
+      }
 
       const lambdas = new Map<string, LocalLambda>();
       for (const fn of resolved.functions.values()) {
         if (fn.name === 'approval-http') continue; // served by the approval server, not the workflow
-        const mod = (await import(pathToFileURL(resolve(fn.entry)).href)) as { createHandler?: (deps: () => Promise<AppDeps>) => LocalLambda };
+        const name = stepOf(fn);
+        const mod = (await import(pathToFileURL(resolve(PROJECT_ROOT, fn.entry)).href)) as { createHandler?: (deps: () => Promise<unknown>) => LocalLambda };
         if (typeof mod.createHandler !== 'function') throw new Error(`${fn.entry} exports no createHandler`);
-        lambdas.set(fn.logicalId, mod.createHandler(async () => deps));
+        const { platform, env } = platformOf(fn);
+        const handler = recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform))));
+        const twice = options.duplicateDelivery?.includes(name) === true;
+        // The first delivery's result is dropped, as when its response was lost to a retry.
+        lambdas.set(fn.logicalId, twice ? async (event, context) => (await handler(structuredClone(event), context), handler(event, context)) : handler);
       }
       const engine = new WorkflowEngine({ template: resolved, lambdas, tokens, retryIntervalMs: options.retryIntervalMs });
-      runtime = new LocalRuntime(meter, mailer, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, deps, market, tokens, server.url, outboxDir, toolGateway, closers);
+
+      const signingSecret = [...secrets.values()][0];
+      const operator: OperatorView = {
+        accounts,
+        memory: new DynamoMemoryRepository(client, names.memory),
+        approvals: new DynamoApprovalRepository(client, names.approvals),
+        audit: new DynamoAuditLog(client, names.audit),
+        runs: new DynamoRunRepository(client, names.runs),
+        signingKey: Buffer.from(signingSecret ?? '', 'utf8'),
+      };
+      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, closers);
       return runtime;
     } catch (err) {
       for (const close of closers.reverse()) await close().catch(() => undefined);

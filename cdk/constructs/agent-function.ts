@@ -1,47 +1,37 @@
 /**
  * The project's Lambda function: owns the defaults every handler shares (Node.js 22 on arm64, ESM
- * bundle, X-Ray, a log group with retention) and the one way a function reaches a table, so that
- * an environment variable never exists without its least-privilege grant.
+ * bundle, X-Ray, a log group with retention) and derives the function's environment and grants
+ * from its step's port declaration (shared/app/steps.ts): an environment variable never exists
+ * without its least-privilege grant, and neither exists without a port that uses it.
  */
 import { existsSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Architecture, Code, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
+import { IDEMPOTENCY_CALLS, callsOf, type DynamoAction } from '../../shared/adapters/dynamodb/access.ts';
+import { FLAG_PORT_ENV, portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
+import { flagPortsOf, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 
 /** The repository root (cdk/constructs/../..), so entries resolve the same from any working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** How a function may use a table. */
-export type TableAccess = 'read' | 'readwrite' | 'append';
-
-/** Exact DynamoDB actions per access level; never a wildcard. */
-export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
-  readwrite: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:BatchGetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-  ],
-  // The audit trail is append-only and hash-chained: reading the tail is allowed, rewriting is not.
-  append: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem'],
-};
-
 /** Environment variable that carries the sender address to functions that send email. */
 export const SENDER_ENV = 'MAIL_FROM';
 
+/** File name of the validated campaign configuration inside a bundle. */
+export const CAMPAIGNS_FILE_NAME = 'campaigns.json';
+
 /** CloudFormation metadata keys the local runtime maps a Lambda to its handler module by. */
-export const FUNCTION_METADATA = { entry: 'amk:entry', name: 'amk:function' } as const;
+export const FUNCTION_METADATA = { entry: 'amk:entry', name: 'amk:function', files: 'amk:files' } as const;
 
 // esbuild's ESM output has no `require`; CommonJS dependencies bundled into it still call it.
 const REQUIRE_BANNER = "import { createRequire as __amkCreateRequire } from 'node:module'; const require = __amkCreateRequire(import.meta.url);";
@@ -50,6 +40,14 @@ const REQUIRE_BANNER = "import { createRequire as __amkCreateRequire } from 'nod
 export interface AgentFunctionProps {
   /** Folder name under `functions/`; the handler is `functions/<name>/handler.ts`, export `handler`. */
   readonly name: string;
+  /** The ports the function's step uses (STEP_PORTS[name]): its environment and grants follow from them. */
+  readonly ports: StepPorts;
+  /**
+   * The validated campaigns (`cdk synth` writes them), bundled as campaigns.json; required when
+   * the ports include `config`.
+   * @default - none
+   */
+  readonly campaignsFile?: string;
   /**
    * Memory in MB.
    * @default 256
@@ -65,22 +63,6 @@ export interface AgentFunctionProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
-  /**
-   * Extra environment variables (table variables come from {@link AgentFunction.useTable}).
-   * @default - none
-   */
-  readonly environment?: Readonly<Record<string, string>>;
-  /**
-   * Files copied into the bundle next to the handler: file name in the bundle -> absolute path of
-   * the source file (which must exist when bundling runs).
-   * @default - none
-   */
-  readonly bundledFiles?: Readonly<Record<string, string>>;
-  /**
-   * Powertools service name.
-   * @default 'autonomous-marketing'
-   */
-  readonly serviceName?: string;
   /**
    * Root of the repository (holds `functions/` and `package-lock.json`).
    * @default PROJECT_ROOT
@@ -100,7 +82,9 @@ export class AgentFunction extends Construct {
   readonly functionName: string;
   /** Entry module, relative to the project root (POSIX separators). */
   readonly entry: string;
-  private readonly granted = new Map<TableKey, TableAccess>();
+  /** The ports the function uses. */
+  readonly ports: StepPorts;
+  private bound = false;
 
   constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
@@ -115,18 +99,14 @@ export class AgentFunction extends Construct {
     if (!timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)) {
       throw new Error(`AgentFunction ${props.name}: props.timeout must be between 1 and 900 seconds`);
     }
-    const bundledFiles = Object.entries(props.bundledFiles ?? {});
-    for (const [fileName] of bundledFiles) {
-      if (!/^[A-Za-z0-9._-]+$/.test(fileName) || fileName.startsWith('.')) {
-        throw new Error(`AgentFunction ${props.name}: props.bundledFiles key "${fileName}" must be a plain file name`);
-      }
+    if (props.ports.config === true && props.campaignsFile === undefined) {
+      throw new Error(`AgentFunction ${props.name}: props.campaignsFile is required, since props.ports include config`);
     }
-    const environment = props.environment ?? {};
-    for (const reserved of ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', SENDER_ENV, ...Object.values(TABLES).map((t) => t.envVar)]) {
-      if (reserved in environment) {
-        throw new Error(`AgentFunction ${props.name}: props.environment must not set ${reserved} (the construct owns it)`);
-      }
+    if (props.ports.config !== true && props.campaignsFile !== undefined) {
+      throw new Error(`AgentFunction ${props.name}: props.campaignsFile is given, but props.ports do not include config`);
     }
+    const bundledFiles: Array<[string, string]> = props.campaignsFile !== undefined ? [[CAMPAIGNS_FILE_NAME, props.campaignsFile]] : [];
+    this.ports = props.ports;
 
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
     this.functionName = props.name;
@@ -160,11 +140,9 @@ export class AgentFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       description: `Autonomous Marketing: ${props.name}`,
-      environment: {
-        ...environment,
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'autonomous-marketing',
-      },
+      // Read by the Node.js runtime itself (stack traces through the bundle's source map); every
+      // other variable comes from a port (bind).
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
       ...(placeholder
         ? { code: Code.fromInline(`// ${this.entry} is not bundled in template-only synths`), handler: 'index.handler' }
         : {
@@ -200,6 +178,15 @@ export class AgentFunction extends Construct {
     const cfn = this.lambda.node.defaultChild as CfnFunction;
     cfn.addMetadata(FUNCTION_METADATA.entry, this.entry);
     cfn.addMetadata(FUNCTION_METADATA.name, props.name);
+    // Where the files the bundle carries come from, relative to the cloud assembly, so that the
+    // embedded default can lay out the same task root when bundling was skipped.
+    if (bundledFiles.length > 0) {
+      const outdir = Stage.of(this)?.outdir;
+      cfn.addMetadata(
+        FUNCTION_METADATA.files,
+        Object.fromEntries(bundledFiles.map(([name, source]) => [name, outdir !== undefined ? relative(outdir, source).split('\\').join('/') : source])),
+      );
+    }
 
     Validations.of(cfn).acknowledge({
       id: 'AwsSolutions-L1',
@@ -218,48 +205,106 @@ export class AgentFunction extends Construct {
     }
   }
 
-  /** Gives the function a table: its env var (TABLES[key].envVar) together with a least-privilege grant. */
-  useTable(table: ITable, key: TableKey, access: TableAccess): void {
-    const def = TABLES[key];
-    const previous = this.granted.get(key);
-    if (previous) {
-      throw new Error(`AgentFunction ${this.functionName}: useTable("${key}") called twice (already "${previous}", now "${access}")`);
+  /**
+   * Gives the function what its ports need, once: for each port its environment variable and its
+   * least-privilege grant (exact actions on exact resources), derived from the declaration.
+   */
+  bind(resources: PortResources): void {
+    if (this.bound) throw new Error(`AgentFunction ${this.functionName}: bind() called twice`);
+    this.bound = true;
+    const env = portEnvOf(this.ports);
+    const setEnv = (variable: string, value: string): void => {
+      if (!env.has(variable)) throw new Error(`AgentFunction ${this.functionName}: ${variable} is not an environment variable of its ports`);
+      this.lambda.addEnvironment(variable, value);
+    };
+    const grantTable = (key: TableKey, table: ActionsOn): void => {
+      const t = resources.tables(key);
+      setEnv(TABLES[key].envVar, t.tableName);
+      if (table.table.length > 0) this.allow(table.table.map((a) => `dynamodb:${a}`), [t.tableArn]);
+      for (const [index, actions] of table.indexes) this.allow(actions.map((a) => `dynamodb:${a}`), [`${t.tableArn}/index/${index}`]);
+    };
+    for (const [port, methods] of tablePortsOf(this.ports)) grantTable(port, callsOf(port, methods));
+    const flags = flagPortsOf(this.ports);
+    for (const port of flags) {
+      switch (port) {
+        case 'config':
+          setEnv(FLAG_PORT_ENV.config as string, CAMPAIGNS_FILE_NAME);
+          break;
+        case 'seed':
+          setEnv(FLAG_PORT_ENV.seed as string, resources.plannerSeed);
+          break;
+        case 'idempotent':
+          grantTable('idempotency', { table: [...new Set(IDEMPOTENCY_CALLS.map((c) => c.action))], indexes: new Map() });
+          break;
+        case 'tools':
+        case 'mailer':
+          break; // below, once for both
+        case 'signingKey':
+          setEnv(FLAG_PORT_ENV.signingKey as string, resources.signingKey.secretArn);
+          this.allow(['secretsmanager:GetSecretValue'], [resources.signingKey.secretArn]);
+          break;
+        case 'approvalBaseUrl':
+          setEnv(FLAG_PORT_ENV.approvalBaseUrl as string, resources.approvalBaseUrl);
+          break;
+        case 'callback':
+          // Its own policy, which nothing depends on: the state machine depends on the functions it
+          // invokes, so a grant in the function's default policy would close a cycle.
+          new Policy(this, 'TaskResponsePolicy', {
+            roles: [this.role],
+            statements: [
+              new PolicyStatement({
+                effect: Effect.ALLOW,
+                actions: ['states:SendTaskSuccess'],
+                resources: [resources.stateMachine().stateMachineArn],
+              }),
+            ],
+          });
+          break;
+      }
     }
-    this.granted.set(key, access);
-    this.lambda.addEnvironment(def.envVar, table.tableName);
-    // Every access level may Query; naming each index (not `index/*`) keeps the grant wildcard-free.
-    const indexArns = def.indexes.map((index) => `${table.tableArn}/index/${index.name}`);
-    this.role.addToPolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: [...TABLE_ACTIONS[access]],
-        resources: [table.tableArn, ...indexArns],
-      }),
-    );
+    if (flags.includes('tools') || flags.includes('mailer')) this.useEmailSender(resources.sender);
+  }
+
+  private allow(actions: string[], resources: string[]): void {
+    this.role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
   }
 
   /**
    * Lets the function send email from one address through SESv2: sets MAIL_FROM together with
    * ses:SendEmail on that address's identity and its domain's (whichever of the two is verified).
    */
-  useEmailSender(senderAddress: string): void {
+  private useEmailSender(senderAddress: string): void {
     const domain = /^[^@\s]+@([^@\s]+\.[^@\s]+)$/.exec(senderAddress)?.[1];
-    if (!domain) throw new Error(`AgentFunction ${this.functionName}: useEmailSender("${senderAddress}") needs an email address`);
+    if (!domain) throw new Error(`AgentFunction ${this.functionName}: the sender "${senderAddress}" is not an email address`);
     this.lambda.addEnvironment(SENDER_ENV, senderAddress);
     const stack = Stack.of(this);
-    this.role.addToPolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['ses:SendEmail'],
-        resources: [senderAddress, domain].map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
-      }),
+    this.allow(
+      ['ses:SendEmail'],
+      [senderAddress, domain].map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
     );
   }
+}
 
-  /** The table keys granted so far, with their access. */
-  get tableAccess(): ReadonlyMap<TableKey, TableAccess> {
-    return this.granted;
-  }
+/** DynamoDB actions on a table and on its indexes. */
+interface ActionsOn {
+  readonly table: readonly DynamoAction[];
+  readonly indexes: ReadonlyMap<string, readonly DynamoAction[]>;
+}
+
+/** The resources ports are bound to. */
+export interface PortResources {
+  /** The table of a table key. */
+  readonly tables: (key: TableKey) => ITable;
+  /** The From address of every email (an SES identity). */
+  readonly sender: string;
+  /** The planners' exploration seed. */
+  readonly plannerSeed: string;
+  /** The secret holding the link-signing key. */
+  readonly signingKey: ISecret;
+  /** The approval page's base URL (the Function URL). */
+  readonly approvalBaseUrl: string;
+  /** The state machine whose waiting tasks a callback completes (looked up only when used). */
+  readonly stateMachine: () => IStateMachine;
 }
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

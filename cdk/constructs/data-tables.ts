@@ -3,9 +3,12 @@
  * the local runtime also creates its dynalite tables from, so the two can never drift apart.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption, type ITable, ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, TableEncryption, type CfnTable, type ITable, ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLES, type TableDefinition, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
+
+/** CloudFormation metadata key that names a table's key (TableKey). */
+export const TABLE_METADATA = 'amk:table';
 
 /** Properties of {@link DataTables}. */
 export interface DataTablesProps {
@@ -45,6 +48,8 @@ export class DataTables extends Construct {
         removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         ...(def.ttlAttribute ? { timeToLiveAttribute: def.ttlAttribute } : {}),
       });
+      // Which table this is, for the embedded default (it names its local tables by key).
+      (table.node.defaultChild as CfnTable).addMetadata(TABLE_METADATA, key);
       for (const index of def.indexes) {
         table.addGlobalSecondaryIndex({
           indexName: index.name,

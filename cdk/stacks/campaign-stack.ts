@@ -1,15 +1,17 @@
 /**
- * The whole system in one stack. It only composes: tables, the handlers with their table access,
- * the workflow, the approval endpoint and the schedules. The campaign files are validated here, at
- * synth, and travel into the bundles of the functions that read them as `campaigns.json`.
+ * The whole system in one stack. It only composes: tables, the handlers (each bound to what its
+ * step's port declaration needs), the workflow, the approval endpoint and the schedules. The
+ * campaign files are validated here, at synth, and travel into the bundles of the functions that
+ * read them as `campaigns.json`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { TableKey } from '../../shared/adapters/dynamodb/tables.ts';
-import { checkApproverAllowList, loadAllCampaigns } from '../../shared/config/load.ts';
-import { AgentFunction, SENDER_ENV, type TableAccess } from '../constructs/agent-function.ts';
+import { STEP_PORTS } from '../../shared/app/steps.ts';
+import { DEPLOYED_CONNECTORS } from '../../shared/adapters/email-connector.ts';
+import { checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
+import { AgentFunction, CAMPAIGNS_FILE_NAME } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
 import { CampaignWorkflow, WORKFLOW_FUNCTION_NAMES, type WorkflowFunctionName } from '../constructs/campaign-workflow.ts';
@@ -17,40 +19,6 @@ import { DataTables } from '../constructs/data-tables.ts';
 
 /** Every Lambda of the system: the workflow's tasks plus the approval endpoint. */
 export type FunctionName = WorkflowFunctionName | 'approval-http';
-
-/** File name of the validated campaign configuration inside a bundle. */
-export const CAMPAIGNS_FILE_NAME = 'campaigns.json';
-/** Environment variable that points a handler at the campaign configuration. */
-export const CAMPAIGNS_FILE_ENV = 'CAMPAIGNS_FILE';
-
-// Least privilege, per handler: the audit table is only ever appended to.
-const TABLE_ACCESS: Readonly<Record<FunctionName, Readonly<Partial<Record<TableKey, TableAccess>>>>> = {
-  'load-campaign': { runs: 'readwrite' },
-  observe: { accounts: 'readwrite', memory: 'readwrite' },
-  plan: { memory: 'read' },
-  govern: {},
-  act: { idempotency: 'readwrite', approvals: 'readwrite', runs: 'readwrite' },
-  record: { audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'list-shard-approvals': { approvals: 'read' },
-  'request-approval': { approvals: 'readwrite', audit: 'append', accounts: 'read' },
-  'act-approved': { approvals: 'read', idempotency: 'readwrite', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'record-decision': { approvals: 'read', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'approval-timed-out': { approvals: 'readwrite', audit: 'append', runs: 'readwrite' },
-  summarize: { runs: 'read', audit: 'append', approvals: 'read' },
-  'approval-http': { approvals: 'readwrite', audit: 'append' },
-};
-
-// Handlers that read charters, campaigns or guardrails.
-const READS_CAMPAIGNS: ReadonlySet<FunctionName> = new Set<FunctionName>([
-  'load-campaign',
-  'plan',
-  'govern',
-  'act',
-  'act-approved',
-  'approval-timed-out',
-  'request-approval',
-  'summarize',
-]);
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -61,8 +29,10 @@ export interface CampaignStackProps extends StackProps {
    * @default 'config'
    */
   readonly configDir?: string;
-  /** Address approval emails and run reports are sent from (an SES-verified identity or domain). */
+  /** Address every email is sent from (an SES-verified identity or domain): approvals, reports, prospects. */
   readonly senderAddress: string;
+  /** Seed of the planners' exploration: decisions of a deployment replay from it. */
+  readonly plannerSeed: string;
   /**
    * The people charters and guardrails may route approvals to: when given, a campaign that names
    * anyone else fails synth (file and field named). @default - no allow-list; the configuration,
@@ -97,9 +67,19 @@ export class CampaignStack extends Stack {
       if (badApprover !== undefined) throw new Error(`CampaignStack: props.approverEmails has "${badApprover}", not an email address`);
     }
 
+    if (props.plannerSeed.trim() === '') throw new Error('CampaignStack: props.plannerSeed is empty');
+    if (/@example\.(com|org|net)$/i.test(props.senderAddress)) {
+      Annotations.of(this).addWarningV2(
+        'amk:placeholder-sender',
+        `The sender ${props.senderAddress} is a placeholder: set -c sender=<an SES-verified address> (or "sender" in cdk.json) before you deploy.`,
+      );
+    }
+
     // Throws InvalidConfigError (file, path, expectation) and so fails synth on a broken file.
     const campaigns = loadAllCampaigns(resolve(props.configDir ?? 'config'));
     if (props.approverEmails !== undefined) checkApproverAllowList(campaigns, props.approverEmails);
+    // A charter may only allow tools that have a connector in this stack: refused here, not at send.
+    checkConnectors(campaigns, DEPLOYED_CONNECTORS);
     const outdir = Stage.of(this)?.outdir ?? resolve('cdk.out');
     this.campaignsFile = join(outdir, `${this.artifactId}.${CAMPAIGNS_FILE_NAME}`);
     mkdirSync(dirname(this.campaignsFile), { recursive: true });
@@ -108,13 +88,10 @@ export class CampaignStack extends Stack {
     this.tables = new DataTables(this, 'Tables');
 
     const fnScope = new Construct(this, 'Functions');
-    const makeFunction = (name: WorkflowFunctionName): AgentFunction =>
-      new AgentFunction(fnScope, pascal(name), {
-        name,
-        ...(READS_CAMPAIGNS.has(name)
-          ? { environment: { [CAMPAIGNS_FILE_ENV]: CAMPAIGNS_FILE_NAME }, bundledFiles: { [CAMPAIGNS_FILE_NAME]: this.campaignsFile } }
-          : {}),
-      });
+    const makeFunction = (name: WorkflowFunctionName): AgentFunction => {
+      const ports = STEP_PORTS[name];
+      return new AgentFunction(fnScope, pascal(name), { name, ports, ...('config' in ports ? { campaignsFile: this.campaignsFile } : {}) });
+    };
     const workflowFunctions = Object.fromEntries(WORKFLOW_FUNCTION_NAMES.map((name) => [name, makeFunction(name)])) as Record<
       WorkflowFunctionName,
       AgentFunction
@@ -127,21 +104,20 @@ export class CampaignStack extends Stack {
       >,
     });
 
-    this.approvals = new ApprovalEndpoint(this, 'Approvals', {
-      stateMachine: this.workflow.campaignRun,
-      linkSenders: [workflowFunctions['request-approval']],
-    });
+    this.approvals = new ApprovalEndpoint(this, 'Approvals');
     this.functions = { ...workflowFunctions, 'approval-http': this.approvals.handler };
 
-    for (const [name, access] of Object.entries(TABLE_ACCESS) as Array<[FunctionName, Partial<Record<TableKey, TableAccess>>]>) {
-      for (const [key, level] of Object.entries(access) as Array<[TableKey, TableAccess]>) {
-        this.functions[name].useTable(this.tables.table(key), key, level);
-      }
+    // Each function gets exactly what its ports need (shared/app/steps.ts): environment and grants.
+    for (const fn of Object.values(this.functions)) {
+      fn.bind({
+        tables: (key) => this.tables.table(key),
+        sender: props.senderAddress,
+        plannerSeed: props.plannerSeed,
+        signingKey: this.approvals.signingKey,
+        approvalBaseUrl: this.approvals.url.url,
+        stateMachine: () => this.workflow.campaignRun,
+      });
     }
-    for (const name of ['request-approval', 'summarize'] as const) this.functions[name].useEmailSender(props.senderAddress);
-    // approval-http shares the approval ports (mailer included) and its env schema asks for the
-    // sender, but it never sends mail: the address only, no SES grant.
-    this.approvals.handler.lambda.addEnvironment(SENDER_ENV, props.senderAddress);
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {
       campaigns,

@@ -4,4 +4,4 @@ import { actApproved } from '../../shared/app/approval-outcomes.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(DecidedApprovalInput, actApproved);
+export const { createHandler, handler } = defineStep('act-approved', DecidedApprovalInput, actApproved);

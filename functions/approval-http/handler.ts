@@ -4,7 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   SECURITY_HEADERS,
   handleApprovalRequest,
@@ -58,6 +58,11 @@ export function toFunctionUrlResult(response: ApprovalHttpResponse): APIGatewayP
   return { statusCode: response.status, headers: response.headers, body: response.body, isBase64Encoded: false };
 }
 
+function headerOf(headers: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
 function page(status: number, body: string): APIGatewayProxyStructuredResultV2 {
   return { statusCode: status, headers: { ...SECURITY_HEADERS }, body, isBase64Encoded: false };
 }
@@ -71,7 +76,7 @@ export function htmlErrorPage(
 ): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
   return {
     onError: (request) => {
-      log({ level: 'ERROR', message: 'approval request failed', error: request.error?.name });
+      log({ level: 'ERROR', message: 'approval request failed', error: request.error?.name, cause: request.error?.message });
       request.response = page(500, renderErrorPage());
     },
   };
@@ -88,9 +93,11 @@ export function createHandler(
       const parsed = FunctionUrlEvent.safeParse(event);
       if (!parsed.success) return page(400, renderErrorPage('Bad request', 'This request could not be read.'));
       const deps = await resolve();
-      // The Function URL cannot be given its own URL (a CloudFormation cycle): it is its request's host.
+      // The Function URL cannot be given its own URL (a CloudFormation cycle): it is its request's
+      // host, on the scheme the URL was reached by (always https in AWS; the local server says http).
       const domain = parsed.data.requestContext.domainName;
-      const withOrigin = deps.baseUrl === '' && domain ? { ...deps, baseUrl: `https://${domain}` } : deps;
+      const scheme = headerOf(parsed.data.headers, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
+      const withOrigin = deps.baseUrl === '' && domain ? { ...deps, baseUrl: `${scheme}://${domain}` } : deps;
       return toFunctionUrlResult(await handleApprovalRequest(withOrigin, toApprovalRequest(parsed.data)));
     });
 }

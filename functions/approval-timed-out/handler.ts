@@ -4,4 +4,4 @@ import { approvalTimedOut } from '../../shared/app/approval-outcomes.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(ApprovalTimedOutInput, approvalTimedOut);
+export const { createHandler, handler } = defineStep('approval-timed-out', ApprovalTimedOutInput, approvalTimedOut);

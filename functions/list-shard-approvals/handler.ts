@@ -4,4 +4,4 @@ import { listShardApprovals } from '../../shared/app/campaign-run.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(ListShardApprovalsInput, listShardApprovals);
+export const { createHandler, handler } = defineStep('list-shard-approvals', ListShardApprovalsInput, listShardApprovals);

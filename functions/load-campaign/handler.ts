@@ -4,4 +4,4 @@ import { loadCampaign } from '../../shared/app/campaign-run.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(StartRunInput, loadCampaign);
+export const { createHandler, handler } = defineStep('load-campaign', StartRunInput, loadCampaign);

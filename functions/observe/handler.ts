@@ -4,4 +4,4 @@ import { observeShard } from '../../shared/app/campaign-run.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(ShardInput, observeShard);
+export const { createHandler, handler } = defineStep('observe', ShardInput, observeShard);

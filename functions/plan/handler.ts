@@ -4,4 +4,4 @@ import { planShard } from '../../shared/app/campaign-run.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(ShardInput.extend({ observed: ObserveOutput }), planShard);
+export const { createHandler, handler } = defineStep('plan', ShardInput.extend({ observed: ObserveOutput }), planShard);

@@ -4,4 +4,4 @@ import { requestApprovalStep } from '../../shared/app/request-approval-step.ts';
 import { defineStep } from '../../shared/adapters/lambda/step-handler.ts';
 
 /** The step: `createHandler(deps)` for injected ports, `handler` for Lambda. */
-export const { createHandler, handler } = defineStep(RequestApprovalInput, requestApprovalStep);
+export const { createHandler, handler } = defineStep('request-approval', RequestApprovalInput, requestApprovalStep);

@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { relative } from 'node:path';
 import { readdirSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 import { loadYamlFile } from '../../shared/config/load.ts';
 import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
@@ -39,6 +39,7 @@ interface RunFlags {
   json?: boolean;
   port: string;
   prices: string;
+  assembly?: string;
 }
 
 const positiveInt = (name: string, value: string, max: number): number => {
@@ -59,7 +60,15 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const started = Date.now();
   // Before anything starts: a bad prices file fails like a bad campaign file, naming the field.
   const prices = loadPrices(flags.prices);
-  const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data, reset: flags.reset, seed: flags.seed, accounts, approvalPort: port });
+  const runtime = await LocalRuntime.start({
+    campaignFile: flags.campaign,
+    dataDir: flags.data,
+    reset: flags.reset,
+    seed: flags.seed,
+    accounts,
+    approvalPort: port,
+    ...(flags.assembly !== undefined ? { assemblyDir: flags.assembly } : {}),
+  });
   const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
   const seenEmails = new Set(readdirSync(runtime.outboxDir));
   let humanTimer: NodeJS.Timeout | undefined;
@@ -68,7 +77,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
       const agents = runtime.bundle.charters.map((c) => c.charter.id).join(', ');
       out(`Autonomous Marketing — ${runtime.bundle.campaign.name} on the embedded default`);
       out(`  agents     ${agents}`);
-      out(`  workflow   ${runtime.campaignRun.logicalId} from cdk synth (sha256 ${runtime.campaignRun.sha256.slice(0, 12)}…), run by aws-local-stepfunctions`);
+      out(`  workflow   ${runtime.campaignRun.logicalId} from ${flags.assembly !== undefined ? `the cloud assembly ${rel(flags.assembly)}` : 'cdk synth'} (sha256 ${runtime.campaignRun.sha256.slice(0, 12)}…), run by aws-local-stepfunctions`);
+      out(`  functions  ${runtime.wiring.size}, each with only its template's environment and IAM (every SDK call checked)`);
       out(`  database   dynalite on 127.0.0.1, data in ${rel(runtime.dataDir)}/dynamodb`);
       out(`  approvals  ${runtime.approvalUrl}/approvals/… — reviewer: ${reviewer ? 'SIMULATED (follows each emailed link: GET the page, POST the form)' : 'you: open the links printed below'}`);
       out('');
@@ -202,6 +212,7 @@ export function buildProgram(): Command {
       .option('--json', 'print one JSON object instead of the report');
   runOptions(program.command('run').description('run a campaign for N weekly runs on the synthesized state machine'))
     .option('--reset', 'start from empty data')
+    .option('--assembly <dir>', 'run this cloud assembly (the cdk.out you are about to deploy) instead of synthesizing one')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
     });

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CallbackError, type TaskTokenRegistry } from './task-tokens.ts';
 
 const SuccessBody = z.object({ taskToken: z.string().min(1), output: z.string() });

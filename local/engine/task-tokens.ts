@@ -28,18 +28,26 @@ interface Waiting {
 export class TaskTokenRegistry {
   private readonly waiting = new Map<string, Waiting>();
   private readonly settled = new Set<string>();
+  /** The state machine each token was minted by (SendTask* is authorized against it). */
+  private readonly machines = new Map<string, string>();
   private listeners: Array<(token: string, stateName: string) => void> = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Mints a token for a waiting task and returns it with the promise a callback settles. */
-  open(stateName: string, timeoutSeconds: number): { token: string; settled: Promise<unknown> } {
+  open(stateName: string, timeoutSeconds: number, stateMachineArn?: string): { token: string; settled: Promise<unknown> } {
     const token = `local-${randomBytes(24).toString('base64url')}`;
+    if (stateMachineArn !== undefined) this.machines.set(token, stateMachineArn);
     const settled = new Promise<unknown>((resolve, reject) => {
       this.waiting.set(token, { resolve, reject, deadline: this.now() + timeoutSeconds * 1000, stateName });
     });
     for (const l of this.listeners) l(token, stateName);
     return { token, settled };
+  }
+
+  /** The state machine a token belongs to, as long as the process knows the token. */
+  stateMachineOf(token: string): string | undefined {
+    return this.machines.get(token);
   }
 
   /** Calls `listener` whenever a task starts waiting. */

@@ -4,7 +4,7 @@
  * `cdk synth` produces can run locally. Nothing here knows the workflow's states.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The account and region that resolved ARNs use locally. */
 export const LOCAL_ACCOUNT = '123456789012';
@@ -42,20 +42,74 @@ export interface TemplateFunction {
   readonly memoryMb: number;
   /** Instruction set (Architectures), which sets the duration price. @default 'x86_64', as Lambda */
   readonly architecture: 'arm64' | 'x86_64';
+  /** Environment.Variables as synthesized (intrinsics unresolved: see resolveIntrinsics). */
+  readonly environment: Readonly<Record<string, unknown>>;
+  /** Logical id of the function's execution role. */
+  readonly roleLogicalId: string;
+  /** The function's asset folder in the cloud assembly (`aws:asset:path`), when it has one. */
+  readonly assetPath?: string;
+  /** Files the bundle carries (`amk:files`): file name -> path relative to the cloud assembly. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** An IAM policy statement as synthesized (intrinsics unresolved). */
+export interface TemplateStatement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource?: unknown;
+  readonly NotResource?: unknown;
+  readonly Condition?: unknown;
+  readonly Sid?: string;
+}
+
+/** A policy attached to a role: where it comes from (for messages) and its statements. */
+export interface TemplatePolicy {
+  /** Logical id of the AWS::IAM::Policy, or `<role>.Policies[i]` for an inline role policy. */
+  readonly id: string;
+  readonly statements: readonly TemplateStatement[];
 }
 
 /** What the local runtime needs from a template. */
 export interface ResolvedTemplate {
   readonly stateMachines: ReadonlyMap<string, TemplateStateMachine>;
   readonly functions: ReadonlyMap<string, TemplateFunction>;
+  /** Policies attached to each role, by the role's logical id. */
+  readonly rolePolicies: ReadonlyMap<string, readonly TemplatePolicy[]>;
+  /** Every resource of the template (to resolve intrinsics of environments and policies). */
+  readonly resources: Readonly<Record<string, TemplateResource>>;
+}
+
+/** A resource of the template. */
+export interface TemplateResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+/** How resources without a fixed local identity resolve (tables, Function URLs). */
+export interface ResolveHooks {
+  /** The physical name of a table resource (its Ref). @default the logical id */
+  readonly tableName?: (logicalId: string, resource: TemplateResource) => string;
+  /** The URL of a Function URL resource (its FunctionUrl attribute). @default a placeholder */
+  readonly functionUrl?: (logicalId: string) => string;
 }
 
 const Resource = z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).optional(), Metadata: z.record(z.string(), z.unknown()).optional() });
+const Statement = z.looseObject({ Effect: z.enum(['Allow', 'Deny']) });
+const PolicyDocument = z.object({ Statement: z.union([z.array(Statement), Statement]) });
+const RoleRef = z.object({ Ref: z.string() });
+const RoleArn = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('Arn')]) });
 const Template = z.object({ Resources: z.record(z.string(), Resource) });
 const Logging = z
   .object({ Level: z.enum(['ALL', 'ERROR', 'FATAL', 'OFF']).default('OFF'), IncludeExecutionData: z.boolean().default(false) })
   .optional();
-const FunctionProps = z.object({ MemorySize: z.number().int().positive().default(128), Architectures: z.array(z.enum(['arm64', 'x86_64'])).default(['x86_64']) });
+const FunctionProps = z.object({
+  MemorySize: z.number().int().positive().default(128),
+  Architectures: z.array(z.enum(['arm64', 'x86_64'])).default(['x86_64']),
+  Role: RoleArn,
+  Environment: z.object({ Variables: z.record(z.string(), z.unknown()).default({}) }).default({ Variables: {} }),
+});
 
 /** ARN of a Lambda function as resolved locally (the function name is its logical id). */
 export const localFunctionArn = (logicalId: string): string => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
@@ -63,36 +117,57 @@ export const localFunctionArn = (logicalId: string): string => `arn:aws:lambda:$
 export const localStateMachineArn = (logicalId: string): string => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
 
 /** Resolves Ref, Fn::GetAtt, Fn::Join and Fn::Sub (pseudo parameters and resources) to strings. */
-export function resolveIntrinsics(value: unknown, resources: Record<string, { Type: string }>): unknown {
-  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, resources));
+export function resolveIntrinsics(value: unknown, resources: Readonly<Record<string, TemplateResource>>, hooks: ResolveHooks = {}): unknown {
+  const recurse = (v: unknown): unknown => resolveIntrinsics(v, resources, hooks);
+  if (Array.isArray(value)) return value.map(recurse);
   if (value === null || typeof value !== 'object') return value;
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
   if (keys.length === 1) {
     const [key] = keys as [string];
     const arg = obj[key];
-    if (key === 'Ref') return resolveRef(String(arg), resources);
+    if (key === 'Ref') return resolveRef(String(arg), resources, hooks);
     if (key === 'Fn::GetAtt') {
       const [id, attr] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [string, string];
-      return resolveGetAtt(id, attr, resources);
+      return resolveGetAtt(id, attr, resources, hooks);
     }
     if (key === 'Fn::Join') {
       const [sep, parts] = arg as [string, unknown[]];
-      return parts.map((p) => String(resolveIntrinsics(p, resources))).join(sep);
+      return parts.map((p) => String(recurse(p))).join(sep);
+    }
+    if (key === 'Fn::Select') {
+      const [index, list] = arg as [number | string, unknown];
+      const items = recurse(list);
+      if (!Array.isArray(items)) throw new Error('Template: Fn::Select over something that is not a list');
+      return items[Number(index)];
+    }
+    if (key === 'Fn::Split') {
+      const [sep, text] = arg as [string, unknown];
+      return String(recurse(text)).split(sep);
     }
     if (key === 'Fn::Sub') {
       const [text, vars] = (Array.isArray(arg) ? arg : [arg, {}]) as [string, Record<string, unknown>];
       return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-        if (name in vars) return String(resolveIntrinsics(vars[name], resources));
+        if (name in vars) return String(recurse(vars[name]));
         const [id, attr] = name.split('.') as [string, string | undefined];
-        return String(attr ? resolveGetAtt(id, attr, resources) : resolveRef(id, resources));
+        return String(attr ? resolveGetAtt(id, attr, resources, hooks) : resolveRef(id, resources, hooks));
       });
     }
   }
-  return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(obj[k], resources)]));
+  return Object.fromEntries(keys.map((k) => [k, recurse(obj[k])]));
 }
 
-function resolveRef(id: string, resources: Record<string, { Type: string }>): string {
+/** ARN of a table as resolved locally. */
+export const localTableArn = (name: string): string => `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+/** ARN of a secret as resolved locally (its name is its logical id). */
+export const localSecretArn = (logicalId: string): string => `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${logicalId}`;
+
+function tableNameOf(id: string, resources: Readonly<Record<string, TemplateResource>>, hooks: ResolveHooks): string {
+  const resource = resources[id] as TemplateResource;
+  return hooks.tableName ? hooks.tableName(id, resource) : id;
+}
+
+function resolveRef(id: string, resources: Readonly<Record<string, TemplateResource>>, hooks: ResolveHooks): string {
   switch (id) {
     case 'AWS::Partition':
       return 'aws';
@@ -107,12 +182,16 @@ function resolveRef(id: string, resources: Record<string, { Type: string }>): st
   }
   const type = resources[id]?.Type;
   if (type === 'AWS::StepFunctions::StateMachine') return localStateMachineArn(id);
+  if (type === 'AWS::DynamoDB::Table') return tableNameOf(id, resources, hooks);
+  if (type === 'AWS::SecretsManager::Secret') return localSecretArn(id);
   if (type === undefined) throw new Error(`Template: Ref to unknown resource ${id}`);
   return id;
 }
 
-function resolveGetAtt(id: string, attr: string, resources: Record<string, { Type: string }>): string {
+function resolveGetAtt(id: string, attr: string, resources: Readonly<Record<string, TemplateResource>>, hooks: ResolveHooks): string {
   const type = resources[id]?.Type;
+  if (type === 'AWS::DynamoDB::Table' && attr === 'Arn') return localTableArn(tableNameOf(id, resources, hooks));
+  if (type === 'AWS::Lambda::Url' && attr === 'FunctionUrl') return hooks.functionUrl ? hooks.functionUrl(id) : `https://${id.toLowerCase()}.lambda-url.${LOCAL_REGION}.on.aws/`;
   if (type === 'AWS::Lambda::Function' && attr === 'Arn') return localFunctionArn(id);
   if (type === 'AWS::StepFunctions::StateMachine' && attr === 'Arn') return localStateMachineArn(id);
   if (attr === 'Name') return id;
@@ -128,7 +207,22 @@ export function resolveTemplate(template: unknown): ResolvedTemplate {
   const { Resources } = Template.parse(template);
   const stateMachines = new Map<string, TemplateStateMachine>();
   const functions = new Map<string, TemplateFunction>();
+  const rolePolicies = new Map<string, TemplatePolicy[]>();
+  const attach = (role: string, policy: TemplatePolicy) => rolePolicies.set(role, [...(rolePolicies.get(role) ?? []), policy]);
+  const statementsOf = (doc: unknown): TemplateStatement[] => {
+    const { Statement: st } = PolicyDocument.parse(doc);
+    return (Array.isArray(st) ? st : [st]) as TemplateStatement[];
+  };
   for (const [logicalId, res] of Object.entries(Resources)) {
+    if (res.Type === 'AWS::IAM::Policy') {
+      const props = res.Properties ?? {};
+      const roles = z.array(RoleRef).default([]).parse(props.Roles);
+      for (const role of roles) attach(role.Ref, { id: logicalId, statements: statementsOf(props.PolicyDocument) });
+    } else if (res.Type === 'AWS::IAM::Role') {
+      const inline = z.array(z.object({ PolicyDocument: z.unknown() })).default([]).parse(res.Properties?.Policies);
+      inline.forEach((p, i) => attach(logicalId, { id: `${logicalId}.Policies[${i}]`, statements: statementsOf(p.PolicyDocument) }));
+      if (!rolePolicies.has(logicalId)) rolePolicies.set(logicalId, []);
+    }
     if (res.Type === 'AWS::StepFunctions::StateMachine') {
       const props = res.Properties ?? {};
       const raw = props.DefinitionString ?? (props.Definition !== undefined ? JSON.stringify(props.Definition) : undefined);
@@ -146,11 +240,23 @@ export function resolveTemplate(template: unknown): ResolvedTemplate {
     } else if (res.Type === 'AWS::Lambda::Function') {
       const entry = res.Metadata?.['amk:entry'];
       const name = res.Metadata?.['amk:function'];
-      const { MemorySize, Architectures } = FunctionProps.parse(res.Properties ?? {});
       if (typeof entry === 'string') {
-        functions.set(logicalId, { logicalId, entry, name: typeof name === 'string' ? name : logicalId, memoryMb: MemorySize, architecture: Architectures[0] ?? 'x86_64' });
+        const { MemorySize, Architectures, Role, Environment } = FunctionProps.parse(res.Properties ?? {});
+        const assetPath = res.Metadata?.['aws:asset:path'];
+        const files = z.record(z.string(), z.string()).default({}).parse(res.Metadata?.['amk:files']);
+        functions.set(logicalId, {
+          logicalId,
+          entry,
+          name: typeof name === 'string' ? name : logicalId,
+          memoryMb: MemorySize,
+          architecture: Architectures[0] ?? 'x86_64',
+          environment: Environment.Variables,
+          roleLogicalId: Role['Fn::GetAtt'][0],
+          ...(typeof assetPath === 'string' ? { assetPath } : {}),
+          files,
+        });
       }
     }
   }
-  return { stateMachines, functions };
+  return { stateMachines, functions, rolePolicies, resources: Resources };
 }

@@ -240,7 +240,7 @@ export class WorkflowEngine {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryOverrides: Record<string, number> = {};
     for (const [stateName, task] of tasksOf(sm.definition)) {
-      handlers[stateName] = this.taskHandler(stateName, task, stats, onEvent);
+      handlers[stateName] = this.taskHandler(stateName, task, stats, onEvent, `arn:aws:states:us-east-1:123456789012:stateMachine:${sm.logicalId}`);
       if (this.options.retryIntervalMs !== undefined) retryOverrides[stateName] = this.options.retryIntervalMs;
     }
     const machine = this.machineOf(sm);
@@ -304,7 +304,8 @@ export class WorkflowEngine {
     stateName: string,
     task: Json,
     stats: MutableStats,
-    onEvent?: (e: { type: string; state?: string; machine: string }) => void,
+    onEvent: ((e: { type: string; state?: string; machine: string }) => void) | undefined,
+    machineArn: string,
   ): (input: unknown) => Promise<unknown> {
     const resource = String(task.Resource);
     const invoke = async (functionArnOrName: string, payload: unknown): Promise<unknown> => {
@@ -351,7 +352,7 @@ export class WorkflowEngine {
         // TimeoutSecondsPath is evaluated by the engine on the state's input; CDK passes the same
         // value in the payload, which is where the token's own deadline is read from.
         const timeoutSeconds = Number(task.TimeoutSeconds ?? (p.Payload?.timeoutSeconds as number | undefined) ?? 60);
-        const { token, settled } = this.options.tokens.open(stateName, timeoutSeconds);
+        const { token, settled } = this.options.tokens.open(stateName, timeoutSeconds, machineArn);
         try {
           await invoke(p.FunctionName, withToken(p.Payload, token));
         } catch (err) {

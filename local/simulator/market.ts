@@ -9,7 +9,7 @@
  * apart from responses to our actions (RecoGym), and weekly ticks drawn from a keyed
  * counter-based RNG so one extra draw never shifts the others. Every number comes from the scenario.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AccountState,
   CommitteeRole,

@@ -4,7 +4,7 @@
  * /work/shared/simulator.md) is a parameter set, not new code. Figures cite simulator.md; "assumed"
  * marks numbers with no public source, which benchmarks should vary.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionType, CommitteeRole } from '../../shared/domain/model.ts';
 
 const P = z.number().min(0).max(1);

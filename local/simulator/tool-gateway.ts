@@ -1,6 +1,9 @@
 /**
- * The ToolGateway port over the simulated market: every tool (email, CRM task, ad audience, content
- * recommendation, webhook) lands in the same world, which answers on its next tick.
+ * The ToolGateway port over the simulated market: the world behind the deployed connectors. A call
+ * first goes through the connectors exactly as in AWS (email: SES, with the function's IAM check,
+ * written as an .eml), so what the connectors refuse is refused here too; what they deliver then
+ * lands in the market, which answers on its next tick. Without connectors (unit tests of the
+ * market) every tool lands in the market directly.
  */
 import { ToolFailedError } from '../../shared/domain/errors.ts';
 import type { Action, Stakeholder } from '../../shared/domain/model.ts';
@@ -14,6 +17,8 @@ export interface SimulatedToolGatewayOptions {
     /** 1-based call numbers that throw ToolFailedError before anything reaches the market. */
     readonly failOnCall?: readonly number[];
   };
+  /** The deployed connectors a call goes through before it reaches the market. @default none */
+  readonly connectors?: ToolGateway;
 }
 
 /** A ToolGateway that executes actions against the simulated market at the injected clock's time. */
@@ -30,14 +35,38 @@ export class SimulatedToolGateway implements ToolGateway {
     const bad = failOn.filter((n) => !Number.isInteger(n) || n < 1);
     if (bad.length > 0) throw new RangeError(`faults.failOnCall: call numbers are 1-based integers, got ${bad.join(', ')}`);
     this.failOn = new Set(failOn);
+    this.connectors = options.connectors;
+  }
+
+  private readonly connectors: ToolGateway | undefined;
+
+  /**
+   * The same world, reached through one function's connectors (each function has its own clients);
+   * `failOnCall` are 1-based numbers of that function's own calls that fail once, transiently.
+   */
+  through(connectors: ToolGateway, failOnCall: readonly number[] = []): ToolGateway {
+    let calls = 0;
+    const failOn = new Set(failOnCall);
+    return {
+      execute: async (action, stakeholders) => {
+        calls += 1;
+        if (failOn.has(calls)) throw new ToolFailedError(`simulated transient failure of ${action.tool} on this function's call ${calls} (action ${action.id})`);
+        return this.executeVia(connectors, action, stakeholders);
+      },
+    };
   }
 
   /** Forwards the action to the market; an injected fault fails the call before it is applied (nothing is sent). */
   async execute(action: Action, stakeholders: Stakeholder[]): Promise<ToolResult> {
+    return this.executeVia(this.connectors, action, stakeholders);
+  }
+
+  private async executeVia(connectors: ToolGateway | undefined, action: Action, stakeholders: Stakeholder[]): Promise<ToolResult> {
     this.calls += 1;
     if (this.failOn.has(this.calls)) {
       throw new ToolFailedError(`simulated transient failure of ${action.tool} on call ${this.calls} (action ${action.id})`);
     }
+    if (connectors !== undefined) await connectors.execute(action, stakeholders);
     return this.market.apply(action, stakeholders, this.clock());
   }
 

@@ -1,13 +1,13 @@
 /**
- * Config sources: the campaigns a run may load. In AWS the functions read the `campaigns.json`
- * that `cdk synth` validated and bundled; locally the YAML files are read directly.
+ * The campaigns a run may load: the `campaigns.json` that `cdk synth` validated and bundled into
+ * the functions that read configuration (in AWS and on the embedded default alike). No YAML
+ * parser here: the bundles stay small, and what runs is what synth validated.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CampaignBundle } from '../domain/config.ts';
 import { InvalidConfigError } from '../domain/errors.ts';
 import type { ConfigSource } from '../ports/index.ts';
-import { loadCampaignBundle } from '../config/load.ts';
 
 /** Serves a fixed set of already-validated bundles by campaign id. */
 export class StaticConfigSource implements ConfigSource {
@@ -21,16 +21,17 @@ export class StaticConfigSource implements ConfigSource {
     if (!parsed.success) throw new InvalidConfigError(file, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     return new StaticConfigSource(parsed.data);
   }
+  /** The ids of the campaigns it serves. */
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+  /** One campaign, or undefined. */
+  get(campaignId: string): CampaignBundle | undefined {
+    return this.byId.get(campaignId);
+  }
   async load(campaignId: string): Promise<CampaignBundle> {
     const bundle = this.byId.get(campaignId);
     if (!bundle) throw new InvalidConfigError('campaigns', [{ path: campaignId, message: `unknown campaign (known: ${[...this.byId.keys()].join(', ') || 'none'})` }]);
     return bundle;
-  }
-}
-
-/** Reads a campaign's YAML files once, validating them (the embedded default). */
-export class YamlConfigSource extends StaticConfigSource {
-  constructor(campaignFiles: string[]) {
-    super(campaignFiles.map((f) => loadCampaignBundle(f)));
   }
 }

@@ -14,10 +14,11 @@
  *   IdempotencyPersistenceLayerError instead of running fn twice: still at most once).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import type { IdempotentRunner } from '../app/deps.ts';
+import { SideEffectInProgressError } from '../domain/errors.ts';
 
 /** How long a completed record replays its value: long enough to cover approval waits and re-driven runs. */
 export const DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -93,10 +94,20 @@ export function createIdempotentRunner(opts: {
   return async <T>(key: string, fn: () => Promise<T>): Promise<{ value: T; replayed: boolean }> => {
     if (key.length === 0) throw new Error('idempotency key must not be empty');
     let ran = false;
-    const stored: unknown = await once({ key }, async () => {
-      ran = true;
-      return JSON.stringify({ value: await fn() });
-    });
+    let stored: unknown;
+    try {
+      stored = await once({ key }, async () => {
+        ran = true;
+        return JSON.stringify({ value: await fn() });
+      });
+    } catch (err) {
+      // Powertools' name for "another invocation holds this key right now" stays in this adapter.
+      if (err instanceof IdempotencyAlreadyInProgressError) throw new SideEffectInProgressError(`side effect ${key} is in progress elsewhere`, { cause: err });
+      // Powertools wraps the store's own failure (AccessDenied, throttling): surface it under its
+      // name, so that the workflow's Retry and Catch, and the person reading the log, see what it is.
+      if (err instanceof IdempotencyPersistenceLayerError && err.cause instanceof Error) throw err.cause;
+      throw err;
+    }
     if (typeof stored !== 'string') throw new Error(`idempotency record for ${key} holds no stored value`);
     const { value } = JSON.parse(stored) as { value: T };
     return { value, replayed: !ran };

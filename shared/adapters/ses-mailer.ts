@@ -12,6 +12,7 @@ export class SesMailer implements Mailer {
       new SendEmailCommand({
         FromEmailAddress: email.from,
         Destination: { ToAddresses: [...email.to] },
+        ...(email.tags ? { EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value })) } : {}),
         Content: {
           Simple: {
             Subject: { Data: email.subject, Charset: 'UTF-8' },

@@ -1,29 +1,32 @@
 /**
- * TaskCallback over Step Functions: completes a `.waitForTaskToken` task. SDK errors propagate
- * with their names (TaskTimedOut, TaskDoesNotExist, InvalidToken, ...) because the approval use
- * case tells "the workflow stopped waiting" apart from a transient failure by that name.
+ * TaskCallback over Step Functions: completes a `.waitForTaskToken` task. The SDK's names for "this
+ * token no longer waits" become TaskNotWaitingError, so the use cases never match vendor strings;
+ * every other error propagates unchanged (transient, retried by the caller).
  */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { TaskNotWaitingError } from '../domain/errors.ts';
 import type { TaskCallback } from '../ports/index.ts';
 
-/** SendTaskFailure limits (characters): error 256, cause 32,768. */
-const MAX_ERROR = 256;
-const MAX_CAUSE = 32_768;
+/** SFN error names meaning "this token no longer waits": already completed, timed out or unknown. */
+export const TASK_GONE_ERRORS: readonly string[] = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 
-/** Completes waiting Step Functions tasks through SendTaskSuccess / SendTaskFailure. */
+async function translated(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof Error && TASK_GONE_ERRORS.includes(err.name)) {
+      throw new TaskNotWaitingError(`the task no longer waits (${err.name})`, err.name, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Completes waiting Step Functions tasks through SendTaskSuccess. */
 export class SfnTaskCallback implements TaskCallback {
   constructor(private readonly client: SFNClient) {}
 
   /** Sends the output as JSON; the task's state continues with it. */
   async succeed(taskToken: string, output: unknown): Promise<void> {
-    await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? null) }));
-  }
-
-  /** Fails the task with a named error that the definition's Catch can match. */
-  async fail(taskToken: string, error: string, cause: string): Promise<void> {
-    // Over-long values would make SFN reject the call and leave the task waiting until timeout.
-    await this.client.send(
-      new SendTaskFailureCommand({ taskToken, error: error.slice(0, MAX_ERROR), cause: cause.slice(0, MAX_CAUSE) }),
-    );
+    await translated(() => this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? null) })));
   }
 }

@@ -10,10 +10,11 @@
  * completes the set executes; `tool#<actionId>` keeps it to one send if two complete it at once.
  * One rejection or expiry in the group means the action never executes.
  */
-import type { AppDeps } from './deps.ts';
+import type { StepDeps } from './steps.ts';
+import type { ApprovalRepository, RunRepository } from '../ports/index.ts';
 import { executeOnce, approvalIdOf } from './campaign-run.ts';
 import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, ToolRejectedError } from '../domain/errors.ts';
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { distinctApprovers, samePerson, spendMonthOf } from '../domain/governance.ts';
 import type { Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
@@ -21,12 +22,9 @@ import { armOf } from '../domain/observe.ts';
 
 type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
 
-/** Powertools' error for a key whose first call is still running (another member executing now). */
-export const IDEMPOTENCY_IN_PROGRESS = 'IdempotencyAlreadyInProgressError';
-
 const DECIDED_AGAINST: ReadonlySet<Approval['status']> = new Set(['rejected', 'expired', 'skipped']);
 
-async function load(deps: AppDeps, approvalId: string): Promise<Approval> {
+async function load(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> }, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId);
   if (!approval) throw new ApprovalNotFoundError(`No approval ${approvalId}`);
   return approval;
@@ -35,7 +33,7 @@ async function load(deps: AppDeps, approvalId: string): Promise<Approval> {
 /** Distinct approvers the fired rules of an approval require (1 without a two-person rule). */
 const requiredApprovers = (approval: Approval): number => Math.max(1, ...approval.rules.map((r) => r.minApprovals));
 
-const auditOf = (deps: AppDeps, approval: Approval, actor: string, kind: AuditDraft['kind'], data: Record<string, unknown>): AuditDraft => ({
+const auditOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, kind: AuditDraft['kind'], data: Record<string, unknown>): AuditDraft => ({
   stream: `RUN#${approval.runId}`,
   at: deps.clock(),
   kind,
@@ -58,7 +56,7 @@ type QuorumState =
  * stands in for it) and judges the group. Fails closed: anything missing, inconsistent, rejected or
  * expired means the action never executes.
  */
-export async function quorumStateOf(deps: Pick<AppDeps, 'approvals'>, approval: Approval): Promise<QuorumState> {
+export async function quorumStateOf(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> }, approval: Approval): Promise<QuorumState> {
   const reasons: string[] = [];
   const members: Approval[] = [];
   const open: Approval[] = [];
@@ -119,7 +117,7 @@ export async function quorumStateOf(deps: Pick<AppDeps, 'approvals'>, approval: 
  * byte-for-byte the one the approver saw (digest check); under a two-person rule, only once every
  * member is approved by distinct approvers. Idempotent with the autonomous path.
  */
-export async function actApproved(deps: AppDeps, input: DecidedApprovalInput): Promise<{ executed: boolean }> {
+export async function actApproved(deps: StepDeps<'act-approved'>, input: DecidedApprovalInput): Promise<{ executed: boolean }> {
   const approval = await load(deps, input.approvalId);
   const intact = actionDigest(approval.action) === approval.actionDigest;
   // The page records the link's approver as decidedBy; anything else is not that person's approval.
@@ -141,13 +139,13 @@ export async function actApproved(deps: AppDeps, input: DecidedApprovalInput): P
   return { executed: result.ok };
 }
 
-async function targetsOf(deps: AppDeps, approval: Approval): Promise<Stakeholder[]> {
+async function targetsOf(deps: Pick<StepDeps<'act-approved'>, 'accounts'>, approval: Approval): Promise<Stakeholder[]> {
   const stakeholders = await deps.accounts.listStakeholders(approval.accountId);
   return stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
 }
 
 /** The approved member's half of a two-person approval: wait, give up, or execute. */
-async function actOnQuorum(deps: AppDeps, approval: Approval): Promise<{ executed: boolean }> {
+async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): Promise<{ executed: boolean }> {
   const group = await quorumStateOf(deps, approval);
   const base = { approvalId: approval.id, actionId: approval.action.id, quorum: approval.quorum ?? null };
   if (group.state === 'failed') {
@@ -184,7 +182,7 @@ async function actOnQuorum(deps: AppDeps, approval: Approval): Promise<{ execute
     if (err instanceof ToolRejectedError) {
       result = { actionId: approval.action.id, ok: false, detail: err.message, replayed: false };
       executedBy = approval.id;
-    } else if (err instanceof Error && err.name === IDEMPOTENCY_IN_PROGRESS) {
+    } else if (err instanceof SideEffectInProgressError) {
       // The other member completed the set at the same moment and is executing it right now.
       await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);
       return { executed: false };
@@ -206,7 +204,7 @@ async function actOnQuorum(deps: AppDeps, approval: Approval): Promise<{ execute
 
 /** Audit, memory, learning, run counters and the agent's monthly spend of one approved execution. */
 async function recordExecution(
-  deps: AppDeps,
+  deps: StepDeps<'act-approved'>,
   approval: Approval,
   targets: Stakeholder[],
   result: ToolCallResult,
@@ -237,7 +235,7 @@ async function recordExecution(
 }
 
 /** RecordDecision: a rejection goes into memory (the agent will not propose it again soon). */
-export async function recordDecision(deps: AppDeps, input: DecidedApprovalInput): Promise<{ recorded: boolean }> {
+export async function recordDecision(deps: StepDeps<'record-decision'>, input: DecidedApprovalInput): Promise<{ recorded: boolean }> {
   const approval = await load(deps, input.approvalId);
   await deps.memory.append([
     { accountId: approval.accountId, agentId: approval.agentId, at: approval.decidedAt ?? deps.clock(), id: approval.action.id, kind: 'action_rejected', actionType: approval.action.type, stakeholderIds: approval.action.stakeholderIds, topic: approval.action.content.topic, detail: approval.reason },
@@ -263,7 +261,7 @@ export async function recordDecision(deps: AppDeps, input: DecidedApprovalInput)
  * Why a timed-out member of a two-person approval must not be escalated to `escalateTo`: the
  * escalation would make one person two of the approvers, or the group has already failed.
  */
-async function quorumBarsEscalation(deps: AppDeps, approval: Approval, escalateTo: string): Promise<string | undefined> {
+async function quorumBarsEscalation(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> }, approval: Approval, escalateTo: string): Promise<string | undefined> {
   if (!approval.quorum) return undefined;
   for (const id of approval.quorum.approvalIds) {
     if (id === approval.id) continue;
@@ -285,7 +283,7 @@ async function quorumBarsEscalation(deps: AppDeps, approval: Approval, escalateT
  * skip, reject, or escalate once to a second approver with a new link. A member of a two-person
  * approval is only escalated to someone who is not already one of its approvers.
  */
-export async function approvalTimedOut(deps: AppDeps, input: ApprovalItem): Promise<ApprovalTimedOutOutput> {
+export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, input: ApprovalItem): Promise<ApprovalTimedOutOutput> {
   const approval = await load(deps, input.approvalId);
   const bundle = await deps.config.load(await campaignOfRun(deps, approval.runId));
   const charter = bundle.charters.find((c) => c.charter.id === approval.agentId)?.charter;
@@ -370,7 +368,7 @@ export async function approvalTimedOut(deps: AppDeps, input: ApprovalItem): Prom
   return { escalate: true, approvalId: escalation.id, runId: approval.runId, timeoutSeconds: escalation.timeoutSeconds };
 }
 
-async function campaignOfRun(deps: AppDeps, runId: string): Promise<string> {
+async function campaignOfRun(deps: { readonly runs: Pick<RunRepository, 'get'> }, runId: string): Promise<string> {
   const run = await deps.runs.get(runId);
   if (!run) throw new ApprovalNotFoundError(`No run ${runId}`);
   return run.campaignId;

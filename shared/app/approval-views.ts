@@ -157,7 +157,7 @@ export function renderApprovalEmail(
   approval: Approval,
   link: string,
   accountName: string,
-  stakeholderNames: string[],
+  stakeholderNames: readonly string[],
 ): RenderedEmail {
   const names: ApprovalNames = { accountName, stakeholderNames };
   const rows = facts(approval, names, approval.expiresAt);

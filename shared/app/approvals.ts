@@ -16,6 +16,7 @@ import {
   ApprovalNotFoundError,
   ErrorName,
   InvalidInputError,
+  TaskNotWaitingError,
 } from '../domain/errors.ts';
 import {
   csrfToken,
@@ -41,11 +42,10 @@ import {
   type ApprovalNames,
 } from './approval-views.ts';
 
-/** What the approval use cases need from the outside world. */
+/** What answering approval links needs: read and decide approvals, audit, complete the waiting task. */
 export interface ApprovalDeps {
-  readonly approvals: ApprovalRepository;
-  readonly audit: AuditLog;
-  readonly mailer: Mailer;
+  readonly approvals: Pick<ApprovalRepository, 'get' | 'decide'>;
+  readonly audit: Pick<AuditLog, 'append'>;
   readonly callback: TaskCallback;
   /** HMAC key for links and CSRF tokens (from Secrets Manager in AWS). */
   readonly key: Buffer;
@@ -53,8 +53,6 @@ export interface ApprovalDeps {
   readonly clock: () => string;
   /** Origin (and optional path prefix) the links point to, without a trailing slash. */
   readonly baseUrl: string;
-  /** Sender address of approval emails. */
-  readonly from: string;
   /** Lets the local demo's labelled simulated reviewer decide (never set in AWS). */
   readonly allowSimulatedReviewer?: boolean;
   /** Resolves account and stakeholder names for the page; ids are shown when absent or failing. */
@@ -63,6 +61,21 @@ export interface ApprovalDeps {
   readonly nonce?: () => string;
   /** Where unexpected failures are logged (the visitor only ever sees a generic page). */
   readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+/** What mailing an approval link needs: mark the approval pending, email the approver, audit. */
+export interface ApprovalRequestDeps {
+  readonly approvals: Pick<ApprovalRepository, 'get' | 'markPending'>;
+  readonly audit: Pick<AuditLog, 'append' | 'readStream'>;
+  readonly mailer: Mailer;
+  /** Sender address of approval emails. */
+  readonly from: string;
+  /** HMAC key for links (from Secrets Manager in AWS). */
+  readonly key: Buffer;
+  /** The current time as ISO. */
+  readonly clock: () => string;
+  /** Origin (and optional path prefix) the links point to, without a trailing slash. */
+  readonly baseUrl: string;
 }
 
 /** An HTTP request as the approval endpoint sees it (already decoded from the Lambda event). */
@@ -100,9 +113,6 @@ export const ALLOWED_METHODS = 'GET, HEAD, POST';
 /** Largest request body the endpoint reads (the form is a few hundred bytes). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** SFN error names meaning "this token no longer waits": already completed, timed out or unknown. */
-export const TASK_GONE_ERRORS: readonly string[] = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
-
 /** Audit stream for link attempts that cannot be tied to a known approval. */
 export const APPROVALS_STREAM = 'APPROVALS';
 
@@ -123,12 +133,12 @@ function addSeconds(iso: string, seconds: number): string {
   return new Date(ms + seconds * 1000).toISOString();
 }
 
-function approvalLink(deps: ApprovalDeps, approval: Approval, expiresAt: string): string {
+function approvalLink(deps: Pick<ApprovalRequestDeps, 'baseUrl' | 'key'>, approval: Approval, expiresAt: string): string {
   return linkUrl(deps.baseUrl, signLink({ approvalId: approval.id, approver: approval.approver, expiresAt }, deps.key));
 }
 
 /** Finds the audit record of an email already sent for this pending approval (a retried task). */
-async function earlierRequest(deps: ApprovalDeps, approval: Approval): Promise<{ messageId: string } | undefined> {
+async function earlierRequest(deps: Pick<ApprovalRequestDeps, 'audit'>, approval: Approval): Promise<{ messageId: string } | undefined> {
   const events = await deps.audit.readStream(runStream(approval.runId));
   for (const event of events) {
     const data = event.data;
@@ -149,9 +159,9 @@ async function earlierRequest(deps: ApprovalDeps, approval: Approval): Promise<{
  * request. A retried task with the same token does not send a second email.
  */
 export async function requestApproval(
-  deps: ApprovalDeps,
+  deps: ApprovalRequestDeps,
   input: RequestApprovalInput,
-  view: { accountName: string; stakeholderNames: string[] },
+  view: { readonly accountName: string; readonly stakeholderNames: readonly string[] },
 ): Promise<{ approvalId: string; link: string; messageId: string }> {
   const existing = await deps.approvals.get(input.approvalId);
   if (existing === undefined) throw new ApprovalNotFoundError(`approval ${input.approvalId} does not exist`);
@@ -273,14 +283,15 @@ async function namesFor(deps: ApprovalDeps, approval: Approval): Promise<Approva
   if (deps.names === undefined) return fallback;
   try {
     return await deps.names(approval);
-  } catch {
+  } catch (err) {
     // Names only decorate the page; a failing lookup must not keep an approver from deciding.
+    deps.log?.({ level: 'ERROR', message: 'approval page names unavailable', error: errorName(err), cause: err instanceof Error ? err.message : String(err) });
     return fallback;
   }
 }
 
 /** Resolves page names from the accounts table: the account's name and the action's stakeholders. */
-export function accountNames(accounts: AccountRepository): (approval: Approval) => Promise<ApprovalNames> {
+export function accountNames(accounts: Pick<AccountRepository, 'get' | 'listStakeholders'>): (approval: Approval) => Promise<ApprovalNames> {
   return async (approval) => {
     const [state, stakeholders] = await Promise.all([accounts.get(approval.accountId), accounts.listStakeholders(approval.accountId)]);
     const byId = new Map(stakeholders.map((s) => [s.id, s]));
@@ -326,7 +337,8 @@ export async function handleApprovalRequest(deps: ApprovalDeps, req: ApprovalHtt
   try {
     return await route(deps, req, method);
   } catch (err) {
-    deps.log?.({ level: 'ERROR', message: 'approval request failed', error: errorName(err), path: req.path, method });
+    // The cause (e.g. which grant was missing) goes to the function's own log only.
+    deps.log?.({ level: 'ERROR', message: 'approval request failed', error: errorName(err), cause: err instanceof Error ? err.message : String(err), path: req.path, method });
     // No details: the page is public and the error may name tables or tokens.
     return respond(method, 500, renderErrorPage());
   }
@@ -527,8 +539,8 @@ async function route(deps: ApprovalDeps, req: ApprovalHttpRequest, method: strin
   try {
     await deps.callback.succeed(decided.taskToken ?? approval.taskToken, output);
   } catch (err) {
-    const name = errorName(err);
-    if (TASK_GONE_ERRORS.includes(name)) {
+    if (err instanceof TaskNotWaitingError) {
+      const name = err.vendorName;
       // The record says decided, but the workflow stopped waiting first (its timeout path ran):
       // the audit must make clear that this decision never took effect.
       await deps.audit.append([
@@ -542,7 +554,7 @@ async function route(deps: ApprovalDeps, req: ApprovalHttpRequest, method: strin
         actor: SYSTEM_ACTOR,
         at: deps.clock(),
         kind: 'alert',
-        data: { ...decisionData, alert: 'approval_decision_not_delivered', errorName: name },
+        data: { ...decisionData, alert: 'approval_decision_not_delivered', errorName: errorName(err) },
       },
     ]);
     return respond(

@@ -3,8 +3,8 @@
  * takes the ports it needs and a parsed input, and returns the state's output. Decisions depend
  * only on the input, the stored state and the run's clock, so a run can be replayed.
  */
-import { z } from 'zod';
-import type { AppDeps } from './deps.ts';
+import * as z from 'zod';
+import type { StepDeps } from './steps.ts';
 import {
   ActOutput,
   GovernOutput,
@@ -27,7 +27,7 @@ import {
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
 import { AgentPausedError, ToolRejectedError } from '../domain/errors.ts';
-import type { Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
+import type { AccountState, Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
@@ -52,7 +52,7 @@ function charterOf(bundle: CampaignBundle, agentId: string): { charter: Charter;
 }
 
 /** LoadCampaign: validates the campaign, opens the run, and describes its shards. */
-export async function loadCampaign(deps: AppDeps, input: StartRunInput): Promise<LoadCampaignOutput> {
+export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: StartRunInput): Promise<LoadCampaignOutput> {
   const bundle = await deps.config.load(input.campaignId);
   const now = input.scheduledTime ?? deps.clock();
   const runId = input.runId ?? `${bundle.campaign.id}-${now.replace(/[-:.]/g, '').slice(0, 15)}`;
@@ -96,13 +96,13 @@ export const virtualShardsOf = (shard: number, shardCount: number): number[] =>
   Array.from({ length: VIRTUAL_SHARDS }, (_, v) => v).filter((v) => v % shardCount === shard);
 
 /** Observe: folds new signals into the next page of accounts and credits earlier actions. */
-export async function observeShard(deps: AppDeps, input: ShardInput): Promise<ObserveOutput> {
+export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput): Promise<ObserveOutput> {
   const { shard } = input;
   const bundle = await deps.config.load(shard.campaignId);
   const { pageSize, segment } = bundle.campaign;
   const virtuals = virtualShardsOf(shard.shard, shard.shardCount);
   let cursor = decodeCursor(input.cursor);
-  const page: Awaited<ReturnType<AppDeps['accounts']['listByShard']>>['items'] = [];
+  const page: AccountState[] = [];
   while (page.length < pageSize && cursor.v < virtuals.length) {
     const result = await deps.accounts.listByShard(virtuals[cursor.v] as number, pageSize - page.length, cursor.k);
     page.push(...result.items);
@@ -160,7 +160,7 @@ const toRecentTouch = (m: MemoryEntry): RecentTouch => ({
 });
 
 /** Plan: every active agent of the campaign plans every observed account. */
-export async function planShard(deps: AppDeps, input: ShardInput & { observed: ObserveOutput }): Promise<PlanOutput> {
+export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { observed: ObserveOutput }): Promise<PlanOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
   const active = bundle.charters.filter((c) => c.charter.status !== 'paused');
   const models = new Map(await Promise.all(active.map(async (c) => [c.charter.id, await deps.memory.getModel(c.charter.id)] as const)));
@@ -182,7 +182,7 @@ export async function planShard(deps: AppDeps, input: ShardInput & { observed: O
 
 /** Govern: guardrails and HITL thresholds give every proposed action a verdict. */
 export async function governShard(
-  deps: AppDeps,
+  deps: StepDeps<'govern'>,
   input: ShardInput & { observed: ObserveOutput; planned: PlanOutput },
 ): Promise<GovernOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
@@ -231,7 +231,7 @@ export async function governShard(
 export const approvalIdOf = (actionId: string, approver: string): string => `apr-${stableId(actionId, approver)}`;
 
 /** Runs one tool call at most once (keyed by action id), translating a permanent refusal into a result. */
-export async function executeOnce(deps: AppDeps, action: Action, stakeholders: Stakeholder[]): Promise<ToolCallResult> {
+export async function executeOnce(deps: Pick<StepDeps<'act'>, 'idempotent' | 'tools'>, action: Action, stakeholders: Stakeholder[]): Promise<ToolCallResult> {
   try {
     const { value, replayed } = await deps.idempotent(`tool#${action.id}`, () => deps.tools.execute(action, stakeholders));
     return { actionId: action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };
@@ -243,7 +243,7 @@ export async function executeOnce(deps: AppDeps, action: Action, stakeholders: S
 
 /** Act: executes autonomous actions through tools (idempotent) and queues approval requests. */
 export async function actShard(
-  deps: AppDeps,
+  deps: StepDeps<'act'>,
   input: ShardInput & { observed: ObserveOutput; planned: PlanOutput; governed: GovernOutput },
 ): Promise<ActOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
@@ -297,7 +297,7 @@ export async function actShard(
 }
 
 /** Record: the audit trail, agent memory and run counters for everything the page did. */
-export async function recordShard(deps: AppDeps, input: RecordInput): Promise<RecordOutput> {
+export async function recordShard(deps: StepDeps<'record'>, input: RecordInput): Promise<RecordOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
   const { runId, now } = input.shard;
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
@@ -423,7 +423,7 @@ export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOut
  * while pages wait cannot shift one page's approvals into another. With `page`: that page's queued
  * approvals, each with its link expiry (the task timeout).
  */
-export async function listShardApprovals(deps: AppDeps, input: ListShardApprovalsInput): Promise<ListShardApprovalsOutput> {
+export async function listShardApprovals(deps: StepDeps<'list-shard-approvals'>, input: ListShardApprovalsInput): Promise<ListShardApprovalsOutput> {
   const { runId, shard } = input.shard;
   if (input.page === undefined) {
     const ids = [...(await deps.approvals.listIdsForRunShard(runId, shard))].sort();
@@ -453,7 +453,7 @@ export async function listShardApprovals(deps: AppDeps, input: ListShardApproval
 export const timeoutSecondsOf = (charter: Charter): number => Math.max(1, Math.ceil(charter.escalation.approvalTimeoutHours * 3600));
 
 /** Summarize: the run's figures, recorded and mailed to the campaign owner. */
-export async function summarizeRun(deps: AppDeps, input: { run: { runId: string; campaignId: string; now: string } }): Promise<RunSummary> {
+export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { runId: string; campaignId: string; now: string } }): Promise<RunSummary> {
   const bundle = await deps.config.load(input.run.campaignId);
   const run = await deps.runs.get(input.run.runId);
   const counters = run?.counters ?? {};

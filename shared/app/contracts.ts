@@ -24,7 +24,7 @@
  *     $.recorded.continue -> NextPage (Pass: $.recorded.next) -> Observe
  *     otherwise           -> ShardDone (Succeed, output $.recorded.next)
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccountState, Action, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 
 const Iso = z.iso.datetime({ offset: true });

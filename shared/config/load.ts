@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { Campaign, Charter, Guardrails, type CampaignBundle } from '../domain/config.ts';
 import { InvalidConfigError } from '../domain/errors.ts';
+import { ACTION_CATALOG } from '../domain/catalog.ts';
+import type { Tool } from '../domain/model.ts';
 
 /** sha256 of a file's bytes: the content hash recorded with every verdict. */
 export const contentHash = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -167,4 +169,25 @@ export function checkApproverAllowList(bundles: ReadonlyArray<CampaignBundle & {
       message: `routes approvals to ${a.email}, who is not among the deploy's approvers (${allowed.join(', ')}); add them to -c approvers or change this file`,
     }));
   throw new InvalidConfigError(first.file, problems);
+}
+
+/**
+ * A charter may only allow tools (and action types whose tool is) among the connectors the stack
+ * deploys: an agent must not plan what nothing can carry out. Fails naming the file and field.
+ */
+export function checkConnectors(bundles: ReadonlyArray<CampaignBundle & { file: string }>, deployed: readonly Tool[]): void {
+  const hint = `no connector for it is deployed (deployed: ${deployed.join(', ')}); remove it from the charter or add its connector`;
+  for (const bundle of bundles) {
+    for (const { charter, file } of bundle.charters) {
+      const problems: Array<{ path: string; message: string }> = [];
+      charter.allowedTools.forEach((tool, i) => {
+        if (!deployed.includes(tool)) problems.push({ path: `allowedTools[${i}]`, message: `"${tool}": ${hint}` });
+      });
+      charter.allowedActions.forEach((type, i) => {
+        const tool = ACTION_CATALOG[type].tool;
+        if (!deployed.includes(tool)) problems.push({ path: `allowedActions[${i}]`, message: `"${type}" acts through ${tool}: ${hint}` });
+      });
+      if (problems.length > 0) throw new InvalidConfigError(file, problems);
+    }
+  }
 }

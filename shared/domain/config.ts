@@ -2,7 +2,7 @@
  * Schemas of the files humans write: agent operating charters, campaigns and guardrails (YAML in
  * git), and the small typed threshold-rule language they share. Data, never code: no `eval`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionType, Channel, CommitteeRole, Seniority, Stage, Tool } from './model.ts';
 
 /** Fields a threshold rule may compare, with the values each accepts. */

@@ -11,7 +11,7 @@
  * Free tiers, storage (DynamoDB GB-month, log retention), X-Ray traces and data transfer are left
  * out: they do not scale with a run (or are sampled), and the first would hide the marginal cost.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One list price: `usd` for `per` units, with where and when it was read. */
 export const Price = z.object({

@@ -13,6 +13,8 @@ export const ErrorName = {
   ApprovalAlreadyDecided: 'ApprovalAlreadyDecidedError',
   ApprovalNotFound: 'ApprovalNotFoundError',
   AgentPaused: 'AgentPausedError',
+  TaskNotWaiting: 'TaskNotWaitingError',
+  SideEffectInProgress: 'SideEffectInProgressError',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -77,4 +79,24 @@ export class ApprovalNotFoundError extends DomainError {
 export class AgentPausedError extends DomainError {
   override readonly name = ErrorName.AgentPaused;
   readonly code = 'AGENT_PAUSED';
+}
+
+/** The workflow task a callback was meant for no longer waits (completed, timed out or unknown). */
+export class TaskNotWaitingError extends DomainError {
+  override readonly name = ErrorName.TaskNotWaiting;
+  readonly code = 'TASK_NOT_WAITING';
+  constructor(
+    message: string,
+    /** The vendor's name for it, kept for the audit trail. */
+    readonly vendorName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The same side effect is being applied right now by another invocation; retryable. */
+export class SideEffectInProgressError extends DomainError {
+  override readonly name = ErrorName.SideEffectInProgress;
+  readonly code = 'SIDE_EFFECT_IN_PROGRESS';
 }

@@ -2,7 +2,7 @@
  * The vocabulary of the system as zod schemas: every boundary (Lambda input/output, HTTP, YAML,
  * CSV, DynamoDB items) parses with these. A schema and its type share one name.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Committee roles a stakeholder can hold in a buying committee. */
 export const CommitteeRole = z.enum([

@@ -5,7 +5,7 @@
  * largest cost of a run) per account, and the ids the event carries once (run, account, agent,
  * action) are not repeated inside it. `decisionsOfTurn` gives the full actions and verdicts back.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccountState, Action, FiredRule, PipelineSignal, SubGoal, type Plan, type Verdict } from './model.ts';
 
 /** A verdict inside a turn: its action is the decision's own. */

@@ -137,6 +137,8 @@ export interface OutgoingEmail {
   readonly subject: string;
   readonly text: string;
   readonly html: string;
+  /** Message tags (SES EmailTags: letters, digits, `_` and `-`), e.g. what kind of email this is. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Sends email (SESv2 in AWS, .eml files locally). */
@@ -144,10 +146,9 @@ export interface Mailer {
   send(email: OutgoingEmail): Promise<{ messageId: string }>;
 }
 
-/** Completes a waiting `.waitForTaskToken` task (SendTaskSuccess / SendTaskFailure). */
+/** Completes a waiting `.waitForTaskToken` task with its output (SendTaskSuccess). */
 export interface TaskCallback {
   succeed(taskToken: string, output: unknown): Promise<void>;
-  fail(taskToken: string, error: string, cause: string): Promise<void>;
 }
 
 /** Loads a campaign with its charters and guardrails. */

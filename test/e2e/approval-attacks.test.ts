@@ -37,11 +37,17 @@ describe('attacks on the approval links of a running campaign week', () => {
   let replayed: ApprovalEmail;
 
   beforeAll(async () => {
-    // Ad-audience spend over $30 (instead of $50) at a tier-1 account needs marketing ops: the same
-    // week then holds approvals of two different approvers (marketing ops, and the executive agent's).
+    // An executive briefing at a tier-2 account needs marketing ops (a guardrail rule for every
+    // agent): the same week then holds approvals of two different approvers (marketing ops, and the
+    // account director's for tier-1 VPs).
     week = await startWaitingWeek({
       accounts: 30,
-      edits: { 'charters/nurture-agent.yaml': [['op: gt, value: 50 }', 'op: gt, value: 30 }, { field: account.tier, op: eq, value: 1 }']] },
+      edits: {
+        'guardrails/default.yaml': [
+          ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { all: [ { field: account.tier, op: eq, value: 2 }, { field: action.type, op: eq, value: executive_briefing } ] }'],
+          ['approvers: [budget-owner@example.com]', `approvers: [${MARKETING_OPS}]`],
+        ],
+      },
     });
     // Requests that alone decide their action (a two-person rule would add a second request per
     // action), so the final, proper decisions below settle each one.

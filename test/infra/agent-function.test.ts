@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table, type CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentFunction, PROJECT_ROOT, type AgentFunctionProps } from '../../cdk/constructs/agent-function.ts';
 
@@ -44,12 +46,12 @@ function stackWith(root: string, props: Partial<AgentFunctionProps> & { name: st
     ...(bundling ? {} : { postCliContext: { 'aws:cdk:bundling-stacks': [] } }),
   });
   const stack = new Stack(app, 'Test');
-  const fn = new AgentFunction(stack, 'Fn', { projectRoot: root, ...props });
+  const fn = new AgentFunction(stack, 'Fn', { projectRoot: root, ports: {}, ...props });
   return { app, stack, fn };
 }
 
 describe('AgentFunction bundling', () => {
-  it('bundles an ESM handler whose CommonJS code can require, leaves the AWS SDK external and copies bundledFiles', async () => {
+  it('bundles an ESM handler whose CommonJS code can require, leaves the AWS SDK external and carries the campaigns file', async () => {
     const root = projectRoot({
       // CommonJS code calling require() at run time: without the banner's createRequire, esbuild's
       // ESM output throws "Dynamic require of node:os is not supported".
@@ -67,7 +69,7 @@ describe('AgentFunction bundling', () => {
       ].join('\n'),
       'campaigns-source.json': '[{"campaign":{"id":"demo"}}]\n',
     });
-    const { app, stack } = stackWith(root, { name: 'demo', bundledFiles: { 'campaigns.json': join(root, 'campaigns-source.json') } }, true);
+    const { app, stack } = stackWith(root, { name: 'demo', ports: { config: true }, campaignsFile: join(root, 'campaigns-source.json') }, true);
     const assembly = app.synth();
     const template = assembly.getStackArtifact(stack.artifactId).template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
     const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
@@ -100,33 +102,70 @@ describe('AgentFunction bundling', () => {
 describe('AgentFunction props and grants', () => {
   const root = (): string => projectRoot({});
 
-  it('rejects a name, memory size, timeout or bundled file name it cannot use, naming the prop', () => {
+  it('rejects a name, memory size, timeout or campaigns file it cannot use, naming the prop', () => {
     expect(() => stackWith(root(), { name: 'Bad_Name' }, false)).toThrow(/props\.name/);
     expect(() => stackWith(root(), { name: 'ok', memorySize: 64 }, false)).toThrow(/props\.memorySize/);
     expect(() => stackWith(root(), { name: 'ok', timeout: Duration.minutes(16) }, false)).toThrow(/props\.timeout/);
-    expect(() => stackWith(root(), { name: 'ok', bundledFiles: { '../escape.json': '/etc/hosts' } }, false)).toThrow(/props\.bundledFiles/);
-    expect(() => stackWith(root(), { name: 'ok', environment: { ACCOUNTS_TABLE: 'x' } }, false)).toThrow(/props\.environment must not set ACCOUNTS_TABLE/);
+    expect(() => stackWith(root(), { name: 'ok', ports: { config: true } }, false)).toThrow(/props\.campaignsFile is required/);
+    expect(() => stackWith(root(), { name: 'ok', campaignsFile: '/tmp/c.json' }, false)).toThrow(/props\.ports do not include config/);
   });
 
-  it('sets a table variable only together with its grant, and only once per table', () => {
-    const { stack, fn } = stackWith(root(), { name: 'ok' }, false);
-    const table = new Table(stack, 'Audit', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-    fn.useTable(table, 'audit', 'append');
-    expect(() => fn.useTable(table, 'audit', 'readwrite')).toThrow(/useTable\("audit"\) called twice/);
-    const template = Template.fromStack(stack);
-    const tableId = stack.resolve((table.node.defaultChild as CfnTable).logicalId) as string;
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { AUDIT_TABLE: { Ref: tableId } } } });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem'],
-            Effect: 'Allow',
-            // The audit table's one index is named, not matched with index/*.
-            Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/byRun']] }],
-          }),
-        ]),
-      },
+  /** Binds a function with `ports` to fresh resources; returns the template and the logical ids. */
+  function bound(ports: AgentFunctionProps['ports']) {
+    const { stack, fn } = stackWith(root(), { name: 'ok', ports }, false);
+    const tables = new Map<string, Table>();
+    const table = (key: string) => {
+      let t = tables.get(key);
+      if (!t) tables.set(key, (t = new Table(stack, `T${key}`, { partitionKey: { name: 'pk', type: AttributeType.STRING } })));
+      return t;
+    };
+    const secret = new Secret(stack, 'Key');
+    fn.bind({
+      tables: table,
+      sender: 'agents@corp.example',
+      plannerSeed: 'seed-1',
+      signingKey: secret,
+      approvalBaseUrl: 'https://approvals.example/',
+      stateMachine: () => new StateMachine(stack, 'Machine', { definition: new Pass(stack, 'P') }),
     });
+    const id = (key: string) => stack.resolve((table(key).node.defaultChild as CfnTable).logicalId) as string;
+    return { stack, fn, template: Template.fromStack(stack), id };
+  }
+
+  it('gives each declared repository method exactly its DynamoDB actions, on the table or the one index it queries', () => {
+    const { template, id } = bound({ audit: ['append'], approvals: ['listIdsForRunShard', 'get'] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { AUDIT_TABLE: { Ref: id('audit') }, APPROVALS_TABLE: { Ref: id('approvals') }, NODE_OPTIONS: '--enable-source-maps' } },
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    );
+    const dynamo = statements.filter((st) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(3);
+    expect(dynamo).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:Query'].sort(), Resource: { 'Fn::GetAtt': [id('audit'), 'Arn'] } }),
+      expect.objectContaining({ Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [id('approvals'), 'Arn'] } }),
+      expect.objectContaining({ Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id('approvals'), 'Arn'] }, '/index/byRunShard']] } }),
+    ]));
+  });
+
+  it('sets no variable and grants nothing for a port the step does not declare, and binds once', () => {
+    const { template, fn } = bound({ seed: true });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', PLANNER_SEED: 'seed-1' } } });
+    const text = JSON.stringify(template.toJSON());
+    for (const absent of ['MAIL_FROM', 'CAMPAIGNS_FILE', 'SIGNING_KEY_SECRET_ARN', 'APPROVAL_BASE_URL', 'dynamodb:', 'ses:', 'secretsmanager:', 'states:SendTask']) {
+      expect(text).not.toContain(absent);
+    }
+    expect(() => fn.bind({} as never)).toThrow(/bind\(\) called twice/);
+  });
+
+  it('gives the mailer and tools ports the sender with ses:SendEmail on its address and domain, and the callback its own policy', () => {
+    const { template } = bound({ mailer: true, tools: true, callback: true, signingKey: true });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { MAIL_FROM: 'agents@corp.example', SIGNING_KEY_SECRET_ARN: Match.anyValue() } } });
+    const text = JSON.stringify(template.toJSON());
+    expect(text).toContain(':identity/agents@corp.example');
+    expect(text).toContain(':identity/corp.example');
+    expect(text).toContain('"secretsmanager:GetSecretValue"');
+    expect(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('TaskResponsePolicy') } })).not.toEqual({});
   });
 });

@@ -12,6 +12,9 @@ import { PROJECT_ROOT } from '../../cdk/constructs/agent-function.ts';
 import { buildApp } from '../../cdk/synth.ts';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 
+/** The sender every synth needs (cdk.json gives the CLI one). */
+const SENDER = { sender: 'agents@corp.example' };
+
 const temps: string[] = [];
 const tempDir = (prefix: string): string => {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -30,7 +33,7 @@ function brokenConfig(): string {
   const text = readFileSync(charter, 'utf8');
   const broken = text
     .replace(/^goal:\n(?: {2}.*\n|\s*\n)*/m, '')
-    .replace('{ field: action.costUsd, op: gt, value: 50 }', '{ field: account.revenue, op: gt, value: 50 }');
+    .replace('{ field: stakeholder.role, op: eq, value: blocker }', '{ field: account.revenue, op: gt, value: 50 }');
   if (broken.includes('\ngoal:') || !broken.includes('account.revenue')) throw new Error('the fixture edit did not apply');
   writeFileSync(charter, broken);
   return dir;
@@ -42,7 +45,7 @@ describe('campaign configuration at synth', () => {
     const outdir = tempDir('amk-infra-out-');
     let caught: unknown;
     try {
-      buildApp({ outdir, configDir, bundling: false });
+      buildApp({ outdir, configDir, bundling: false, context: SENDER });
     } catch (err) {
       caught = err;
     }
@@ -59,23 +62,52 @@ describe('campaign configuration at synth', () => {
     const allowed = 'account-director@example.com,sales-lead@example.com,marketing-ops@example.com,budget-owner@example.com';
     let caught: unknown;
     try {
-      buildApp({ outdir, bundling: false, context: { approvers: allowed } });
+      buildApp({ outdir, bundling: false, context: { ...SENDER, approvers: allowed } });
     } catch (err) {
       caught = err;
     }
     expect(caught).toBeInstanceOf(InvalidConfigError);
     const message = (caught as Error).message;
     expect(message).toMatch(/^config\/charters\/executive-outreach-agent\.yaml: /);
-    expect(message).toContain('thresholds[2].approvers[1]: routes approvals to cmo@example.com, who is not among the deploy\'s approvers');
+    expect(message).toContain('thresholds[1].approvers[1]: routes approvals to cmo@example.com, who is not among the deploy\'s approvers');
     expect(message).toContain('escalation.escalateTo: routes approvals to cmo@example.com');
     // With everyone the sample names, it synthesizes.
     const everyone = `${allowed},CMO@example.com`;
-    expect(() => buildApp({ outdir: tempDir('amk-infra-out-'), bundling: false, context: { approvers: everyone } })).not.toThrow();
+    expect(() => buildApp({ outdir: tempDir('amk-infra-out-'), bundling: false, context: { ...SENDER, approvers: everyone } })).not.toThrow();
+  });
+
+  it('fails synth without a sender address, saying how to set it, instead of defaulting to one', () => {
+    expect(() => buildApp({ outdir: tempDir('amk-infra-out-'), bundling: false })).toThrow(
+      /context "sender": sender: is not set: it is the From address of every email, an SES-verified identity\. Set it with -c sender=\.\.\. or in cdk\.json/,
+    );
+  });
+
+  it('fails synth when a charter allows a tool that no deployed connector carries, naming the file and field', () => {
+    const configDir = tempDir('amk-infra-config-');
+    cpSync(join(PROJECT_ROOT, 'config'), configDir, { recursive: true });
+    const charter = join(configDir, 'charters', 'executive-outreach-agent.yaml');
+    const text = readFileSync(charter, 'utf8');
+    const edited = text
+      .replace('allowedTools: [email]', 'allowedTools: [email, sales_task]')
+      .replace('allowedActions: [executive_briefing, objection_response]', 'allowedActions: [executive_briefing, objection_response, sales_handoff]');
+    if (edited === text) throw new Error('the fixture edit did not apply');
+    writeFileSync(charter, edited);
+    let caught: unknown;
+    try {
+      buildApp({ outdir: tempDir('amk-infra-out-'), configDir, bundling: false, context: SENDER });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidConfigError);
+    const message = (caught as Error).message;
+    expect(message).toContain('executive-outreach-agent.yaml');
+    expect(message).toContain('allowedTools[1]: "sales_task": no connector for it is deployed (deployed: email)');
+    expect(message).toContain('allowedActions[2]: "sales_handoff" acts through sales_task');
   });
 
   it('writes the validated campaigns as JSON next to the assembly for the bundles to carry', () => {
     const outdir = tempDir('amk-infra-out-');
-    const { stack } = buildApp({ outdir, bundling: false });
+    const { stack } = buildApp({ outdir, bundling: false, context: SENDER });
     expect(existsSync(stack.campaignsFile)).toBe(true);
     const campaigns = JSON.parse(readFileSync(stack.campaignsFile, 'utf8')) as Array<{ campaign: { id: string } }>;
     expect(campaigns.map((c) => c.campaign.id)).toEqual(['q1-committee-expansion']);
@@ -85,7 +117,7 @@ describe('campaign configuration at synth', () => {
 describe('cdk-nag', () => {
   it('reports zero unacknowledged AwsSolutions findings, and every acknowledgement gives a specific reason', () => {
     const outdir = tempDir('amk-infra-nag-');
-    const { app } = buildApp({ outdir, bundling: false });
+    const { app } = buildApp({ outdir, bundling: false, context: SENDER });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // Findings are errors: synth throws with the report when any is left.
     const assembly = app.synth();

@@ -14,6 +14,9 @@ import { AccountBatchStates, CampaignRunStates } from '../../cdk/constructs/camp
 import type { CampaignStack, FunctionName } from '../../cdk/stacks/campaign-stack.ts';
 import { buildApp } from '../../cdk/synth.ts';
 import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
+import { IDEMPOTENCY_CALLS, callsOf } from '../../shared/adapters/dynamodb/access.ts';
+import { portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
+import { STEP_PORTS, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 import { loadAllCampaigns } from '../../shared/config/load.ts';
 import { ErrorName } from '../../shared/domain/errors.ts';
 import {
@@ -30,28 +33,18 @@ import {
   type CfnTemplate,
 } from './template-helpers.ts';
 
-// The access the design grants each handler (the spec, retyped on purpose).
-const EXPECTED_ACCESS: Record<FunctionName, Partial<Record<TableKey, 'read' | 'readwrite' | 'append'>>> = {
-  'load-campaign': { runs: 'readwrite' },
-  observe: { accounts: 'readwrite', memory: 'readwrite' },
-  plan: { memory: 'read' },
-  govern: {},
-  act: { idempotency: 'readwrite', approvals: 'readwrite', runs: 'readwrite' },
-  record: { audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'list-shard-approvals': { approvals: 'read' },
-  'request-approval': { approvals: 'readwrite', audit: 'append', accounts: 'read' },
-  'act-approved': { approvals: 'read', idempotency: 'readwrite', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'record-decision': { approvals: 'read', audit: 'append', memory: 'readwrite', runs: 'readwrite' },
-  'approval-timed-out': { approvals: 'readwrite', audit: 'append', runs: 'readwrite' },
-  summarize: { runs: 'read', audit: 'append', approvals: 'read' },
-  'approval-http': { approvals: 'readwrite', audit: 'append' },
-};
-const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-const ACCESS_ACTIONS = {
-  read: READ,
-  readwrite: [...READ, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
-  append: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-} as const;
+/** What a function's declared ports send, as IAM sees it: `dynamodb:Action table[/index/name]`. */
+function declaredTableGrants(name: FunctionName): string[] {
+  const out: string[] = [];
+  const ports = STEP_PORTS[name] as StepPorts;
+  for (const [port, methods] of tablePortsOf(ports)) {
+    const { table, indexes } = callsOf(port, methods);
+    for (const a of table) out.push(`dynamodb:${a} ${port}`);
+    for (const [index, actions] of indexes) for (const a of actions) out.push(`dynamodb:${a} ${port}/index/${index}`);
+  }
+  if (ports.idempotent) for (const a of new Set(IDEMPOTENCY_CALLS.map((c) => c.action))) out.push(`dynamodb:${a} idempotency`);
+  return out.sort();
+}
 
 let outdir: string;
 let stack: CampaignStack;
@@ -60,7 +53,7 @@ const logicalId = (construct: IConstruct): string => Stack.of(construct).resolve
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'amk-infra-template-'));
-  ({ stack } = buildApp({ outdir, bundling: false, builtinValidation: false }));
+  ({ stack } = buildApp({ outdir, bundling: false, builtinValidation: false, context: { sender: 'agents@corp.example' } }));
   template = Template.fromStack(stack).toJSON() as CfnTemplate;
 }, 120_000);
 
@@ -316,29 +309,42 @@ describe('IAM', () => {
     for (const action of starred) expect(action, action).toMatch(/^(xray:[A-Za-z]+|logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)$/);
   });
 
-  it('lets each function role touch only its own tables, with exactly the actions of its access level', () => {
+  it('lets each function role send exactly the DynamoDB actions its declared repository methods send, on exactly those tables and indexes', () => {
     const tableByLogicalId = new Map((Object.keys(TABLES) as TableKey[]).map((key) => [logicalId(stack.tables.table(key)), key]));
-    for (const [name, expected] of Object.entries(EXPECTED_ACCESS) as Array<[FunctionName, Partial<Record<TableKey, string>>]>) {
-      const statements = statementsOfRole(template, logicalId(stack.functions[name].role));
-      const actual: Partial<Record<TableKey, string>> = {};
-      for (const statement of statements) {
-        const tables = [...referencedIds(statement.Resource)].flatMap((id) => tableByLogicalId.get(id) ?? []);
-        if (tables.length === 0) {
-          expect(asList(statement.Action).filter((a) => a.startsWith('dynamodb:')), `${name}: DynamoDB actions outside any table`).toEqual([]);
-          continue;
+    for (const name of Object.keys(stack.functions) as FunctionName[]) {
+      const granted: string[] = [];
+      for (const statement of statementsOfRole(template, logicalId(stack.functions[name].role))) {
+        const actions = asList(statement.Action).filter((a) => a.startsWith('dynamodb:'));
+        if (actions.length === 0) continue;
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        for (const resource of resources) {
+          const ids = [...referencedIds(resource)];
+          expect(ids, `${name}: one table per resource`).toHaveLength(1);
+          const key = tableByLogicalId.get(ids[0] ?? '');
+          expect(key, `${name}: DynamoDB actions outside any table`).toBeDefined();
+          const index = /\/index\/([A-Za-z0-9_.-]+)"/.exec(JSON.stringify(resource))?.[1];
+          for (const a of actions) granted.push(`${a} ${key}${index ? `/index/${index}` : ''}`);
         }
-        expect(new Set(tables).size, `${name}: one table per statement`).toBe(1);
-        const key = tables[0] as TableKey;
-        const actions = asList(statement.Action).sort();
-        const level = (Object.entries(ACCESS_ACTIONS) as Array<[string, readonly string[]]>).find(([, a]) => a.join() === actions.join())?.[0];
-        expect(level, `${name} on ${key}: ${actions.join(', ')}`).toBeDefined();
-        expect(actual[key], `${name}: ${key} granted twice`).toBeUndefined();
-        actual[key] = level;
-        // Queries reach the table's indexes, each named: no index/* wildcard.
-        const resources = asList(statement.Resource).map((r) => JSON.stringify(r));
-        for (const index of TABLES[key].indexes) expect(resources.some((r) => r.includes(`/index/${index.name}"`)), `${name}: ${key}/${index.name}`).toBe(true);
       }
-      expect(actual, name).toEqual(expected);
+      expect(granted.sort(), name).toEqual(declaredTableGrants(name));
+    }
+  });
+
+  it('grants what the six wiring defects lacked: audit to LoadCampaign, runs to Govern, accounts to ActApproved and the page, SES to Act and ActApproved', () => {
+    const grants = (name: FunctionName) => declaredTableGrants(name);
+    expect(grants('load-campaign')).toEqual(expect.arrayContaining(['dynamodb:PutItem audit', 'dynamodb:Query audit', 'dynamodb:PutItem runs']));
+    expect(grants('govern')).toEqual(['dynamodb:GetItem runs']);
+    expect(grants('act-approved')).toContain('dynamodb:Query accounts');
+    expect(grants('approval-http')).toEqual(expect.arrayContaining(['dynamodb:GetItem accounts', 'dynamodb:Query accounts']));
+    for (const name of ['act', 'act-approved', 'request-approval', 'summarize'] as const) {
+      const ses = statementsOfRole(template, logicalId(stack.functions[name].role)).filter((st) => asList(st.Action).includes('ses:SendEmail'));
+      expect(ses, name).toHaveLength(1);
+      const variables = (template.Resources[logicalId(stack.functions[name].lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.MAIL_FROM, name).toBe('agents@corp.example');
+    }
+    for (const name of ['observe', 'record'] as const) {
+      const variables = (template.Resources[logicalId(stack.functions[name].lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.CAMPAIGNS_FILE, name).toBe('campaigns.json');
     }
   });
 
@@ -362,7 +368,7 @@ describe('IAM', () => {
     );
     expect(sendTask).toHaveLength(1);
     const [grant] = sendTask;
-    expect(asList(grant?.statement.Action ?? []).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+    expect(asList(grant?.statement.Action ?? [])).toEqual(['states:SendTaskSuccess']);
     expect(grant?.statement.Resource).toEqual({ Ref: logicalId(stack.workflow.campaignRun) });
     expect(grant?.roles).toEqual([{ Ref: logicalId(stack.functions['approval-http'].role) }]);
   });
@@ -385,7 +391,7 @@ describe('functions', () => {
         TracingConfig: { Mode: 'Active' },
         MemorySize: 256,
         Timeout: 30,
-        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'autonomous-marketing' } },
+        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
       });
       expect(resource?.Metadata).toMatchObject({ 'amk:entry': `functions/${name}/handler.ts`, 'amk:function': name });
       const logGroup = [...referencedIds(resource?.Properties?.LoggingConfig)][0] ?? '';
@@ -393,21 +399,11 @@ describe('functions', () => {
     }
   });
 
-  it('sets a table variable exactly where the table is granted', () => {
-    for (const [name, expected] of Object.entries(EXPECTED_ACCESS) as Array<[FunctionName, Partial<Record<TableKey, string>>]>) {
-      const variables = template.Resources[logicalId(stack.functions[name].lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> };
-      const tableVars = Object.values(TABLES)
-        .map((t) => t.envVar)
-        .filter((v) => v in variables.Variables);
-      expect(tableVars.sort(), name).toEqual((Object.keys(expected) as TableKey[]).map((k) => TABLES[k].envVar).sort());
-    }
-  });
-
-  it('hands the campaign configuration file to exactly the functions that read it', () => {
-    const readers = ['load-campaign', 'plan', 'govern', 'act', 'act-approved', 'approval-timed-out', 'request-approval', 'summarize'];
-    for (const [name, fn] of Object.entries(stack.functions)) {
+  it('sets exactly the environment variables its ports need, and no other', () => {
+    for (const [name, fn] of Object.entries(stack.functions) as Array<[FunctionName, (typeof stack.functions)[FunctionName]]>) {
       const variables = (template.Resources[logicalId(fn.lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables.CAMPAIGNS_FILE, name).toBe(readers.includes(name) ? 'campaigns.json' : undefined);
+      expect(Object.keys(variables).sort(), name).toEqual(['NODE_OPTIONS', ...portEnvOf(STEP_PORTS[name]).keys()].sort());
+      expect(variables.CAMPAIGNS_FILE, name).toBe('config' in STEP_PORTS[name] ? 'campaigns.json' : undefined);
     }
   });
 

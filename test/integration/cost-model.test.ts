@@ -4,6 +4,8 @@
  * and child definitions, whose counted transitions, executions and emails the model turns into
  * dollars.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -107,13 +109,13 @@ describe('the DynamoDB capacity meter on dynalite', () => {
   });
 });
 
-// Only one approval rule anywhere: role_content for a champion at a tier-1 account needs marketing
-// ops. With this seed and book exactly one such action passes the guardrails in the first run.
+// Only one approval rule anywhere: an executive briefing to a tier-1 C-level needs the account
+// director. With this seed and book exactly one such action passes the guardrails in the first run.
 const ONE_RULE = `thresholds:
-  - id: tier1-role-content
-    description: Role content for a tier-1 champion needs marketing ops (cost-model test).
-    when: { all: [ { field: action.type, op: eq, value: role_content }, { field: account.tier, op: eq, value: 1 }, { field: stakeholder.role, op: eq, value: champion } ] }
-    approvers: [marketing-ops@example.com]
+  - id: tier1-c-level-briefing
+    description: An executive briefing to a tier-1 C-level needs the account director (cost-model test).
+    when: { all: [ { field: action.type, op: eq, value: executive_briefing }, { field: account.tier, op: eq, value: 1 }, { field: stakeholder.seniority, op: eq, value: c_level } ] }
+    approvers: [account-director@example.com]
 `;
 
 describe('a CampaignRun with two shards, hand-overs and one approval', () => {
@@ -125,8 +127,8 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
       [/^pageSize: \d+$/m, 'pageSize: 3'],
       [/^pagesPerExecution: \d+$/m, 'pagesPerExecution: 2'],
     ],
-    'charters/executive-outreach-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, 'thresholds: []\n']],
-    'charters/nurture-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, ONE_RULE]],
+    'charters/executive-outreach-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, ONE_RULE]],
+    'charters/nurture-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, 'thresholds: []\n']],
     'guardrails/default.yaml': [[/^approvalRules:\n[\s\S]*?(?=^\S)/m, 'approvalRules: []\n']],
   });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -216,8 +218,12 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2);
   });
 
-  it('sends two emails (the approval request and the run report) and is started by one schedule', () => {
-    expect(result.cost.emails).toBe(2);
+  it('sends one SES email per executed email action, plus the approval request and the run report, and is started by one schedule', () => {
+    const counters = RunSummary.parse(result.summary).counters;
+    // Every action of the sample acts through the email connector (SES) and reaches one person.
+    expect(counters.executed).toBeGreaterThan(0);
+    expect(result.cost.emails).toBe((counters.executed ?? 0) + 2);
+    expect(readdirSync(join(env.runtime.outboxDir, 'prospects')).filter((f) => f.endsWith('.eml'))).toHaveLength(counters.executed ?? 0);
     expect(result.cost.schedulerInvocations).toBe(1);
   });
 
@@ -247,7 +253,7 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
       executions * unitPrice(p.stepFunctionsExpressRequest) + expressGbSeconds * unitPrice(p.stepFunctionsExpressGbSecond),
       12,
     );
-    expect(cost.byService.ses.usd).toBeCloseTo(2 * unitPrice(p.sesEmail), 12);
+    expect(cost.byService.ses.usd).toBeCloseTo(result.cost.emails * unitPrice(p.sesEmail), 12);
     expect(cost.byService.dynamodb.usd).toBeCloseTo(
       result.cost.dynamodb.writeRequestUnits * unitPrice(p.dynamodbWriteRequestUnit) + result.cost.dynamodb.readRequestUnits * unitPrice(p.dynamodbReadRequestUnit),
       12,

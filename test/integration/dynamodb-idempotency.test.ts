@@ -64,7 +64,7 @@ describe('createIdempotentRunner', { timeout: 60_000 }, () => {
     expect(calls).toBe(1);
     const rejected = results.filter((r) => r.status === 'rejected');
     // The loser sees the record in progress: retryable, never a second side effect.
-    for (const r of rejected) expect(r.reason).toMatchObject({ name: 'IdempotencyAlreadyInProgressError' });
+    for (const r of rejected) expect(r.reason).toMatchObject({ name: 'SideEffectInProgressError' });
     expect(await runOnce('email:act-5', slow)).toEqual({ value: 'done', replayed: true });
   });
 

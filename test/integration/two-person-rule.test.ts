@@ -15,7 +15,7 @@ const EXECUTIVE_AGENT = 'executive-outreach-agent';
 /** The two-person rule of the sample charter, made to hold for every executive briefing. */
 const EVERY_BRIEFING: ConfigEdits[string] = [
   [
-    /when:\n      all:\n        - \{ field: account\.tier, op: eq, value: 1 \}\n        - any:\n(?:            .*\n)+?    approvers: \[account-director@example\.com, cmo@example\.com\]/,
+    /when:\n      all:\n        - \{ field: account\.tier, op: eq, value: 1 \}\n(?:        .*\n)+?    approvers: \[account-director@example\.com, cmo@example\.com\]/,
     'when: { field: action.type, op: eq, value: executive_briefing }\n    approvers: [account-director@example.com, cmo@example.com]',
   ],
 ];

@@ -15,6 +15,15 @@ export interface ConfigEdits {
   readonly [relativeFile: string]: Array<[from: string | RegExp, to: string]>;
 }
 
+/** The `when` of the sample nurture charter's one approval rule (answers to blockers' objections). */
+export const NURTURE_RULE_WHEN = '{ all: [ { field: action.type, op: eq, value: objection_response }, { field: stakeholder.role, op: eq, value: blocker } ] }';
+
+/** An edit of the nurture charter: every one of its actions needs marketing ops' approval. */
+export const EVERY_NURTURE_ACTION: [string, string] = [NURTURE_RULE_WHEN, '{ field: action.costUsd, op: gte, value: 0 }'];
+
+/** Edits of the guardrails that let the agents act every week: quiet hours of one minute. */
+export const BUSY_WEEKS: ConfigEdits[string] = [['start: "20:00"\n  end: "07:00"', 'start: "03:00"\n  end: "03:01"']];
+
 /** Copies config/ into a temp folder, applies edits, returns the campaign file and a cleanup. */
 export function tempConfig(edits: ConfigEdits = {}): { dir: string; campaignFile: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'amk-config-'));

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError } from '../../shared/domain/errors.ts';
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidConfigError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
 import type { Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
 import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
 import {
@@ -7,17 +7,19 @@ import {
   requestApproval,
   type ApprovalDeps,
   type ApprovalHttpRequest,
+  type ApprovalRequestDeps,
 } from '../../shared/app/approvals.ts';
 import { linkUrl, signLink, toBase64Url } from '../../shared/domain/approval-link.ts';
 import { createHandler } from '../../functions/approval-http/handler.ts';
 import { startApprovalServer } from '../../local/approval-server.ts';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { SFNClient, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SfnTaskCallback } from '../../shared/adapters/sfn-callback.ts';
 import { SesMailer } from '../../shared/adapters/ses-mailer.ts';
-import { parseApprovalHttpEnv, signingKeyFromSecret } from '../../functions/approval-http/deps.ts';
+import { signingKeyFromSecret } from '../../shared/adapters/signing-key.ts';
+import { buildStepDeps } from '../../shared/adapters/lambda/compose.ts';
 import { accountNames } from '../../shared/app/approvals.ts';
 import type { AccountRepository } from '../../shared/ports/index.ts';
 
@@ -94,14 +96,13 @@ class RecordingCallback implements TaskCallback {
   failWith: string | undefined;
   async succeed(token: string, output: unknown): Promise<void> {
     if (this.failWith !== undefined) {
+      // As the SFN adapter reports it: its "no longer waits" names become TaskNotWaitingError.
+      if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(this.failWith)) throw new TaskNotWaitingError('gone', this.failWith);
       const err = new Error('Task Timed Out');
       err.name = this.failWith;
       throw err;
     }
     this.succeeded.push({ token, output });
-  }
-  async fail(): Promise<void> {
-    throw new Error('not used');
   }
 }
 
@@ -145,7 +146,8 @@ let approvals: InMemoryApprovals;
 let audit: InMemoryAudit;
 let mailer: RecordingMailer;
 let callback: RecordingCallback;
-let deps: ApprovalDeps;
+// One object for both use cases: the HTTP side reads what ApprovalDeps names, the request side the rest.
+let deps: ApprovalDeps & ApprovalRequestDeps;
 
 beforeEach(() => {
   now = '2030-01-01T00:00:00.000Z';
@@ -561,20 +563,14 @@ describe('the AWS side of approvals', () => {
     sfn.restore();
   });
 
-  it('lets TaskTimedOut from Step Functions propagate under its SDK name', async () => {
+  it('turns TaskTimedOut from Step Functions into TaskNotWaitingError, keeping the SDK name, and lets other errors through', async () => {
     const sfn = mockClient(SFNClient);
     sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
-    await expect(new SfnTaskCallback(new SFNClient({ region: 'us-east-1' })).succeed(TOKEN, {})).rejects.toMatchObject({
-      name: 'TaskTimedOut',
-    });
-    sfn.restore();
-  });
-
-  it('fails a task with SendTaskFailure, trimming the error to its 256-character limit', async () => {
-    const sfn = mockClient(SFNClient);
-    sfn.on(SendTaskFailureCommand).resolves({});
-    await new SfnTaskCallback(new SFNClient({ region: 'us-east-1' })).fail(TOKEN, 'E'.repeat(300), 'cause');
-    expect(sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input).toEqual({ taskToken: TOKEN, error: 'E'.repeat(256), cause: 'cause' });
+    const err = await new SfnTaskCallback(new SFNClient({ region: 'us-east-1' })).succeed(TOKEN, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskNotWaitingError);
+    expect(err).toMatchObject({ name: 'TaskNotWaitingError', vendorName: 'TaskTimedOut' });
+    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(new SfnTaskCallback(new SFNClient({ region: 'us-east-1' })).succeed(TOKEN, {})).rejects.toMatchObject({ name: 'ThrottlingException' });
     sfn.restore();
   });
 
@@ -602,14 +598,12 @@ describe('the AWS side of approvals', () => {
     ses.restore();
   });
 
-  it('fails fast naming a missing environment variable', () => {
-    expect(() =>
-      parseApprovalHttpEnv({ APPROVALS_TABLE: 'a', SIGNING_KEY_SECRET_ARN: 'arn', MAIL_FROM: 'amk@example.com' }),
-    ).toThrow(/AUDIT_TABLE/);
-  });
-
-  it('takes the page origin from the Function URL host when no base URL is configured', () => {
-    expect(parseApprovalHttpEnv({ APPROVALS_TABLE: 'a', AUDIT_TABLE: 'b', SIGNING_KEY_SECRET_ARN: 'arn', MAIL_FROM: 'amk@example.com' }).APPROVAL_BASE_URL).toBeUndefined();
+  it('fails fast naming every missing environment variable, the function and the port that needs it', async () => {
+    const err = await buildStepDeps('approval-http', { APPROVALS_TABLE: 'a', SIGNING_KEY_SECRET_ARN: 'arn' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    expect((err as Error).message).toMatch(/^environment of function approval-http: /);
+    expect((err as Error).message).toContain('AUDIT_TABLE: is not set, and the audit port of function approval-http needs it');
+    expect((err as Error).message).toContain('ACCOUNTS_TABLE: is not set, and the accounts port of function approval-http needs it');
   });
 
   it('refuses a signing key shorter than 32 bytes', () => {

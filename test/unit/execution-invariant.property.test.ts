@@ -389,7 +389,7 @@ function worldOf(c: Case): World {
     tools,
     idempotent: idempotentRunner(),
     mailer: { send: async () => ({ messageId: 'm' }) },
-    callback: { succeed: async () => {}, fail: async () => {} },
+    callback: { succeed: async () => {} },
     clock: () => new Date(Date.parse(NOW) + 1000 * ++tick).toISOString(),
     seed: 'invariant',
     signingKey: Buffer.from('k'),

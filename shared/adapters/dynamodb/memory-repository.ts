@@ -4,7 +4,7 @@
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MemoryEntry, MemoryRepository, OutcomeModel } from '../../ports/index.ts';
 import { sendBatchWrites } from './batch-write.ts';
 import { documentClient, queryAll } from './client.ts';

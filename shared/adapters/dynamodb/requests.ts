@@ -19,7 +19,7 @@ import type {
   QueryCommandInput,
   UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
 import { AuditEvent, type AccountState, type Approval, type PipelineSignal, type ReviewerKind, type Stakeholder } from '../../domain/model.ts';
 import type { MemoryEntry } from '../../ports/index.ts';

@@ -6,7 +6,7 @@
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunRepository } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed } from './client.ts';
 import { addAgentSpend, addRunCounters, getAgentSpend, getRunHeader, startRun } from './requests.ts';

@@ -5,10 +5,10 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
-import type { AppDeps } from '../../app/deps.ts';
-import { awsDeps } from './aws-deps.ts';
+import type { StepDeps, StepName } from '../../app/steps.ts';
+import { lambdaStepDeps } from './compose.ts';
 
 /** Middleware: parses `event` with a zod schema; a mismatch is an InvalidInputError naming the fields. */
 export function parseInput<S extends z.ZodType>(schema: S): middy.MiddlewareObj<unknown, unknown, Error, Context> {
@@ -53,22 +53,26 @@ export function stepHandler<S extends z.ZodType, R>(
 }
 
 /** A workflow step's module: a factory over injected ports, and the Lambda entry point. */
-export interface StepModule<S extends z.ZodType, R> {
-  readonly createHandler: (deps: () => Promise<AppDeps>) => middy.MiddyfiedHandler<unknown, R, Error, Context>;
+export interface StepModule<N extends StepName, S extends z.ZodType, R> {
+  /** The step's name: its folder under functions/ and its entry in STEP_PORTS. */
+  readonly name: N;
+  readonly createHandler: (deps: () => Promise<StepDeps<N>>) => middy.MiddyfiedHandler<unknown, R, Error, Context>;
   readonly handler: middy.MiddyfiedHandler<unknown, R, Error, Context>;
   readonly schema: S;
 }
 
 /**
- * Defines a workflow step from its input schema and its use case. `handler` builds its ports once
- * per process from the environment (lazily, on first call); the local runtime and tests call
- * `createHandler` with their own.
+ * Defines a workflow step from its name, input schema and use case. The use case receives exactly
+ * the ports STEP_PORTS declares for `name` (a use case typed for more does not compile). `handler`
+ * builds them once per process from the function's environment (lazily, on first call); the local
+ * runtime and tests call `createHandler` with their own.
  */
-export function defineStep<S extends z.ZodType, R>(
+export function defineStep<N extends StepName, S extends z.ZodType, R>(
+  name: N,
   schema: S,
-  useCase: (deps: AppDeps, input: z.infer<S>) => Promise<R>,
+  useCase: (deps: StepDeps<N>, input: z.infer<S>) => Promise<R>,
   options: StepHandlerOptions = {},
-): StepModule<S, R> {
-  const createHandler = (deps: () => Promise<AppDeps>) => stepHandler(schema, async (input) => useCase(await deps(), input), options);
-  return { createHandler, handler: createHandler(awsDeps), schema };
+): StepModule<N, S, R> {
+  const createHandler = (deps: () => Promise<StepDeps<N>>) => stepHandler(schema, async (input) => useCase(await deps(), input), options);
+  return { name, createHandler, handler: createHandler(() => lambdaStepDeps(name)), schema };
 }

@@ -1,0 +1,80 @@
+/**
+ * Which DynamoDB actions each repository method sends, on the table or on one of its indexes. The
+ * CDK grants of a function are derived from the methods its step declares (shared/app/steps.ts),
+ * so a grant is exactly what the code calls. The strict local runtime checks every call against
+ * the synthesized policy, and test/infra/least-privilege.test.ts shows each grant is needed.
+ */
+import type { TablePort, TablePorts } from '../../app/steps.ts';
+
+/** A DynamoDB action the repositories send. */
+export type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchGetItem' | 'BatchWriteItem';
+
+/** One kind of call: an action on the table, or (Query) on a named index. */
+export interface TableCall {
+  readonly action: DynamoAction;
+  readonly index?: string;
+}
+
+const on = (...actions: DynamoAction[]): TableCall[] => actions.map((action) => ({ action }));
+
+/** The calls of every repository method (adapter by adapter: see each repository's file). */
+export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in keyof TablePorts[K]]: readonly TableCall[] } } = {
+  accounts: {
+    importAccount: on('PutItem', 'Query', 'BatchWriteItem'),
+    get: on('GetItem'),
+    listByShard: [{ action: 'Query', index: 'byShard' }],
+    saveState: on('PutItem'),
+    listStakeholders: on('Query'),
+    putStakeholder: on('PutItem'),
+    putSignals: on('BatchWriteItem'),
+    listSignalsSince: on('Query'),
+  },
+  memory: {
+    append: on('BatchWriteItem'),
+    listForAccount: on('Query'),
+    getModel: on('GetItem'),
+    addOutcomes: on('UpdateItem'),
+  },
+  approvals: {
+    create: on('PutItem'),
+    get: on('GetItem'),
+    listIdsForRunShard: [{ action: 'Query', index: 'byRunShard' }],
+    markPending: on('UpdateItem'),
+    decide: on('UpdateItem'),
+  },
+  audit: {
+    // The head of the stream (a Query), then a conditional PutItem at the next sequence number.
+    append: on('Query', 'PutItem'),
+    readStream: on('Query'),
+  },
+  runs: {
+    start: on('PutItem'),
+    addCounters: on('UpdateItem'),
+    get: on('GetItem'),
+    addAgentSpend: on('UpdateItem'),
+    getAgentSpend: on('GetItem'),
+  },
+};
+
+/**
+ * Powertools idempotency's calls on its table: the conditional PutItem of the in-progress record,
+ * the GetItem of an existing one (dynalite returns no old item on a failed condition), the
+ * UpdateItem of the result, and the DeleteItem of a record whose call failed (so a retry runs).
+ */
+export const IDEMPOTENCY_CALLS: readonly TableCall[] = on('PutItem', 'GetItem', 'UpdateItem', 'DeleteItem');
+
+/** What a set of methods of one port sends: actions on the table, and actions per index. */
+export function callsOf<K extends TablePort>(port: K, methods: readonly string[]): { table: DynamoAction[]; indexes: Map<string, DynamoAction[]> } {
+  const calls = REPOSITORY_CALLS[port] as Readonly<Record<string, readonly TableCall[]>>;
+  const table = new Set<DynamoAction>();
+  const indexes = new Map<string, Set<DynamoAction>>();
+  for (const method of methods) {
+    const list = calls[method];
+    if (list === undefined) throw new Error(`REPOSITORY_CALLS.${port} has no method "${method}"`);
+    for (const call of list) {
+      if (call.index === undefined) table.add(call.action);
+      else indexes.set(call.index, (indexes.get(call.index) ?? new Set()).add(call.action));
+    }
+  }
+  return { table: [...table].sort(), indexes: new Map([...indexes].map(([i, a]) => [i, [...a].sort()])) };
+}

@@ -1,0 +1,174 @@
+/**
+ * The composition root of every Lambda, in AWS and on the embedded default alike: builds exactly
+ * the ports a step declares (shared/app/steps.ts) from that function's own environment, and
+ * nothing else. What differs between the two is only the platform: where the SDK clients send
+ * (AWS, or the local stand-ins on 127.0.0.1) and what watches them (locally, the IAM check of the
+ * function's synthesized policy).
+ */
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { STEP_PORTS, flagPortsOf, tablePortsOf, type StepDeps, type StepName, type StepPorts, type TablePort } from '../../app/steps.ts';
+import { InvalidConfigError } from '../../domain/errors.ts';
+import type { ToolGateway } from '../../ports/index.ts';
+import { StaticConfigSource } from '../config-source.ts';
+import { meterConsumedCapacity, type CapacityMeter } from '../dynamodb/client.ts';
+import { DynamoAccountRepository } from '../dynamodb/account-repository.ts';
+import { DynamoApprovalRepository } from '../dynamodb/approval-repository.ts';
+import { DynamoAuditLog } from '../dynamodb/audit-log.ts';
+import { DynamoMemoryRepository } from '../dynamodb/memory-repository.ts';
+import { DynamoRunRepository } from '../dynamodb/run-repository.ts';
+import { TABLES } from '../dynamodb/tables.ts';
+import { ConnectorToolGateway } from '../email-connector.ts';
+import { createIdempotentRunner } from '../idempotency.ts';
+import { SesMailer } from '../ses-mailer.ts';
+import { SfnTaskCallback } from '../sfn-callback.ts';
+import { loadSigningKey } from '../signing-key.ts';
+import { portEnvOf } from './port-env.ts';
+
+/** The AWS services a function may call. */
+export type AwsService = 'dynamodb' | 'sfn' | 'sesv2' | 'secretsmanager';
+
+/** An SDK client as the platform sees it: its middleware stack. */
+export interface InstrumentableClient {
+  readonly middlewareStack: DynamoDBClient['middlewareStack'] | SFNClient['middlewareStack'] | SESv2Client['middlewareStack'] | SecretsManagerClient['middlewareStack'];
+}
+
+/** Where a function runs: AWS (all defaults) or the embedded default. */
+export interface Platform {
+  /**
+   * Extra SDK client configuration per service (a local endpoint, region and credentials).
+   * @default - none: the SDK's own resolution, as in Lambda
+   */
+  readonly clientConfig?: (service: AwsService) => { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } | undefined;
+  /**
+   * Called on every SDK client the function gets, once, before any call (the embedded default
+   * adds the IAM check and fault injection here).
+   * @default - nothing
+   */
+  readonly instrument?: (client: InstrumentableClient, service: AwsService) => void;
+  /**
+   * Meters the DynamoDB capacity the function consumes (the cost model).
+   * @default - not metered
+   */
+  readonly meter?: CapacityMeter;
+  /**
+   * Wraps the deployed connectors: the embedded default puts the simulated world behind them.
+   * @default - the connectors as they are
+   */
+  readonly tools?: (connectors: ToolGateway) => ToolGateway;
+  /**
+   * Wall clock of the records' timestamps.
+   * @default - the system clock
+   */
+  readonly clock?: () => string;
+}
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Checks the declared variables are there and well-formed; names the function, variable and port. */
+function requireEnv(name: StepName, ports: StepPorts, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const values: Record<string, string> = {};
+  for (const [variable, port] of portEnvOf(ports)) {
+    const value = env[variable];
+    if (value === undefined || value === '') {
+      problems.push({ path: variable, message: `is not set, and the ${port} port of function ${name} needs it (does its template grant it?)` });
+      continue;
+    }
+    if (variable === 'MAIL_FROM' && !EMAIL.test(value)) problems.push({ path: variable, message: `must be an email address, got "${value}"` });
+    if (variable === 'APPROVAL_BASE_URL' && !/^https?:\/\/[^\s/]+/.test(value)) problems.push({ path: variable, message: `must be an http(s) URL, got "${value}"` });
+    values[variable] = value;
+  }
+  if (problems.length > 0) throw new InvalidConfigError(`environment of function ${name}`, problems);
+  return values;
+}
+
+/**
+ * Builds the ports of step `name` from its environment on a platform. Only declared ports exist
+ * in the result; a declared port whose variable is missing fails here, naming it.
+ */
+export async function buildStepDeps<N extends StepName>(
+  name: N,
+  env: Readonly<Record<string, string | undefined>>,
+  platform: Platform = {},
+): Promise<StepDeps<N>> {
+  const ports: StepPorts = STEP_PORTS[name];
+  const vars = requireEnv(name, ports, env);
+  const variable = (v: string): string => vars[v] as string;
+  const config = (service: AwsService) => platform.clientConfig?.(service) ?? {};
+  const instrumented = <C extends InstrumentableClient>(client: C, service: AwsService): C => {
+    platform.instrument?.(client, service);
+    return client;
+  };
+  let dynamo: DynamoDBClient | undefined;
+  const dynamoClient = (): DynamoDBClient => {
+    if (dynamo === undefined) {
+      dynamo = instrumented(new DynamoDBClient({ maxAttempts: 3, ...config('dynamodb') }), 'dynamodb');
+      if (platform.meter) meterConsumedCapacity(dynamo, platform.meter);
+    }
+    return dynamo;
+  };
+  let ses: SesMailer | undefined;
+  const mailer = (): SesMailer => (ses ??= new SesMailer(instrumented(new SESv2Client({ ...config('sesv2') }), 'sesv2')));
+
+  const deps: Record<string, unknown> = { clock: platform.clock ?? (() => new Date().toISOString()) };
+  const repositories: { [K in TablePort]: (table: string) => unknown } = {
+    accounts: (t) => new DynamoAccountRepository(dynamoClient(), t),
+    memory: (t) => new DynamoMemoryRepository(dynamoClient(), t),
+    approvals: (t) => new DynamoApprovalRepository(dynamoClient(), t),
+    audit: (t) => new DynamoAuditLog(dynamoClient(), t),
+    runs: (t) => new DynamoRunRepository(dynamoClient(), t),
+  };
+  for (const [port] of tablePortsOf(ports)) deps[port] = repositories[port](variable(TABLES[port].envVar));
+  for (const port of flagPortsOf(ports)) {
+    switch (port) {
+      case 'config':
+        // Relative to the function's code, as Lambda runs it (LAMBDA_TASK_ROOT is /var/task there).
+        deps.config = StaticConfigSource.fromJsonFile(resolve(env.LAMBDA_TASK_ROOT ?? '.', variable('CAMPAIGNS_FILE')));
+        break;
+      case 'seed':
+        deps.seed = variable('PLANNER_SEED');
+        break;
+      case 'idempotent':
+        deps.idempotent = createIdempotentRunner({ client: dynamoClient(), table: variable(TABLES.idempotency.envVar) });
+        break;
+      case 'tools': {
+        const connectors = new ConnectorToolGateway(mailer(), variable('MAIL_FROM'));
+        deps.tools = platform.tools ? platform.tools(connectors) : connectors;
+        break;
+      }
+      case 'mailer':
+        deps.mailer = mailer();
+        deps.mailFrom = variable('MAIL_FROM');
+        break;
+      case 'callback':
+        deps.callback = new SfnTaskCallback(instrumented(new SFNClient({ ...config('sfn') }), 'sfn'));
+        break;
+      case 'signingKey':
+        deps.signingKey = await loadSigningKey(instrumented(new SecretsManagerClient({ ...config('secretsmanager') }), 'secretsmanager'), variable('SIGNING_KEY_SECRET_ARN'));
+        break;
+      case 'approvalBaseUrl':
+        deps.approvalBaseUrl = variable('APPROVAL_BASE_URL').replace(/\/+$/, '');
+        break;
+    }
+  }
+  return deps as StepDeps<N>;
+}
+
+const cached = new Map<StepName, Promise<unknown>>();
+
+/** The step's ports in Lambda: built once per process from process.env (a failed build is retried). */
+export function lambdaStepDeps<N extends StepName>(name: N): Promise<StepDeps<N>> {
+  let deps = cached.get(name) as Promise<StepDeps<N>> | undefined;
+  if (deps === undefined) {
+    deps = buildStepDeps(name, process.env).catch((err: unknown) => {
+      cached.delete(name);
+      throw err;
+    });
+    cached.set(name, deps);
+  }
+  return deps;
+}

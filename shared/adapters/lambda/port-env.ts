@@ -1,0 +1,30 @@
+/**
+ * How a port reaches a Lambda: the environment variable that carries its resource. The CDK
+ * construct sets exactly these (with the matching grants) and the composition root requires exactly
+ * these, both from the step's declaration (shared/app/steps.ts).
+ */
+import { TABLES } from '../dynamodb/tables.ts';
+import { flagPortsOf, tablePortsOf, type FlagPort, type StepPorts } from '../../app/steps.ts';
+
+/** Environment variable of each flag port (undefined: the port needs none). */
+export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | undefined>> = {
+  config: 'CAMPAIGNS_FILE',
+  seed: 'PLANNER_SEED',
+  idempotent: TABLES.idempotency.envVar,
+  tools: 'MAIL_FROM',
+  mailer: 'MAIL_FROM',
+  callback: undefined,
+  signingKey: 'SIGNING_KEY_SECRET_ARN',
+  approvalBaseUrl: 'APPROVAL_BASE_URL',
+};
+
+/** The environment variables a declaration needs, each with the port that needs it. */
+export function portEnvOf(ports: StepPorts): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const [port] of tablePortsOf(ports)) vars.set(TABLES[port].envVar, port);
+  for (const port of flagPortsOf(ports)) {
+    const name = FLAG_PORT_ENV[port];
+    if (name !== undefined && !vars.has(name)) vars.set(name, port);
+  }
+  return vars;
+}

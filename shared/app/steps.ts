@@ -1,0 +1,142 @@
+/**
+ * What each Lambda may touch, declared once. A step names the ports it uses (for the table ports,
+ * the very repository methods it calls); everything else follows from this one table:
+ * - the use case's type: `DepsOf<typeof STEP_PORTS[name]>` holds exactly those ports and methods,
+ *   so a use case that reaches for another port does not compile;
+ * - the CDK grants and environment variables of the function (cdk/constructs/agent-function.ts);
+ * - the ports the composition root builds for it, in AWS and on the embedded default alike
+ *   (shared/adapters/lambda/compose.ts), from that function's own environment;
+ * - the function's bundle, which imports only the adapters of those ports.
+ */
+import type { IdempotentRunner } from './deps.ts';
+import type {
+  AccountRepository,
+  ApprovalRepository,
+  AuditLog,
+  ConfigSource,
+  Mailer,
+  MemoryRepository,
+  RunRepository,
+  TaskCallback,
+  ToolGateway,
+} from '../ports/index.ts';
+
+/** The repository ports, each backed by one DynamoDB table. */
+export interface TablePorts {
+  readonly accounts: AccountRepository;
+  readonly memory: MemoryRepository;
+  readonly approvals: ApprovalRepository;
+  readonly audit: AuditLog;
+  readonly runs: RunRepository;
+}
+/** Name of a repository port. */
+export type TablePort = keyof TablePorts;
+/** The repository ports, in a fixed order. */
+export const TABLE_PORTS: readonly TablePort[] = ['accounts', 'memory', 'approvals', 'audit', 'runs'];
+
+/** Ports that are there or not (no methods to choose), with what each one gives the use case. */
+export interface FlagPorts {
+  /** The validated campaigns (charters, guardrails) bundled at synth. */
+  readonly config: { readonly config: ConfigSource };
+  /** The planners' exploration seed, fixed per deployment so that decisions replay. */
+  readonly seed: { readonly seed: string };
+  /** Side effects at most once per key (the idempotency table). */
+  readonly idempotent: { readonly idempotent: IdempotentRunner };
+  /** The connectors that act on the world (email through SES in AWS). */
+  readonly tools: { readonly tools: ToolGateway };
+  /** Email to people of the team (approval requests, run reports) from the sender address. */
+  readonly mailer: { readonly mailer: Mailer; readonly mailFrom: string };
+  /** Completes a waiting `.waitForTaskToken` task of the CampaignRun. */
+  readonly callback: { readonly callback: TaskCallback };
+  /** The key that signs approval links (Secrets Manager). */
+  readonly signingKey: { readonly signingKey: Buffer };
+  /** Where approval links point (the approval Function URL). */
+  readonly approvalBaseUrl: { readonly approvalBaseUrl: string };
+}
+/** Name of a flag port. */
+export type FlagPort = keyof FlagPorts;
+/** The flag ports, in a fixed order. */
+export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl'];
+
+/** A step's declaration: the repository methods it calls and the flag ports it uses. */
+export type StepPorts = { readonly [K in TablePort]?: readonly (keyof TablePorts[K])[] } & { readonly [K in FlagPort]?: true };
+
+/** What every step gets whatever it declares: the wall clock (timestamps of records only). */
+export interface BaseDeps {
+  readonly clock: () => string;
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type Methods<P extends StepPorts, K extends TablePort> = P[K] extends readonly (infer M)[] ? Extract<M, keyof TablePorts[K]> : never;
+type TableDepsOf<P extends StepPorts> = { readonly [K in TablePort as P[K] extends readonly unknown[] ? K : never]: Pick<TablePorts[K], Methods<P, K>> };
+type FlagDepsOf<P extends StepPorts> = UnionToIntersection<{ [K in FlagPort]: P[K] extends true ? FlagPorts[K] : never }[FlagPort]>;
+
+/** The ports a step with declaration `P` receives: exactly the declared ones, and the clock. */
+export type DepsOf<P extends StepPorts> = BaseDeps & TableDepsOf<P> & ([FlagDepsOf<P>] extends [never] ? unknown : FlagDepsOf<P>);
+
+/** Declares a step's ports (identity at run time; keeps the literal types). */
+export const declarePorts = <const P extends StepPorts>(ports: P): P => ports;
+
+/**
+ * Every Lambda of the system and its ports. Adding a repository call to a use case without adding
+ * it here is a type error; adding it here gives the function its grant and environment.
+ */
+export const STEP_PORTS = {
+  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], audit: ['append'] }),
+  observe: declarePorts({
+    config: true,
+    accounts: ['listByShard', 'listStakeholders', 'listSignalsSince', 'saveState', 'putStakeholder'],
+    memory: ['listForAccount', 'addOutcomes'],
+  }),
+  plan: declarePorts({ config: true, seed: true, memory: ['getModel'] }),
+  govern: declarePorts({ config: true, runs: ['get', 'getAgentSpend'] }),
+  act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'] }),
+  record: declarePorts({ config: true, audit: ['append'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend'] }),
+  'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
+  'request-approval': declarePorts({
+    mailer: true,
+    signingKey: true,
+    approvalBaseUrl: true,
+    approvals: ['get', 'markPending'],
+    accounts: ['get', 'listStakeholders'],
+    audit: ['append', 'readStream'],
+  }),
+  'act-approved': declarePorts({
+    idempotent: true,
+    tools: true,
+    approvals: ['get'],
+    accounts: ['listStakeholders'],
+    audit: ['append'],
+    memory: ['append', 'addOutcomes'],
+    runs: ['get', 'addCounters', 'addAgentSpend'],
+  }),
+  'record-decision': declarePorts({ approvals: ['get'], audit: ['append'], memory: ['append'], runs: ['addCounters'] }),
+  'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append'], runs: ['get', 'addCounters'] }),
+  summarize: declarePorts({ config: true, mailer: true, runs: ['get'], audit: ['append'] }),
+  'approval-http': declarePorts({
+    callback: true,
+    signingKey: true,
+    approvals: ['get', 'decide'],
+    accounts: ['get', 'listStakeholders'],
+    audit: ['append'],
+  }),
+} as const satisfies Record<string, StepPorts>;
+
+/** Name of a Lambda of the system (a folder under functions/). */
+export type StepName = keyof typeof STEP_PORTS;
+/** Every Lambda of the system. */
+export const STEP_NAMES = Object.keys(STEP_PORTS) as StepName[];
+
+/** The ports of one named step. */
+export type StepDeps<N extends StepName> = DepsOf<(typeof STEP_PORTS)[N]>;
+
+/** The table ports a declaration uses, with their methods. */
+export function tablePortsOf(ports: StepPorts): Array<[TablePort, readonly string[]]> {
+  return TABLE_PORTS.flatMap((port) => {
+    const methods = ports[port] as readonly string[] | undefined;
+    return methods && methods.length > 0 ? [[port, methods] as [TablePort, readonly string[]]] : [];
+  });
+}
+
+/** The flag ports a declaration uses. */
+export const flagPortsOf = (ports: StepPorts): FlagPort[] => FLAG_PORTS.filter((port) => ports[port] === true);
