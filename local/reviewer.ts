@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { findApprovalLinks, readEml } from './outbox.ts';
-import { SIMULATED_REVIEWER_HEADER } from '../shared/app/approvals.ts';
+import { SIMULATED_REVIEWER_HEADER } from '../shared/adapters/http/approval-endpoint.ts';
 
 /** One decision the simulated reviewer made. */
 export interface ReviewerDecision {

@@ -2,7 +2,8 @@
  * The approvals Function URL's ports: the step's declared ports (shared/app/steps.ts), built by the
  * one composition root from the function's environment, shaped for the approval use case.
  */
-import { accountNames, type ApprovalDeps } from '../../shared/app/approvals.ts';
+import type { ApprovalDeps } from '../../shared/app/approval-decision.ts';
+import { accountNames } from '../../shared/app/approval-request.ts';
 import type { StepDeps } from '../../shared/app/steps.ts';
 import { lambdaStepDeps } from '../../shared/adapters/lambda/compose.ts';
 

@@ -5,13 +5,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
+import type { ApprovalDeps } from '../../shared/app/approval-decision.ts';
 import {
   SECURITY_HEADERS,
   handleApprovalRequest,
-  type ApprovalDeps,
   type ApprovalHttpRequest,
   type ApprovalHttpResponse,
-} from '../../shared/app/approvals.ts';
+} from '../../shared/adapters/http/approval-endpoint.ts';
 import { renderErrorPage } from '../../shared/app/approval-views.ts';
 import { approvalHttpDeps } from './deps.ts';
 

@@ -10,7 +10,9 @@ import * as z from 'zod';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 import { loadYamlFile } from '../../shared/config/load.ts';
 import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
+import { tmpdir } from 'node:os';
 import { LocalRuntime } from '../runtime.ts';
+import { grantsOf, renderGrants, templateFor } from './grants.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
@@ -206,7 +208,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--reviewer <who>', 'who decides approvals').choices(['simulated', 'human']).default('simulated'))
       .option('--accounts <n>', 'accounts in the simulated market (when it is created)', '60')
       .option('--seed <seed>', 'seed of the market and of the planners', 'amk-demo')
-      .option('--data <dir>', 'data folder (dynalite, outbox, market, signing key)', '.data')
+      .option('--data <dir>', 'data folder (dynalite, outbox, market, the local secrets)', '.data')
       .option('--port <port>', 'port of the approval page server (0 = any free port)', '0')
       .option('--prices <file>', 'list prices the cost estimate uses', relative(process.cwd(), DEFAULT_PRICES_FILE) || DEFAULT_PRICES_FILE)
       .option('--json', 'print one JSON object instead of the report');
@@ -230,6 +232,16 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (flags) => {
       process.exitCode = await auditCommand(flags);
+    });
+  program
+    .command('grants')
+    .description("what each function may touch as deployed: its environment variables and IAM statements")
+    .option('--assembly <dir>', 'read them from this cloud assembly (cdk.out) instead of synthesizing the config folder')
+    .option('--config <dir>', 'config folder to synthesize', 'config')
+    .option('--json', 'print JSON')
+    .action((flags: { assembly?: string; config: string; json?: boolean }) => {
+      const grants = grantsOf(templateFor({ ...(flags.assembly !== undefined ? { assembly: flags.assembly } : {}), configDir: flags.config, outdir: tmpdir() }));
+      out(flags.json ? JSON.stringify(grants, null, 2) : renderGrants(grants));
     });
   const charter = program.command('charter').description('agent operating charters');
   charter

@@ -3,7 +3,7 @@
  * what governance blocked and why), what the same runs would cost on AWS, then where to look
  * next. Opens and clicks are never scored.
  */
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { RunSummary } from '../../shared/app/contracts.ts';
 import { VIRTUAL_SHARDS, localTableName, TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
@@ -100,7 +100,7 @@ export interface CampaignReport {
   readonly definitionSha256: string;
   readonly childDefinitionSha256: Record<string, string>;
   readonly reviewer: 'simulated' | 'human';
-  readonly where: { data: string; outbox: string; emails: number; approvalServer: string; audit: string };
+  readonly where: { data: string; outbox: string; emails: number; prospectEmails: number; approvalServer: string; audit: string };
   /** What the runs would cost on AWS. */
   readonly cost: CostReport;
   readonly durationMs: number;
@@ -179,6 +179,7 @@ export async function summarize(
       data: rel(runtime.dataDir),
       outbox: rel(runtime.outboxDir),
       emails: readdirSync(runtime.outboxDir).filter((f) => f.endsWith('.eml')).length,
+      prospectEmails: readdirSync(join(runtime.outboxDir, 'prospects')).filter((f) => f.endsWith('.eml')).length,
       approvalServer: runtime.approvalUrl,
       audit: `npm run amk -- audit --run ${results.at(-1)?.runId ?? '<runId>'}`,
     },
@@ -219,8 +220,9 @@ export function renderSummary(r: CampaignReport): string {
   lines.push('');
   lines.push('Where to look');
   lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
+  lines.push(`             ${r.where.outbox}/prospects/ (${r.where.prospectEmails} .eml files: what the agents sent to the market, through the SES connector)`);
   lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);
-  lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, signing.key) — \`npm start\` starts it afresh`);
+  lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, secrets/) — \`npm start\` starts it afresh`);
   lines.push(`  took       ${(r.durationMs / 1000).toFixed(1)} s`);
   return lines.join('\n');
 }

@@ -17,7 +17,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
-import type { IdempotentRunner } from '../app/deps.ts';
+import type { IdempotentRunner } from '../ports/index.ts';
 import { SideEffectInProgressError } from '../domain/errors.ts';
 
 /** How long a completed record replays its value: long enough to cover approval waits and re-driven runs. */

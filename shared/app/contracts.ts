@@ -75,28 +75,9 @@ export type ShardInput = z.infer<typeof ShardInput>;
 export const LoadCampaignOutput = z.object({ run: RunContext, shards: z.array(ShardInput) });
 export type LoadCampaignOutput = z.infer<typeof LoadCampaignOutput>;
 
-/** A remembered touch, as the planner sees it. */
-export const RecentTouch = z.object({
-  at: Iso,
-  agentId: z.string(),
-  kind: z.string(),
-  actionType: z.string().optional(),
-  stakeholderIds: z.array(z.string()).default([]),
-  topic: z.string().optional(),
-});
-export type RecentTouch = z.infer<typeof RecentTouch>;
-
-/** What Observe hands the planner for one account. */
-export const ObservedAccount = z.object({
-  state: AccountState,
-  stakeholders: z.array(Stakeholder),
-  recent: z.array(RecentTouch),
-  /** Signals folded in this run (for the audit and credit assignment). */
-  newSignals: z.array(PipelineSignal),
-  /** Stage before this observation, to detect progression. */
-  previousStage: AccountState.shape.stage,
-});
-export type ObservedAccount = z.infer<typeof ObservedAccount>;
+// What the planner sees of memory and of an observed account lives in the domain (memory.ts).
+export { ObservedAccount, RecentTouch } from '../domain/memory.ts';
+import { ObservedAccount } from '../domain/memory.ts';
 
 /** Observe output ($.observed). */
 export const ObserveOutput = z.object({ accounts: z.array(ObservedAccount), nextCursor: z.string().optional() });

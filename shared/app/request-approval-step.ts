@@ -4,7 +4,7 @@
  */
 import type { RequestApprovalInput } from './contracts.ts';
 import type { StepDeps } from './steps.ts';
-import { accountNames, requestApproval } from './approvals.ts';
+import { accountNames, requestApproval } from './approval-request.ts';
 
 /** Stores the token and emails the approver a signed link; the task then waits for a human. */
 export async function requestApprovalStep(

@@ -8,12 +8,12 @@
  *   (shared/adapters/lambda/compose.ts), from that function's own environment;
  * - the function's bundle, which imports only the adapters of those ports.
  */
-import type { IdempotentRunner } from './deps.ts';
 import type {
   AccountRepository,
   ApprovalRepository,
   AuditLog,
   ConfigSource,
+  IdempotentRunner,
   Mailer,
   MemoryRepository,
   RunRepository,
@@ -73,6 +73,9 @@ type FlagDepsOf<P extends StepPorts> = UnionToIntersection<{ [K in FlagPort]: P[
 
 /** The ports a step with declaration `P` receives: exactly the declared ones, and the clock. */
 export type DepsOf<P extends StepPorts> = BaseDeps & TableDepsOf<P> & ([FlagDepsOf<P>] extends [never] ? unknown : FlagDepsOf<P>);
+
+/** Every port of the application at once (tests that drive several steps; never a Lambda's). */
+export type AppDeps = BaseDeps & TablePorts & UnionToIntersection<FlagPorts[FlagPort]>;
 
 /** Declares a step's ports (identity at run time; keeps the literal types). */
 export const declarePorts = <const P extends StepPorts>(ports: P): P => ports;

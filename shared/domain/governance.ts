@@ -3,7 +3,7 @@
  * asks a human). Pure: the clock, the memory of recent touches, the run's spend and the agent's
  * spend this month come in through GovernContext, so a verdict can be replayed from its audit record.
  */
-import type { RecentTouch } from '../app/contracts.ts';
+import type { RecentTouch } from './memory.ts';
 import { ACTION_CATALOG } from './catalog.ts';
 import type { Charter, Guardrails } from './config.ts';
 import { ActionType, type AccountState, type Action, type FiredRule, type Stakeholder, type Verdict } from './model.ts';

@@ -4,8 +4,7 @@
  * the best few. Deterministic: the sample is keyed by (seed, run, account, agent, arm) and the
  * clock comes in as `now`, so any decision can be replayed from its inputs.
  */
-import type { ObservedAccount, RecentTouch } from '../app/contracts.ts';
-import type { OutcomeModel } from '../ports/index.ts';
+import type { ObservedAccount, OutcomeModel, RecentTouch } from './memory.ts';
 import { ACTION_CATALOG, roleLabel } from './catalog.ts';
 import type { Campaign, Charter } from './config.ts';
 import {

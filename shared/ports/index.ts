@@ -39,25 +39,8 @@ export interface AccountRepository {
   listSignalsSince(accountId: string, since: string | null): Promise<PipelineSignal[]>;
 }
 
-/** One remembered thing an agent did or saw at an account. */
-export interface MemoryEntry {
-  readonly accountId: string;
-  readonly agentId: string;
-  readonly at: string;
-  readonly id: string;
-  readonly kind: 'action_executed' | 'action_blocked' | 'action_rejected' | 'outcome';
-  readonly actionType?: string;
-  readonly stakeholderIds?: string[];
-  readonly topic?: string;
-  readonly detail?: string;
-}
-
-/** Learned outcome statistics per agent: successes/trials per action type and role. */
-export interface OutcomeModel {
-  readonly agentId: string;
-  readonly arms: Record<string, { trials: number; successes: number }>;
-  readonly version: number;
-}
+export type { MemoryEntry, OutcomeModel } from '../domain/memory.ts';
+import type { MemoryEntry, OutcomeModel } from '../domain/memory.ts';
 
 /** Agent memory and learned outcome statistics (the memory table). */
 export interface MemoryRepository {
@@ -150,6 +133,9 @@ export interface Mailer {
 export interface TaskCallback {
   succeed(taskToken: string, output: unknown): Promise<void>;
 }
+
+/** Runs a side effect at most once per key; `replayed` when the stored result was returned. */
+export type IdempotentRunner = <T>(key: string, fn: () => Promise<T>) => Promise<{ value: T; replayed: boolean }>;
 
 /** Loads a campaign with its charters and guardrails. */
 export interface ConfigSource {

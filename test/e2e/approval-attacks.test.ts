@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
-import { APPROVALS_STREAM } from '../../shared/app/approvals.ts';
+import { APPROVALS_STREAM } from '../../shared/app/approval-decision.ts';
 import { linkUrl, signLink, toBase64Url } from '../../shared/domain/approval-link.ts';
 import type { Approval, AuditEvent } from '../../shared/domain/model.ts';
 import {

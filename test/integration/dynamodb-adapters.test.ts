@@ -20,7 +20,7 @@ import { DynamoMemoryRepository } from '../../shared/adapters/dynamodb/memory-re
 import { appendAuditEvent, shardOf } from '../../shared/adapters/dynamodb/requests.ts';
 import { DynamoRunRepository, RunNotFoundError } from '../../shared/adapters/dynamodb/run-repository.ts';
 import { listShardApprovals } from '../../shared/app/campaign-run.ts';
-import type { AppDeps } from '../../shared/app/deps.ts';
+import type { AppDeps } from '../../shared/app/steps.ts';
 import { inParallel, startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
 
 let db: DynamoFixture;

@@ -2,13 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidConfigError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
 import type { Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
 import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
-import {
-  handleApprovalRequest,
-  requestApproval,
-  type ApprovalDeps,
-  type ApprovalHttpRequest,
-  type ApprovalRequestDeps,
-} from '../../shared/app/approvals.ts';
+import { handleApprovalRequest, type ApprovalHttpRequest } from '../../shared/adapters/http/approval-endpoint.ts';
+import type { ApprovalDeps } from '../../shared/app/approval-decision.ts';
+import { requestApproval, type ApprovalRequestDeps } from '../../shared/app/approval-request.ts';
 import { linkUrl, signLink, toBase64Url } from '../../shared/domain/approval-link.ts';
 import { createHandler } from '../../functions/approval-http/handler.ts';
 import { startApprovalServer } from '../../local/approval-server.ts';
@@ -20,7 +16,7 @@ import { SfnTaskCallback } from '../../shared/adapters/sfn-callback.ts';
 import { SesMailer } from '../../shared/adapters/ses-mailer.ts';
 import { signingKeyFromSecret } from '../../shared/adapters/signing-key.ts';
 import { buildStepDeps } from '../../shared/adapters/lambda/compose.ts';
-import { accountNames } from '../../shared/app/approvals.ts';
+import { accountNames } from '../../shared/app/approval-request.ts';
 import type { AccountRepository } from '../../shared/ports/index.ts';
 
 const BASE = 'https://approve.example.com';
