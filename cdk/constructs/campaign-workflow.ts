@@ -116,6 +116,8 @@ const STALE_RETRY: RetryProps = { errors: [ErrorName.StaleAccountState], interva
 
 /** CampaignRun (Standard) with its AccountBatch (Express) child, wired to the workflow's Lambdas. */
 export class CampaignWorkflow extends Construct {
+  /** How long one CampaignRun may take: every approval wait, escalations included, must fit in it. */
+  readonly runTimeout: Duration;
   /** The per-shard Express state machine: Observe -> Plan -> Govern -> Act -> Record, paged. */
   readonly accountBatch: StateMachine;
   /** The Standard state machine a schedule starts: load, shards, approvals, summary. */
@@ -130,6 +132,7 @@ export class CampaignWorkflow extends Construct {
     const taskTimeout = props.taskTimeout ?? Duration.seconds(60);
     const batchTimeout = props.batchTimeout ?? Duration.minutes(5);
     const runTimeout = props.runTimeout ?? Duration.days(15);
+    this.runTimeout = runTimeout;
     if (!batchTimeout.isUnresolved() && batchTimeout.toSeconds() > 300) {
       throw new Error('CampaignWorkflow: props.batchTimeout cannot exceed 5 minutes (the Express limit)');
     }

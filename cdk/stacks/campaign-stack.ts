@@ -10,7 +10,7 @@ import { Annotations, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { STEP_PORTS } from '../../shared/app/steps.ts';
 import { DEPLOYED_CONNECTORS } from '../../shared/adapters/email-connector.ts';
-import { checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
+import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
 import { AgentFunction, CAMPAIGNS_FILE_NAME } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
@@ -103,6 +103,9 @@ export class CampaignStack extends Stack {
         AgentFunction['lambda']
       >,
     });
+
+    // An approval that waits longer than its run would be cut off by the run's timeout: refused here.
+    checkApprovalWaits(campaigns, this.workflow.runTimeout.toSeconds());
 
     this.approvals = new ApprovalEndpoint(this, 'Approvals');
     this.functions = { ...workflowFunctions, 'approval-http': this.approvals.handler };

@@ -33,6 +33,7 @@ import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccount } from '../domain/planner.ts';
 import { turnDataOf } from '../domain/turn.ts';
+import { escapeHtml } from './approval-views.ts';
 import { approvalPlanOf, governActions, spendMonthOf } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
 import type { MemoryEntry } from '../ports/index.ts';
@@ -468,7 +469,8 @@ export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { 
     from: deps.mailFrom,
     subject: `[amk] ${bundle.campaign.name}: run ${input.run.runId} finished`,
     text: `Campaign run ${input.run.runId} (${input.run.now}) finished.\n\n${lines.join('\n')}\n`,
-    html: `<p>Campaign run <b>${input.run.runId}</b> (${input.run.now}) finished.</p><ul>${lines.map((l) => `<li>${l.replace(/[<>&]/g, '')}</li>`).join('')}</ul>`,
+    // Everything from the input or the counters is escaped: a run id is whatever the caller passed.
+    html: `<p>Campaign run <b>${escapeHtml(input.run.runId)}</b> (${escapeHtml(input.run.now)}) finished.</p><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
   });
   return { runId: input.run.runId, campaignId: input.run.campaignId, now: input.run.now, counters };
 }

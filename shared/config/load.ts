@@ -44,7 +44,8 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): { va
       }),
     );
   }
-  const parsed = schema.safeParse(doc.toJS());
+  // reportInput: an issue carries the value it is about, so a wrong one is never called missing.
+  const parsed = schema.safeParse(doc.toJS(), { reportInput: true });
   if (!parsed.success) {
     throw new InvalidConfigError(
       name,
@@ -79,9 +80,21 @@ function leafIssues(issue: Issue, prefix: PropertyKey[]): Array<{ issue: Issue; 
   return best.flatMap((i) => leafIssues(i, path));
 }
 
+/** A value as a person would write it back into the file (NaN, Infinity and strings kept apart). */
+function shown(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} (not a finite number)`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** A zod issue in words a RevOps engineer can act on. */
 function describeIssue(issue: Issue): string {
   if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (expected ${issue.expected})`;
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${shown(issue.input)}`;
   if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'invalid_union') return 'does not match any allowed form (a comparison {field, op, value}, or all/any/not)';
@@ -188,6 +201,33 @@ export function checkConnectors(bundles: ReadonlyArray<CampaignBundle & { file: 
         if (!deployed.includes(tool)) problems.push({ path: `allowedActions[${i}]`, message: `"${type}" acts through ${tool}: ${hint}` });
       });
       if (problems.length > 0) throw new InvalidConfigError(file, problems);
+    }
+  }
+}
+
+/** What a run needs besides waiting for people: its pages, hand-overs and summary (generous). */
+export const RUN_WORK_MARGIN_SECONDS = 3600;
+
+/**
+ * Every approval wait must fit in one CampaignRun: a charter's link lifetime, twice when a timeout
+ * escalates (the escalation waits as long again), plus the run's own work. Fails naming the
+ * charter file and field, with the longest lifetime that fits.
+ */
+export function checkApprovalWaits(bundles: ReadonlyArray<CampaignBundle & { file: string }>, runTimeoutSeconds: number): void {
+  for (const bundle of bundles) {
+    for (const { charter, file } of bundle.charters) {
+      const { approvalTimeoutHours, onTimeout, escalateTo } = charter.escalation;
+      const rounds = onTimeout === 'escalate' ? 2 : 1;
+      const waitSeconds = Math.ceil(approvalTimeoutHours * 3600) * rounds;
+      if (waitSeconds + RUN_WORK_MARGIN_SECONDS <= runTimeoutSeconds) continue;
+      const fits = Math.floor((runTimeoutSeconds - RUN_WORK_MARGIN_SECONDS) / rounds / 3600);
+      const how = rounds === 2 ? `${approvalTimeoutHours} h, then as long again for the escalation to ${escalateTo}` : `${approvalTimeoutHours} h`;
+      throw new InvalidConfigError(file, [
+        {
+          path: 'escalation.approvalTimeoutHours',
+          message: `approvals would wait up to ${how}, but a CampaignRun times out after ${runTimeoutSeconds / 3600} h (${RUN_WORK_MARGIN_SECONDS / 3600} h of it for the run's own work); use at most ${fits} hours`,
+        },
+      ]);
     }
   }
 }

@@ -6,6 +6,9 @@ import * as z from 'zod';
 import { ActionType, Channel, CommitteeRole, Seniority, Stage, Tool } from './model.ts';
 
 /** Fields a threshold rule may compare, with the values each accepts. */
+/** A time of day, HH:MM on a 24-hour clock. */
+const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
 export const RULE_FIELDS = {
   'action.type': ActionType,
   'action.tool': Tool,
@@ -115,7 +118,8 @@ export const Charter = z
         /** What happens when nobody decides before the link expires; never a silent approval. */
         onTimeout: z.enum(['skip', 'reject', 'escalate']).default('skip'),
         escalateTo: z.email().optional(),
-        approvalTimeoutHours: z.number().positive().max(24 * 14).default(72),
+        // At least a second (links are timed in whole seconds), at most the 14 days a link lives.
+        approvalTimeoutHours: z.number().min(1 / 3600, 'must be at least one second (0.000278 hours)').max(24 * 14).default(72),
       })
       .strict()
       .refine((e) => e.onTimeout !== 'escalate' || e.escalateTo, {
@@ -145,8 +149,8 @@ export const Guardrails = z
       .strict(),
     quietHours: z
       .object({
-        start: z.string().regex(/^\d{2}:\d{2}$/, 'HH:MM'),
-        end: z.string().regex(/^\d{2}:\d{2}$/, 'HH:MM'),
+        start: z.string().regex(CLOCK_TIME, 'expected a time of day HH:MM, 00:00 to 23:59'),
+        end: z.string().regex(CLOCK_TIME, 'expected a time of day HH:MM, 00:00 to 23:59'),
       })
       .strict()
       .optional(),

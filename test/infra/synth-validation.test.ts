@@ -105,6 +105,16 @@ describe('campaign configuration at synth', () => {
     expect(message).toContain('allowedActions[2]: "sales_handoff" acts through sales_task');
   });
 
+  it('fails synth when a charter\'s approval wait with its escalation cannot fit in the CampaignRun\'s timeout, naming file and field', () => {
+    const configDir = tempDir('amk-infra-config-');
+    cpSync(join(PROJECT_ROOT, 'config'), configDir, { recursive: true });
+    const charter = join(configDir, 'charters', 'executive-outreach-agent.yaml');
+    writeFileSync(charter, readFileSync(charter, 'utf8').replace('approvalTimeoutHours: 72', 'approvalTimeoutHours: 336'));
+    expect(() => buildApp({ outdir: tempDir('amk-infra-out-'), configDir, bundling: false, context: SENDER })).toThrow(
+      /executive-outreach-agent\.yaml: escalation\.approvalTimeoutHours: approvals would wait up to 336 h, then as long again for the escalation to cmo@example\.com, but a CampaignRun times out after 360 h/,
+    );
+  });
+
   it('writes the validated campaigns as JSON next to the assembly for the bundles to carry', () => {
     const outdir = tempDir('amk-infra-out-');
     const { stack } = buildApp({ outdir, bundling: false, context: SENDER });
