@@ -14,9 +14,10 @@ import type { StepDeps } from './steps.ts';
 import type { ApprovalRepository, RunRepository } from '../ports/index.ts';
 import { executeOnce, approvalIdOf } from './campaign-run.ts';
 import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, BlockedAtSendError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
-import { distinctApprovers, samePerson, spendMonthOf } from '../domain/governance.ts';
+import { GUARDRAIL, distinctApprovers, samePerson, sendTimeBlock, spendMonthOf } from '../domain/governance.ts';
+import type { ToolGateway } from '../ports/index.ts';
 import type { Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
 import { armOf } from '../domain/observe.ts';
 
@@ -134,9 +135,54 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
   if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval);
 
   const targets = await targetsOf(deps, approval);
-  const result = await executeOnce(deps, approval.action, targets);
+  let result: ToolCallResult;
+  try {
+    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval) }, approval.action, targets);
+  } catch (err) {
+    if (err instanceof BlockedAtSendError) return blockedAtSend(deps, approval, err);
+    throw err;
+  }
   await recordExecution(deps, approval, targets, result, { approvedBy: approval.decidedBy, reviewerKind: approval.reviewerKind });
   return { executed: result.ok };
+}
+
+/**
+ * The tools, behind the guardrails that may have changed while the action waited (consent,
+ * suppression, quiet hours now). Checked inside the at-most-once call: a replay of a call that
+ * went out returns its result unchecked, and a blocked call leaves no record, so a retry checks again.
+ */
+function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval): ToolGateway {
+  return {
+    execute: async (action, targets) => {
+      const run = await deps.runs.get(approval.runId);
+      if (!run) throw new ApprovalNotFoundError(`No run ${approval.runId}`);
+      const [bundle, account, stakeholders] = await Promise.all([
+        deps.config.load(run.campaignId),
+        deps.accounts.get(approval.accountId),
+        deps.accounts.listStakeholders(approval.accountId),
+      ]);
+      if (!account) throw new BlockedAtSendError(GUARDRAIL.unknownAccount, `Account ${approval.accountId} is no longer in the book.`);
+      const block = sendTimeBlock(action, { account, stakeholders, guardrails: bundle.guardrails, now: deps.clock() });
+      if (block) throw new BlockedAtSendError(block.guardrail, block.reason);
+      return deps.tools.execute(action, targets);
+    },
+  };
+}
+
+/** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
+async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
+  await deps.audit.append([
+    auditOf(deps, approval, 'system:act-approved', 'alert', {
+      alert: 'blocked_at_send',
+      approvalId: approval.id,
+      actionId: approval.action.id,
+      guardrail: err.guardrail,
+      reason: err.reason,
+      executed: false,
+    }),
+  ]);
+  await deps.runs.addCounters(approval.runId, { blockedAtSend: 1, [`blockedAtSend.${err.guardrail}`]: 1 });
+  return { executed: false };
 }
 
 async function targetsOf(deps: Pick<StepDeps<'act-approved'>, 'accounts'>, approval: Approval): Promise<Stakeholder[]> {
@@ -172,8 +218,9 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
   try {
     // The stored value names the member that executed, so a replay tells "my own retried step"
     // (record it) from "the other member got there first" (record nothing twice).
+    const tools = checkedAtSend(deps, approval);
     const { value, replayed } = await deps.idempotent(`tool#${approval.action.id}`, async () => ({
-      ...(await deps.tools.execute(approval.action, targets)),
+      ...(await tools.execute(approval.action, targets)),
       executedBy: approval.id,
     }));
     result = { actionId: approval.action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };
@@ -182,6 +229,8 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
     if (err instanceof ToolRejectedError) {
       result = { actionId: approval.action.id, ok: false, detail: err.message, replayed: false };
       executedBy = approval.id;
+    } else if (err instanceof BlockedAtSendError) {
+      return blockedAtSend(deps, approval, err);
     } else if (err instanceof SideEffectInProgressError) {
       // The other member completed the set at the same moment and is executing it right now.
       await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);

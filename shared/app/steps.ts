@@ -105,10 +105,11 @@ export const STEP_PORTS = {
     audit: ['append', 'readStream'],
   }),
   'act-approved': declarePorts({
+    config: true,
     idempotent: true,
     tools: true,
     approvals: ['get'],
-    accounts: ['listStakeholders'],
+    accounts: ['get', 'listStakeholders'],
     audit: ['append'],
     memory: ['append', 'addOutcomes'],
     runs: ['get', 'addCounters', 'addAgentSpend'],

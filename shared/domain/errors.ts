@@ -15,6 +15,7 @@ export const ErrorName = {
   AgentPaused: 'AgentPausedError',
   TaskNotWaiting: 'TaskNotWaitingError',
   SideEffectInProgress: 'SideEffectInProgressError',
+  BlockedAtSend: 'BlockedAtSendError',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -99,4 +100,17 @@ export class TaskNotWaitingError extends DomainError {
 export class SideEffectInProgressError extends DomainError {
   override readonly name = ErrorName.SideEffectInProgress;
   readonly code = 'SIDE_EFFECT_IN_PROGRESS';
+}
+
+/** A guardrail that changed while the action waited for approval now blocks it (not retried). */
+export class BlockedAtSendError extends DomainError {
+  override readonly name = ErrorName.BlockedAtSend;
+  readonly code = 'BLOCKED_AT_SEND';
+  constructor(
+    /** The guardrail id (consent, suppression, quiet_hours, ...). */
+    readonly guardrail: string,
+    readonly reason: string,
+  ) {
+    super(`blocked at send by ${guardrail}: ${reason}`);
+  }
 }

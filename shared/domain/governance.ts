@@ -125,27 +125,9 @@ function domainMatches(emailDomain: string, suppressed: string): boolean {
   return emailDomain === d || emailDomain.endsWith(`.${d}`);
 }
 
-function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block | undefined {
-  const { charter, guardrails } = ctx;
-
-  if (!charter.allowedTools.includes(action.tool)) {
-    return { guardrail: GUARDRAIL.charterTools, reason: `Charter ${charter.id} does not allow the ${action.tool} tool.` };
-  }
-  if (!charter.allowedActions.includes(action.type)) {
-    return { guardrail: GUARDRAIL.charterActions, reason: `Charter ${charter.id} does not allow ${action.type} actions.` };
-  }
-  // Contact pressure and quiet hours trust the channel, so it must be the one the type really uses.
-  const spec = ACTION_CATALOG[action.type];
-  if (spec.tool !== action.tool || spec.channel !== action.channel) {
-    return {
-      guardrail: GUARDRAIL.catalog,
-      reason: `${action.type} runs through the ${spec.tool} tool on the ${spec.channel} channel, not ${action.tool} on ${action.channel}.`,
-    };
-  }
-  if (action.accountId !== ctx.account.id) {
-    return { guardrail: GUARDRAIL.unknownAccount, reason: `Action is for account ${action.accountId}, not ${ctx.account.id}.` };
-  }
-
+/** The action's people as the account knows them, or the consent or suppression guardrail they hit. */
+function peopleBlock(action: Action, ctx: Pick<GovernContext, 'account' | 'stakeholders' | 'guardrails'>): Block | { targets: Stakeholder[] } {
+  const { guardrails } = ctx;
   const targets: Stakeholder[] = [];
   for (const id of action.stakeholderIds) {
     const s = ctx.stakeholders.find((x) => x.id === id && x.accountId === action.accountId);
@@ -179,6 +161,72 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
     }
   }
 
+  return { targets };
+}
+
+/** The quiet-hours guardrail, in each target's own time zone, at `nowMs`. */
+function quietHoursBlock(action: Action, targets: readonly Stakeholder[], guardrails: Guardrails, nowMs: number): Block | undefined {
+  const quiet = guardrails.quietHours;
+  if (quiet && (action.channel === 'email' || action.channel === 'sales')) {
+    const start = minutesOf(quiet.start);
+    const end = minutesOf(quiet.end);
+    for (const s of targets) {
+      const local = localMinutes(nowMs, s.timeZone);
+      // Without a valid zone nobody can vouch that it is not the middle of the night there.
+      if (local === undefined) {
+        return { guardrail: GUARDRAIL.quietHours, reason: `${who(s)} has an unknown time zone "${s.timeZone}", so quiet hours cannot be checked.` };
+      }
+      if (inWindow(local, start, end)) {
+        return {
+          guardrail: GUARDRAIL.quietHours,
+          reason: `It is within quiet hours (${quiet.start}-${quiet.end}) in ${s.timeZone} for ${who(s)}.`,
+        };
+      }
+    }
+  }
+
+  return undefined;
+}
+
+/**
+ * The guardrails that can change while an action waits for its approval — the people's consent
+ * and do-not-contact, suppression lists, and quiet hours at the moment of sending — checked again
+ * just before an approved action executes. Pure, like govern.
+ */
+export function sendTimeBlock(
+  action: Action,
+  ctx: Pick<GovernContext, 'account' | 'stakeholders' | 'guardrails' | 'now'>,
+): { guardrail: GuardrailId; reason: string } | undefined {
+  const people = peopleBlock(action, ctx);
+  if ('guardrail' in people) return people;
+  return quietHoursBlock(action, people.targets, ctx.guardrails, Date.parse(ctx.now));
+}
+
+function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block | undefined {
+  const { charter, guardrails } = ctx;
+
+  if (!charter.allowedTools.includes(action.tool)) {
+    return { guardrail: GUARDRAIL.charterTools, reason: `Charter ${charter.id} does not allow the ${action.tool} tool.` };
+  }
+  if (!charter.allowedActions.includes(action.type)) {
+    return { guardrail: GUARDRAIL.charterActions, reason: `Charter ${charter.id} does not allow ${action.type} actions.` };
+  }
+  // Contact pressure and quiet hours trust the channel, so it must be the one the type really uses.
+  const spec = ACTION_CATALOG[action.type];
+  if (spec.tool !== action.tool || spec.channel !== action.channel) {
+    return {
+      guardrail: GUARDRAIL.catalog,
+      reason: `${action.type} runs through the ${spec.tool} tool on the ${spec.channel} channel, not ${action.tool} on ${action.channel}.`,
+    };
+  }
+  if (action.accountId !== ctx.account.id) {
+    return { guardrail: GUARDRAIL.unknownAccount, reason: `Action is for account ${action.accountId}, not ${ctx.account.id}.` };
+  }
+
+  const people = peopleBlock(action, ctx);
+  if ('guardrail' in people) return people;
+  const targets = people.targets;
+
   const nowMs = Date.parse(ctx.now);
   if (isTouchChannel(action.channel)) {
     const touches = ctx.recent.filter((t) => isTouch(t) && withinLastWeek(t.at, nowMs));
@@ -205,24 +253,8 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
     }
   }
 
-  const quiet = guardrails.quietHours;
-  if (quiet && (action.channel === 'email' || action.channel === 'sales')) {
-    const start = minutesOf(quiet.start);
-    const end = minutesOf(quiet.end);
-    for (const s of targets) {
-      const local = localMinutes(nowMs, s.timeZone);
-      // Without a valid zone nobody can vouch that it is not the middle of the night there.
-      if (local === undefined) {
-        return { guardrail: GUARDRAIL.quietHours, reason: `${who(s)} has an unknown time zone "${s.timeZone}", so quiet hours cannot be checked.` };
-      }
-      if (inWindow(local, start, end)) {
-        return {
-          guardrail: GUARDRAIL.quietHours,
-          reason: `It is within quiet hours (${quiet.start}-${quiet.end}) in ${s.timeZone} for ${who(s)}.`,
-        };
-      }
-    }
-  }
+  const quiet = quietHoursBlock(action, targets, guardrails, nowMs);
+  if (quiet) return quiet;
 
   const total = ctx.spentThisRunUsd + batch.spendUsd + action.costUsd;
   if (total > guardrails.budget.maxSpendPerRunUsd) {

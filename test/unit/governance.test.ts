@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalPlanOf, govern, governActions, spendMonthOf } from '../../shared/domain/governance.ts';
+import { approvalPlanOf, govern, governActions, sendTimeBlock, spendMonthOf } from '../../shared/domain/governance.ts';
 import { Verdict } from '../../shared/domain/model.ts';
 import {
   aCharter,
@@ -339,5 +339,30 @@ describe('govern: two-person rules', () => {
 
   it('refuses to plan a two-person verdict that cannot be staffed', () => {
     expect(approvalPlanOf({ rules: [{ ruleId: 'r', source: 's', approvers: ['a@x.io', 'A@x.io'], minApprovals: 2 }], approvers: ['a@x.io', 'A@x.io'] })).toBeUndefined();
+  });
+});
+
+describe('the guardrails checked again when an approved action is sent', () => {
+  const base = () => ({ account: anAccount(), stakeholders: [aStakeholder()], guardrails: someGuardrails(), now: '2027-01-04T14:00:00.000Z' });
+
+  it('lets an action through when nothing changed', () => {
+    expect(sendTimeBlock(anAction(), base())).toBeUndefined();
+  });
+
+  it('blocks for consent withdrawn, a suppressed address, and quiet hours reached at the moment of sending', () => {
+    const ctx = base();
+    const [s] = ctx.stakeholders as [ReturnType<typeof aStakeholder>];
+    expect(sendTimeBlock(anAction(), { ...ctx, stakeholders: [{ ...s, consent: 'opted_out' }] })?.guardrail).toBe('consent');
+    expect(sendTimeBlock(anAction(), { ...ctx, stakeholders: [{ ...s, doNotContact: true }] })?.guardrail).toBe('consent');
+    expect(sendTimeBlock(anAction(), { ...ctx, guardrails: someGuardrails({ suppression: { domains: [], emails: [s.email] } }) })?.guardrail).toBe('suppression');
+    // 03:00 in the stakeholder's zone: inside 20:00-07:00 quiet hours; 14:00 is not.
+    const quiet = someGuardrails({ quietHours: { start: '20:00', end: '07:00' } });
+    expect(sendTimeBlock(anAction(), { ...ctx, guardrails: quiet, stakeholders: [{ ...s, timeZone: 'UTC' }] })).toBeUndefined();
+    const night = sendTimeBlock(anAction(), { ...ctx, guardrails: quiet, stakeholders: [{ ...s, timeZone: 'UTC' }], now: '2027-01-05T03:00:00.000Z' });
+    expect(night).toMatchObject({ guardrail: 'quiet_hours' });
+  });
+
+  it('blocks an action for someone the account no longer knows', () => {
+    expect(sendTimeBlock(anAction(), { ...base(), stakeholders: [] })?.guardrail).toBe('unknown_stakeholder');
   });
 });
