@@ -89,10 +89,10 @@ export function attachRecorder(client: InstrumentableClient, service: string): v
 /** Wraps the world's tool gateway so that each call's outcome is recorded in the current invocation. */
 export function recordingTools(tools: ToolGateway): ToolGateway {
   return {
-    execute: async (action, stakeholders) => {
+    execute: async (action, stakeholders, account) => {
       const record = store.getStore();
       try {
-        const result = await tools.execute(action, stakeholders);
+        const result = await tools.execute(action, stakeholders, account);
         record?.tools.push('ok');
         return result;
       } catch (err) {
@@ -107,10 +107,10 @@ export function recordingTools(tools: ToolGateway): ToolGateway {
 export function replayingTools(connectors: ToolGateway, outcomes: readonly ('ok' | 'failed')[]): ToolGateway {
   let call = 0;
   return {
-    execute: async (action, stakeholders) => {
+    execute: async (action, stakeholders, account) => {
       const outcome = outcomes[call++];
       if (outcome === 'failed') throw new ToolFailedError(`replayed transient failure of ${action.tool} (action ${action.id})`);
-      return connectors.execute(action, stakeholders);
+      return connectors.execute(action, stakeholders, account);
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import { ToolFailedError } from '../../shared/domain/errors.ts';
 import type { Action, Stakeholder } from '../../shared/domain/model.ts';
-import type { ToolGateway, ToolResult } from '../../shared/ports/index.ts';
+import type { ToolAccount, ToolGateway, ToolResult } from '../../shared/ports/index.ts';
 import type { Market } from './market.ts';
 
 /** Options of SimulatedToolGateway. */
@@ -48,25 +48,25 @@ export class SimulatedToolGateway implements ToolGateway {
     let calls = 0;
     const failOn = new Set(failOnCall);
     return {
-      execute: async (action, stakeholders) => {
+      execute: async (action, stakeholders, account) => {
         calls += 1;
         if (failOn.has(calls)) throw new ToolFailedError(`simulated transient failure of ${action.tool} on this function's call ${calls} (action ${action.id})`);
-        return this.executeVia(connectors, action, stakeholders);
+        return this.executeVia(connectors, action, stakeholders, account);
       },
     };
   }
 
   /** Forwards the action to the market; an injected fault fails the call before it is applied (nothing is sent). */
-  async execute(action: Action, stakeholders: Stakeholder[]): Promise<ToolResult> {
-    return this.executeVia(this.connectors, action, stakeholders);
+  async execute(action: Action, stakeholders: Stakeholder[], account: ToolAccount = { id: action.accountId, name: action.accountId }): Promise<ToolResult> {
+    return this.executeVia(this.connectors, action, stakeholders, account);
   }
 
-  private async executeVia(connectors: ToolGateway | undefined, action: Action, stakeholders: Stakeholder[]): Promise<ToolResult> {
+  private async executeVia(connectors: ToolGateway | undefined, action: Action, stakeholders: Stakeholder[], account: ToolAccount): Promise<ToolResult> {
     this.calls += 1;
     if (this.failOn.has(this.calls)) {
       throw new ToolFailedError(`simulated transient failure of ${action.tool} on call ${this.calls} (action ${action.id})`);
     }
-    if (connectors !== undefined) await connectors.execute(action, stakeholders);
+    if (connectors !== undefined) await connectors.execute(action, stakeholders, account);
     return this.market.apply(action, stakeholders, this.clock());
   }
 

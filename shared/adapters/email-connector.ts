@@ -6,7 +6,8 @@
  */
 import { ToolRejectedError } from '../domain/errors.ts';
 import type { Action, Stakeholder, Tool } from '../domain/model.ts';
-import type { Mailer, ToolGateway, ToolResult } from '../ports/index.ts';
+import type { Mailer, ToolAccount, ToolGateway, ToolResult } from '../ports/index.ts';
+import { renderProspectEmail } from '../domain/prospect-email.ts';
 
 /** The tools that have a connector in the deployed stack. */
 export const DEPLOYED_CONNECTORS: readonly Tool[] = ['email'];
@@ -21,17 +22,17 @@ export class ConnectorToolGateway implements ToolGateway {
     private readonly from: string,
   ) {}
 
-  async execute(action: Action, stakeholders: Stakeholder[]): Promise<ToolResult> {
+  async execute(action: Action, stakeholders: Stakeholder[], account: ToolAccount): Promise<ToolResult> {
     if (!DEPLOYED_CONNECTORS.includes(action.tool)) throw new ToolRejectedError(`No connector for tool "${action.tool}" is deployed`);
     const to = stakeholders.map((s) => s.email);
     if (to.length === 0) throw new ToolRejectedError(`Action ${action.id} has no reachable stakeholder`);
-    const subject = action.content.subject ?? action.content.topic;
+    // Prospect-facing copy only: never the planning topic, the CRM's notes or the rationale.
+    const email = renderProspectEmail(action.type, stakeholders, account.name);
+    if (email === undefined) throw new ToolRejectedError(`No prospect-facing copy for ${action.type} emails`);
     const { messageId } = await this.mailer.send({
       to,
       from: this.from,
-      subject,
-      text: action.content.topic,
-      html: `<p>${action.content.topic.replace(/[<>&"]/g, '')}</p>`,
+      ...email,
       tags: { [PROSPECT_EMAIL_TAG.name]: PROSPECT_EMAIL_TAG.value },
     });
     return { ok: true, externalId: messageId };

@@ -1,6 +1,7 @@
 /** Mailer over Amazon SES v2 (SendEmail with simple text + HTML content). */
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Mailer, OutgoingEmail } from '../ports/index.ts';
+import { oneLine } from '../domain/prospect-email.ts';
 
 /** Sends email through SESv2; SDK errors propagate with their names. */
 export class SesMailer implements Mailer {
@@ -15,7 +16,8 @@ export class SesMailer implements Mailer {
         ...(email.tags ? { EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value })) } : {}),
         Content: {
           Simple: {
-            Subject: { Data: email.subject, Charset: 'UTF-8' },
+            // One line whatever the caller built: a CR/LF must never start another header.
+            Subject: { Data: oneLine(email.subject, 998), Charset: 'UTF-8' },
             Body: {
               Text: { Data: email.text, Charset: 'UTF-8' },
               Html: { Data: email.html, Charset: 'UTF-8' },

@@ -17,8 +17,8 @@ import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCa
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, BlockedAtSendError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { GUARDRAIL, distinctApprovers, samePerson, sendTimeBlock, spendMonthOf } from '../domain/governance.ts';
-import type { ToolGateway } from '../ports/index.ts';
-import type { Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
+import type { ToolAccount, ToolGateway } from '../ports/index.ts';
+import type { AccountState, Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
 import { armOf } from '../domain/observe.ts';
 
 type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
@@ -134,10 +134,11 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
   }
   if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval);
 
-  const targets = await targetsOf(deps, approval);
+  const people = await peopleOf(deps, approval);
+  const targets = targetsIn(people, approval);
   let result: ToolCallResult;
   try {
-    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval) }, approval.action, targets);
+    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval, people) }, approval.action, targets, accountOf(people, approval));
   } catch (err) {
     if (err instanceof BlockedAtSendError) return blockedAtSend(deps, approval, err);
     throw err;
@@ -151,23 +152,33 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
  * suppression, quiet hours now). Checked inside the at-most-once call: a replay of a call that
  * went out returns its result unchecked, and a blocked call leaves no record, so a retry checks again.
  */
-function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval): ToolGateway {
+function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, people: People): ToolGateway {
   return {
-    execute: async (action, targets) => {
+    execute: async (action, targets, account) => {
       const run = await deps.runs.get(approval.runId);
       if (!run) throw new ApprovalNotFoundError(`No run ${approval.runId}`);
-      const [bundle, account, stakeholders] = await Promise.all([
-        deps.config.load(run.campaignId),
-        deps.accounts.get(approval.accountId),
-        deps.accounts.listStakeholders(approval.accountId),
-      ]);
-      if (!account) throw new BlockedAtSendError(GUARDRAIL.unknownAccount, `Account ${approval.accountId} is no longer in the book.`);
-      const block = sendTimeBlock(action, { account, stakeholders, guardrails: bundle.guardrails, now: deps.clock() });
+      const bundle = await deps.config.load(run.campaignId);
+      if (!people.account) throw new BlockedAtSendError(GUARDRAIL.unknownAccount, `Account ${approval.accountId} is no longer in the book.`);
+      const block = sendTimeBlock(action, { account: people.account, stakeholders: people.stakeholders, guardrails: bundle.guardrails, now: deps.clock() });
       if (block) throw new BlockedAtSendError(block.guardrail, block.reason);
-      return deps.tools.execute(action, targets);
+      return deps.tools.execute(action, targets, account);
     },
   };
 }
+
+/** The account and its people as they are now (read once per delivery). */
+interface People {
+  readonly account: AccountState | undefined;
+  readonly stakeholders: Stakeholder[];
+}
+
+async function peopleOf(deps: Pick<StepDeps<'act-approved'>, 'accounts'>, approval: Approval): Promise<People> {
+  const [account, stakeholders] = await Promise.all([deps.accounts.get(approval.accountId), deps.accounts.listStakeholders(approval.accountId)]);
+  return { account, stakeholders };
+}
+
+const targetsIn = (people: People, approval: Approval): Stakeholder[] => people.stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
+const accountOf = (people: People, approval: Approval): ToolAccount => ({ id: approval.accountId, name: people.account?.name ?? approval.accountId });
 
 /** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
 async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
@@ -185,10 +196,6 @@ async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval,
   return { executed: false };
 }
 
-async function targetsOf(deps: Pick<StepDeps<'act-approved'>, 'accounts'>, approval: Approval): Promise<Stakeholder[]> {
-  const stakeholders = await deps.accounts.listStakeholders(approval.accountId);
-  return stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
-}
 
 /** The approved member's half of a two-person approval: wait, give up, or execute. */
 async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): Promise<{ executed: boolean }> {
@@ -211,16 +218,17 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
     return { executed: false };
   }
 
-  const targets = await targetsOf(deps, approval);
+  const people = await peopleOf(deps, approval);
+  const targets = targetsIn(people, approval);
   const approvedBy = group.members.map((m) => m.decidedBy);
   let result: ToolCallResult;
   let executedBy: string;
   try {
     // The stored value names the member that executed, so a replay tells "my own retried step"
     // (record it) from "the other member got there first" (record nothing twice).
-    const tools = checkedAtSend(deps, approval);
+    const tools = checkedAtSend(deps, approval, people);
     const { value, replayed } = await deps.idempotent(`tool#${approval.action.id}`, async () => ({
-      ...(await tools.execute(approval.action, targets)),
+      ...(await tools.execute(approval.action, targets, accountOf(people, approval))),
       executedBy: approval.id,
     }));
     result = { actionId: approval.action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };

@@ -36,7 +36,7 @@ import { turnDataOf } from '../domain/turn.ts';
 import { escapeHtml } from './approval-views.ts';
 import { approvalPlanOf, governActions, spendMonthOf } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
-import type { MemoryEntry } from '../ports/index.ts';
+import type { MemoryEntry, ToolAccount } from '../ports/index.ts';
 
 const DAY_MS = 86_400_000;
 const MEMORY_WINDOW_DAYS = 28;
@@ -232,9 +232,14 @@ export async function governShard(
 export const approvalIdOf = (actionId: string, approver: string): string => `apr-${stableId(actionId, approver)}`;
 
 /** Runs one tool call at most once (keyed by action id), translating a permanent refusal into a result. */
-export async function executeOnce(deps: Pick<StepDeps<'act'>, 'idempotent' | 'tools'>, action: Action, stakeholders: Stakeholder[]): Promise<ToolCallResult> {
+export async function executeOnce(
+  deps: Pick<StepDeps<'act'>, 'idempotent' | 'tools'>,
+  action: Action,
+  stakeholders: Stakeholder[],
+  account: ToolAccount,
+): Promise<ToolCallResult> {
   try {
-    const { value, replayed } = await deps.idempotent(`tool#${action.id}`, () => deps.tools.execute(action, stakeholders));
+    const { value, replayed } = await deps.idempotent(`tool#${action.id}`, () => deps.tools.execute(action, stakeholders, account));
     return { actionId: action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };
   } catch (err) {
     if (err instanceof ToolRejectedError) return { actionId: action.id, ok: false, detail: err.message, replayed: false };
@@ -259,7 +264,7 @@ export async function actShard(
       const verdict = verdictOf.get(action.id);
       if (verdict?.outcome === 'autonomous') {
         const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
-        results.push(await executeOnce(deps, action, targets));
+        results.push(await executeOnce(deps, action, targets, observed.state));
       } else if (verdict?.outcome === 'needs_approval') {
         // One request per required approver (one, unless a two-person rule fired); each waits in
         // its own branch of the workflow, and a timeout escalates per the charter (never approves).

@@ -108,9 +108,16 @@ export interface ToolResult {
   readonly detail?: string;
 }
 
+/** The account an action is for, as a tool needs it. */
+export interface ToolAccount {
+  readonly id: string;
+  readonly name: string;
+}
+
 /** The side-effecting connectors (email, CRM task, ads, ...). */
 export interface ToolGateway {
-  execute(action: Action, stakeholders: Stakeholder[]): Promise<ToolResult>;
+  /** Carries out one action for its stakeholders at `account` (the name is for prospect-facing copy). */
+  execute(action: Action, stakeholders: Stakeholder[], account: ToolAccount): Promise<ToolResult>;
 }
 
 /** An email to send (approval requests, owner notifications). */

@@ -5,6 +5,9 @@
  * approve, reject, timeout with escalation, a retried tool failure, and a guardrail block.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEml } from '../../local/outbox.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
@@ -68,6 +71,19 @@ describe('a campaign run on the synthesized state machine', () => {
     // Autonomous actions went out too, and every executed action touched the world exactly once.
     expect(n(counters, 'executed')).toBeGreaterThan(approvedActions.length);
     expect(runtime.market.totalTouches()).toBe(n(counters, 'executed'));
+  });
+
+  it('sends prospects only prospect-facing copy: no topic, objection note or rationale, one-line subjects', async () => {
+    const { runtime } = env;
+    const dir = join(runtime.outboxDir, 'prospects');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    expect(files.length).toBe(n(week.counters, 'executed'));
+    for (const file of files) {
+      const email = readEml(join(dir, file));
+      const text = `${email.subject}\n${email.text}`;
+      for (const internal of ['Objection:', 'Answer the open objection', 'Cover the missing', 'has worked', 'has not been tried', 'Nurture:']) expect(text, file).not.toContain(internal);
+      expect(email.subject, file).not.toMatch(/[\r\n]/);
+    }
   });
 
   it('records a rejection and never executes the rejected action', async () => {

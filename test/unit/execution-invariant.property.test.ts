@@ -166,10 +166,13 @@ class MemRuns implements RunRepository {
 }
 
 class MemAccounts implements AccountRepository {
-  constructor(private readonly stakeholders: Stakeholder[]) {}
+  constructor(
+    private readonly stakeholders: Stakeholder[],
+    private readonly states: AccountState[] = [],
+  ) {}
   async importAccount(): Promise<void> {}
-  async get(): Promise<AccountState | undefined> {
-    return undefined;
+  async get(accountId: string): Promise<AccountState | undefined> {
+    return this.states.find((a) => a.id === accountId);
   }
   async listByShard(): Promise<Page<AccountState>> {
     return { items: [] };
@@ -382,7 +385,7 @@ function worldOf(c: Case): World {
   const config: ConfigSource = { load: async () => bundle };
   const deps: AppDeps = {
     config,
-    accounts: new MemAccounts(stakeholders),
+    accounts: new MemAccounts(stakeholders, observedAccounts.map((a) => a.state)),
     memory: new MemMemory(),
     approvals,
     audit,
