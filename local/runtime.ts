@@ -99,6 +99,11 @@ export interface LocalRuntimeOptions {
    * Functions does when it retries a task whose function had already finished. @default none
    */
   readonly duplicateDelivery?: readonly string[];
+  /**
+   * Invocations of a step (1-based, by step name) that fail before its handler runs, as a crashed
+   * or throttled Lambda would (tests: a failing shard or approval branch). @default none
+   */
+  readonly stepFaults?: Readonly<Record<string, readonly number[]>>;
   /** Told of every finished invocation with its event and the SDK calls it made (tests replay them). */
   readonly onInvocation?: (record: InvocationRecord) => void;
 }
@@ -471,6 +476,17 @@ export class LocalRuntime {
         };
       };
 
+      // With stepFaults, the given invocations of a step fail before its handler runs.
+      const faulty = (name: string, handler: LocalLambda): LocalLambda => {
+        const failOn = new Set(options.stepFaults?.[name] ?? []);
+        if (failOn.size === 0) return handler;
+        let calls = 0;
+        return async (event, context) => {
+          calls += 1;
+          if (failOn.has(calls)) throw Object.assign(new Error(`injected failure of ${name}, invocation ${calls}`), { name: 'InjectedFault' });
+          return handler(event, context);
+        };
+      };
       // With onInvocation, each invocation's SDK calls are recorded (attachRecorder) under its event.
       const recorded = <E, C extends unknown[], R>(fn: TemplateFunction, handler: (event: E, ...rest: C) => Promise<R>) => {
         const onInvocation = options.onInvocation;
@@ -503,7 +519,7 @@ export class LocalRuntime {
         const mod = (await import(pathToFileURL(resolve(PROJECT_ROOT, fn.entry)).href)) as { createHandler?: (deps: () => Promise<unknown>) => LocalLambda };
         if (typeof mod.createHandler !== 'function') throw new Error(`${fn.entry} exports no createHandler`);
         const { platform, env } = platformOf(fn);
-        const handler = recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform))));
+        const handler = faulty(name, recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform)))));
         const twice = options.duplicateDelivery?.includes(name) === true;
         // The first delivery's result is dropped, as when its response was lost to a retry.
         lambdas.set(fn.logicalId, twice ? async (event, context) => (await handler(structuredClone(event), context), handler(event, context)) : handler);

@@ -36,6 +36,8 @@ export const AccountBatchStates = {
   Plan: 'Plan',
   Govern: 'Govern',
   Act: 'Act',
+  /** Act again once its retries of a transient tool failure ran out: that action fails, the page is recorded. */
+  SettleAct: 'SettleAct',
   Record: 'Record',
   MorePages: 'MorePages?',
   NextPage: 'NextPage',
@@ -62,6 +64,19 @@ export const CampaignRunStates = {
   Escalate: 'Escalate?',
   RequestEscalatedApproval: 'RequestEscalatedApproval',
   ApprovalClosed: 'ApprovalClosed',
+  /** A shard's execution failed after its retries: alerted, and its queued approvals still listed. */
+  RecordShardFailure: 'RecordShardFailure',
+  /** Listing a shard's approvals failed: alerted, and the shard given up. */
+  RecordListingFailure: 'RecordListingFailure',
+  ShardAbandoned: 'ShardAbandoned',
+  /** Listing one page of a shard's approvals failed: alerted, that page given up. */
+  RecordPageFailure: 'RecordPageFailure',
+  PageAbandoned: 'PageAbandoned',
+  /** An approval branch failed (request, decision, execution): alerted, the other approvals go on. */
+  RecordApprovalFailure: 'RecordApprovalFailure',
+  ApprovalFailed: 'ApprovalFailed',
+  /** The shards' Map itself failed: alerted, and the run still summarized. */
+  RecordRunFailure: 'RecordRunFailure',
   Summarize: 'Summarize',
 } as const;
 
@@ -79,6 +94,7 @@ export const WORKFLOW_FUNCTION_NAMES = [
   'record-decision',
   'approval-timed-out',
   'summarize',
+  'record-failure',
 ] as const;
 /** Name of a function a workflow task invokes. */
 export type WorkflowFunctionName = (typeof WORKFLOW_FUNCTION_NAMES)[number];
@@ -163,8 +179,27 @@ export class CampaignWorkflow extends Construct {
     const observe = invoke(batch, S.Observe, fn.observe, '$.observed').addRetry(STALE_RETRY);
     const plan = invoke(batch, S.Plan, fn.plan, '$.planned');
     const govern = invoke(batch, S.Govern, fn.govern, '$.governed');
-    const act = invoke(batch, S.Act, fn.act, '$.acted').addRetry(TOOL_RETRY);
     const record = invoke(batch, S.Record, fn.record, '$.recorded').addRetry(STALE_RETRY);
+    // Blast radius of one: once the retries of a tool failure run out, Act runs again settling it
+    // as that action's failed result (what already went out replays from the idempotency store).
+    const settleAct = invoke(
+      batch,
+      S.SettleAct,
+      fn.act,
+      '$.acted',
+      TaskInput.fromObject({
+        shard: JsonPath.objectAt('$.shard'),
+        cursor: JsonPath.stringAt('$.cursor'),
+        queued: JsonPath.numberAt('$.queued'),
+        pages: JsonPath.numberAt('$.pages'),
+        observed: JsonPath.objectAt('$.observed'),
+        planned: JsonPath.objectAt('$.planned'),
+        governed: JsonPath.objectAt('$.governed'),
+        settle: true,
+      }),
+    );
+    settleAct.next(record);
+    const act = invoke(batch, S.Act, fn.act, '$.acted').addRetry(TOOL_RETRY).addCatch(settleAct, { errors: [ErrorName.ToolFailed], resultPath: '$.actFailure' });
     // Record says where the shard stands ($.recorded.next) and whether this execution goes on.
     const nextPage = new Pass(batch, S.NextPage, { inputPath: '$.recorded.next' });
     // The loop is closed by hand: `afterwards()` on a branch that loops back would raise
@@ -213,12 +248,23 @@ export class CampaignWorkflow extends Construct {
       // The child cannot run longer than its own timeout; the margin covers start-up and polling.
       taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
     });
+    // Blast radius of one: a failing shard or approval branch is alerted and the rest of the run goes on.
+    const failureOf = (stateName: string, scope: 'shard' | 'approval' | 'run', where: Record<string, unknown>) =>
+      invoke(run, stateName, fn['record-failure'], JsonPath.DISCARD, TaskInput.fromObject({ scope, ...where, failure: JsonPath.objectAt('$.failure') }));
+    const approvalFailed = failureOf(R.RecordApprovalFailure, 'approval', { runId: JsonPath.stringAt('$.runId'), approvalId: JsonPath.stringAt('$.approvalId') });
+    approvalFailed.next(new Succeed(run, R.ApprovalFailed));
+    const onFailure = { errors: [Errors.ALL], resultPath: '$.failure' };
     // The whole shard state goes in: without `page`, the function lists where the pages start and end.
-    const listShardApprovals = invoke(run, R.ListShardApprovals, fn['list-shard-approvals'], '$.pending');
+    const listingFailed = failureOf(R.RecordListingFailure, 'shard', { runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') });
+    listingFailed.next(new Succeed(run, R.ShardAbandoned));
+    const listShardApprovals = invoke(run, R.ListShardApprovals, fn['list-shard-approvals'], '$.pending').addCatch(listingFailed, onFailure);
     // The same function with a page (from ApprovalPages' ItemSelector): that page's approvals.
-    const listApprovalPage = invoke(run, R.ListApprovalPage, fn['list-shard-approvals'], '$.pending');
+    // (A state belongs to one graph: the page's Map has failure states of its own.)
+    const pageFailed = failureOf(R.RecordPageFailure, 'shard', { runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') });
+    pageFailed.next(new Succeed(run, R.PageAbandoned));
+    const listApprovalPage = invoke(run, R.ListApprovalPage, fn['list-shard-approvals'], '$.pending').addCatch(pageFailed, onFailure);
 
-    const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload);
+    const approvalTimedOut = invoke(run, R.ApprovalTimedOut, fn['approval-timed-out'], JsonPath.entirePayload).addCatch(approvalFailed, onFailure);
     const requestApproval = (stateName: string) =>
       new LambdaInvoke(run, stateName, {
         lambdaFunction: fn['request-approval'],
@@ -232,11 +278,13 @@ export class CampaignWorkflow extends Construct {
         // The link's expiry is the task's timeout: an unanswered approval ends as States.Timeout.
         taskTimeout: Timeout.at('$.timeoutSeconds'),
         resultPath: '$.decision',
-      }).addCatch(approvalTimedOut, { errors: [Errors.TIMEOUT], resultPath: '$.timeout' });
+      })
+        .addCatch(approvalTimedOut, { errors: [Errors.TIMEOUT], resultPath: '$.timeout' })
+        .addCatch(approvalFailed, onFailure);
     const firstRequest = requestApproval(R.RequestApproval);
     const escalatedRequest = requestApproval(R.RequestEscalatedApproval);
-    const actApproved = invoke(run, R.ActApproved, fn['act-approved'], JsonPath.DISCARD).addRetry(TOOL_RETRY);
-    const recordDecision = invoke(run, R.RecordDecision, fn['record-decision'], JsonPath.DISCARD);
+    const actApproved = invoke(run, R.ActApproved, fn['act-approved'], JsonPath.DISCARD).addRetry(TOOL_RETRY).addCatch(approvalFailed, onFailure);
+    const recordDecision = invoke(run, R.RecordDecision, fn['record-decision'], JsonPath.DISCARD).addCatch(approvalFailed, onFailure);
     const approvalDecided = new Choice(run, R.ApprovalDecided)
       .when(Condition.stringEquals('$.decision.status', 'approved'), actApproved)
       .otherwise(recordDecision);
@@ -268,6 +316,10 @@ export class CampaignWorkflow extends Construct {
       .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals.next(approvalPages))
       .otherwise(new Succeed(run, R.ShardFinished));
     processShard.next(shardProgress);
+    // A shard whose execution failed is alerted; what it queued before failing is still requested.
+    const shardFailed = failureOf(R.RecordShardFailure, 'shard', { runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') });
+    shardFailed.next(listShardApprovals);
+    processShard.addCatch(shardFailed, onFailure);
     const accounts = new MapState(run, R.Accounts, {
       itemsPath: '$.shards',
       maxConcurrency: 4,
@@ -280,6 +332,11 @@ export class CampaignWorkflow extends Construct {
       JsonPath.entirePayload,
       TaskInput.fromObject({ run: JsonPath.objectAt('$.run') }),
     );
+
+    // Summarize always runs: should the shards' Map itself fail, that is alerted first.
+    const runFailed = failureOf(R.RecordRunFailure, 'run', { runId: JsonPath.stringAt('$.run.runId') });
+    runFailed.next(summarize);
+    accounts.addCatch(runFailed, onFailure);
 
     this.campaignRun = new StateMachine(this, 'CampaignRun', {
       stateMachineType: StateMachineType.STANDARD,
@@ -311,6 +368,7 @@ export class CampaignWorkflow extends Construct {
         fn['record-decision'],
         fn['approval-timed-out'],
         fn.summarize,
+        fn['record-failure'],
       ],
       this.accountBatch,
     );

@@ -113,14 +113,51 @@ async function runCommand(flags: RunFlags): Promise<number> {
       if (!json) out(renderRunLine(week, result));
     }
     const report: CampaignReport = await summarize(runtime, results, { startedAt: started, reviewer: reviewer ? 'simulated' : 'human', decisions: reviewer?.decisions.length ?? 0, prices });
-    if (json) out(JSON.stringify(report, null, 2));
+    // A run that completed with failed shards or approval branches did not do its work: say what
+    // failed (the alerts of its audit stream) and exit non-zero.
+    const failures = await failuresOf(runtime, results.map((r) => r.runId));
+    if (json) out(JSON.stringify({ ...report, failures }, null, 2));
     else out(renderSummary(report));
-    return 0;
+    for (const f of failures) {
+      console.error(`amk: run ${f.runId}: ${f.alert.replace('_', ' ')}${f.shard !== undefined ? ` (shard ${f.shard})` : ''}${f.approvalId !== undefined ? ` (approval ${f.approvalId})` : ''}: ${f.cause || f.error}`);
+    }
+    if (failures.length > 0) console.error(`amk: ${failures.length} part(s) of the run failed and were skipped; the rest completed (see \`amk audit --run <runId>\`).`);
+    return failures.length > 0 ? 1 : 0;
   } finally {
     if (humanTimer) clearInterval(humanTimer);
     await reviewer?.stop();
     await runtime.close();
   }
+}
+
+/** A failed part of a run, from its audit stream. */
+interface RunFailure {
+  readonly runId: string;
+  readonly alert: string;
+  readonly shard?: number;
+  readonly approvalId?: string;
+  readonly error: string;
+  readonly cause: string;
+}
+
+/** The shards and approval branches that failed in these runs (their `*_failed` alerts). */
+async function failuresOf(runtime: LocalRuntime, runIds: readonly string[]): Promise<RunFailure[]> {
+  const failures: RunFailure[] = [];
+  for (const runId of runIds) {
+    for (const e of await runtime.deps.audit.readStream(`RUN#${runId}`)) {
+      const alert = e.data['alert'];
+      if (e.kind !== 'alert' || typeof alert !== 'string' || !alert.endsWith('_failed')) continue;
+      failures.push({
+        runId,
+        alert,
+        ...(typeof e.data['shard'] === 'number' ? { shard: e.data['shard'] } : {}),
+        ...(typeof e.data['approvalId'] === 'string' ? { approvalId: e.data['approvalId'] } : {}),
+        error: String(e.data['error'] ?? ''),
+        cause: String(e.data['cause'] ?? ''),
+      });
+    }
+  }
+  return failures;
 }
 
 /** Prints an audit stream (a run's or an account's), and checks its hash chain. */

@@ -24,9 +24,11 @@ import {
   type ShardInput,
   type StartRunInput,
   type ToolCallResult,
+  type ActInput,
+  type RecordFailureInput,
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
-import { AgentPausedError, ToolRejectedError } from '../domain/errors.ts';
+import { AgentPausedError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
 import type { AccountState, Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
@@ -248,10 +250,7 @@ export async function executeOnce(
 }
 
 /** Act: executes autonomous actions through tools (idempotent) and queues approval requests. */
-export async function actShard(
-  deps: StepDeps<'act'>,
-  input: ShardInput & { observed: ObserveOutput; planned: PlanOutput; governed: GovernOutput },
-): Promise<ActOutput> {
+export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<ActOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
@@ -264,7 +263,13 @@ export async function actShard(
       const verdict = verdictOf.get(action.id);
       if (verdict?.outcome === 'autonomous') {
         const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
-        results.push(await executeOnce(deps, action, targets, observed.state));
+        try {
+          results.push(await executeOnce(deps, action, targets, observed.state));
+        } catch (err) {
+          // The state machine's retries ran out: this action failed, the rest of the page stands.
+          if (!(input.settle === true && err instanceof ToolFailedError)) throw err;
+          results.push({ actionId: action.id, ok: false, detail: `failed after the workflow's retries: ${err.message}`, replayed: false });
+        }
       } else if (verdict?.outcome === 'needs_approval') {
         // One request per required approver (one, unless a two-person rule fired); each waits in
         // its own branch of the workflow, and a timeout escalates per the charter (never approves).
@@ -478,4 +483,34 @@ export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { 
     html: `<p>Campaign run <b>${escapeHtml(input.run.runId)}</b> (${escapeHtml(input.run.now)}) finished.</p><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
   });
   return { runId: input.run.runId, campaignId: input.run.campaignId, now: input.run.now, counters };
+}
+
+/** Longest cause an alert keeps (Step Functions causes can be 32 KB of nested JSON). */
+const MAX_CAUSE_CHARS = 2_000;
+
+/**
+ * RecordFailure: a shard or an approval branch failed after its retries. The rest of the run goes
+ * on; this alerts in the run's audit stream and counts it, so the summary shows it.
+ */
+export async function recordFailure(deps: StepDeps<'record-failure'>, input: RecordFailureInput): Promise<{ recorded: true }> {
+  const error = input.failure?.Error ?? 'Unknown';
+  const cause = (input.failure?.Cause ?? '').slice(0, MAX_CAUSE_CHARS);
+  await deps.audit.append([
+    {
+      stream: `RUN#${input.runId}`,
+      at: deps.clock(),
+      kind: 'alert',
+      runId: input.runId,
+      actor: 'system:record-failure',
+      data: {
+        alert: `${input.scope}_failed`,
+        ...(input.shard !== undefined ? { shard: input.shard } : {}),
+        ...(input.approvalId !== undefined ? { approvalId: input.approvalId } : {}),
+        error,
+        cause,
+      },
+    },
+  ]);
+  await deps.runs.addCounters(input.runId, { [`failed.${input.scope}`]: 1 });
+  return { recorded: true };
 }

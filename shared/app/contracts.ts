@@ -192,6 +192,24 @@ export type ApprovalTimedOutOutput = z.infer<typeof ApprovalTimedOutOutput>;
 
 /** Summarize input. */
 export const SummarizeInput = z.object({ run: RunContext });
+
+/**
+ * Act's input: the page as planned and governed. With `settle` (the state machine's path once its
+ * retries of a transient tool failure ran out), such a failure becomes that action's failed result
+ * instead of failing the page, and the rest of the page is recorded.
+ */
+export const ActInput = ShardInput.extend({ observed: ObserveOutput, planned: PlanOutput, governed: GovernOutput, settle: z.boolean().optional() });
+export type ActInput = z.infer<typeof ActInput>;
+
+/** What a Catch hands RecordFailure: where it happened, and Step Functions' error and cause. */
+export const RecordFailureInput = z.object({
+  runId: z.string().min(1),
+  scope: z.enum(['shard', 'approval', 'run']),
+  shard: z.number().int().nonnegative().optional(),
+  approvalId: z.string().min(1).optional(),
+  failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
+});
+export type RecordFailureInput = z.infer<typeof RecordFailureInput>;
 export type SummarizeInput = z.infer<typeof SummarizeInput>;
 
 /** Counters every run keeps (in the run header item). */

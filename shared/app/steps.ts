@@ -117,6 +117,7 @@ export const STEP_PORTS = {
   'record-decision': declarePorts({ approvals: ['get'], audit: ['append'], memory: ['append'], runs: ['addCounters'] }),
   'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append'], runs: ['get', 'addCounters'] }),
   summarize: declarePorts({ config: true, mailer: true, runs: ['get'], audit: ['append'] }),
+  'record-failure': declarePorts({ audit: ['append'], runs: ['addCounters'] }),
   'approval-http': declarePorts({
     callback: true,
     signingKey: true,

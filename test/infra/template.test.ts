@@ -80,7 +80,10 @@ describe('CampaignRun approvals', () => {
         FunctionName: functionArn('request-approval'),
         Payload: { 'approvalId.$': '$.approvalId', 'runId.$': '$.runId', 'timeoutSeconds.$': '$.timeoutSeconds', 'taskToken.$': '$$.Task.Token' },
       });
-      expect(state.Catch).toEqual([{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: CampaignRunStates.ApprovalTimedOut }]);
+      expect(state.Catch).toEqual([
+        { ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: CampaignRunStates.ApprovalTimedOut },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: CampaignRunStates.RecordApprovalFailure },
+      ]);
       expect(state.Next).toBe(CampaignRunStates.ApprovalDecided);
     }
   });
@@ -286,6 +289,36 @@ describe('CampaignRun and AccountBatch', () => {
   });
 });
 
+describe('blast radius of one', () => {
+  const catchOf = (state: AslState | undefined) => (state?.Catch as Array<{ ErrorEquals: string[]; ResultPath?: string; Next: string }> | undefined) ?? [];
+
+  it('settles an Act whose tool retries ran out as that action\'s failed result, and records the page', () => {
+    const states = accountBatch();
+    expect(catchOf(stateOf(states, AccountBatchStates.Act))).toEqual([{ ErrorEquals: [ErrorName.ToolFailed], ResultPath: '$.actFailure', Next: AccountBatchStates.SettleAct }]);
+    const settle = stateOf(states, AccountBatchStates.SettleAct);
+    expect(settle.Resource).toBe(stateOf(states, AccountBatchStates.Act).Resource);
+    expect((settle.Parameters as Record<string, unknown>).settle).toBe(true);
+    expect(settle.Next).toBe(AccountBatchStates.Record);
+  });
+
+  it('catches a failing shard (alert, then its queued approvals), a failing approval branch, a failing listing, and the Map, so Summarize always runs', () => {
+    const states = campaignRun();
+    const R = CampaignRunStates;
+    expect(catchOf(stateOf(states, R.ProcessShard))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordShardFailure }]);
+    expect(stateOf(states, R.RecordShardFailure).Next).toBe(R.ListShardApprovals);
+    for (const name of [R.RequestEscalatedApproval, R.ActApproved, R.RecordDecision, R.ApprovalTimedOut]) {
+      expect(catchOf(stateOf(states, name)).at(-1), name).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordApprovalFailure });
+    }
+    expect(catchOf(stateOf(states, R.ListShardApprovals))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordListingFailure }]);
+    expect(catchOf(stateOf(states, R.ListApprovalPage))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordPageFailure }]);
+    expect(catchOf(stateOf(states, R.Accounts))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordRunFailure }]);
+    expect(stateOf(states, R.RecordRunFailure).Next).toBe(R.Summarize);
+    for (const name of [R.RecordShardFailure, R.RecordListingFailure, R.RecordPageFailure, R.RecordApprovalFailure, R.RecordRunFailure]) {
+      expect(stateOf(states, name).Resource, name).toBe(functionArn('record-failure'));
+    }
+  });
+});
+
 describe('IAM', () => {
   const allStatements = () =>
     Object.values(template.Resources).flatMap((r) =>
@@ -382,7 +415,7 @@ describe('IAM', () => {
 describe('functions', () => {
   it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group and its handler in metadata', () => {
     const ids = idsOfType(template, 'AWS::Lambda::Function');
-    expect(ids).toHaveLength(13);
+    expect(ids).toHaveLength(14);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const resource = template.Resources[logicalId(fn.lambda)];
       expect(resource?.Properties).toMatchObject({

@@ -39,8 +39,8 @@ const statementKey = (st: Pick<ResolvedStatement, 'policy' | 'index'> | Pick<Iam
 describe('every grant and variable of every function is needed, and its absence fails as in AWS', () => {
   // Two weeks that take every path: nurture actions approved or rejected by marketing ops, executive
   // briefings whose first seat times out and escalates to the CMO (or is approved, with the second
-  // seat), ActApproved delivered twice, signals observed in the second week, and a transient tool
-  // failure in Act and in ActApproved.
+  // seat), ActApproved delivered twice, signals observed in the second week, a transient tool
+  // failure in Act and in ActApproved, and a failing approval branch.
   const config = tempConfig({
     'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION],
     'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002']],
@@ -59,6 +59,8 @@ describe('every grant and variable of every function is needed, and its absence 
       toolFaultsOf: { act: [2], 'act-approved': [1] },
       // A retried ActApproved whose first delivery had finished: its tool call replays.
       duplicateDelivery: ['act-approved'],
+      // One approval branch fails (its RecordDecision): RecordFailure alerts it.
+      stepFaults: { 'record-decision': [1] },
       onInvocation: (r) => invocations.push(r),
       onIamAllowed: (u) => uses.push(u),
     });
