@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { APPROVALS_STREAM } from '../../shared/app/approval-decision.ts';
+import { TIER2_BRIEFINGS_NEED_MARKETING_OPS } from '../integration/workflow-fixture.ts';
 import { linkUrl, signLink, toBase64Url } from '../../shared/domain/approval-link.ts';
 import type { Approval, AuditEvent } from '../../shared/domain/model.ts';
 import {
@@ -42,12 +43,7 @@ describe('attacks on the approval links of a running campaign week', () => {
     // account director's for tier-1 VPs).
     week = await startWaitingWeek({
       accounts: 30,
-      edits: {
-        'guardrails/default.yaml': [
-          ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { all: [ { field: account.tier, op: eq, value: 2 }, { field: action.type, op: eq, value: executive_briefing } ] }'],
-          ['approvers: [budget-owner@example.com]', `approvers: [${MARKETING_OPS}]`],
-        ],
-      },
+      edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS },
     });
     // Requests that alone decide their action (a two-person rule would add a second request per
     // action), so the final, proper decisions below settle each one.

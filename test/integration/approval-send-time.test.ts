@@ -4,6 +4,7 @@
  * Through the real runtime: synthesized state machines on dynalite, the real page, the market.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TIER2_BRIEFINGS_NEED_MARKETING_OPS } from './workflow-fixture.ts';
 import { mustGetApproval, soleApprovalEmails, startWaitingWeek, type ApprovalEmail, type WaitingWeek } from '../e2e/e2e-fixture.ts';
 
 const MARKETING_OPS = 'marketing-ops@example.com';
@@ -18,12 +19,7 @@ describe('an approval whose stakeholder opts out while it waits', () => {
     // Executive briefings at tier-2 accounts need marketing ops alone (one request per action).
     week = await startWaitingWeek({
       accounts: 30,
-      edits: {
-        'guardrails/default.yaml': [
-          ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { all: [ { field: account.tier, op: eq, value: 2 }, { field: action.type, op: eq, value: executive_briefing } ] }'],
-          ['approvers: [budget-owner@example.com]', `approvers: [${MARKETING_OPS}]`],
-        ],
-      },
+      edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS },
     });
     let sole: ApprovalEmail[] = [];
     await week.waitForApprovalEmails(async (all) => {

@@ -24,6 +24,16 @@ export const EVERY_NURTURE_ACTION: [string, string] = [NURTURE_RULE_WHEN, '{ fie
 /** Edits of the guardrails that let the agents act every week: quiet hours of one minute. */
 export const BUSY_WEEKS: ConfigEdits[string] = [['start: "20:00"\n  end: "07:00"', 'start: "03:00"\n  end: "03:01"']];
 
+/**
+ * Edits of the guardrails: an executive briefing at a tier-2 account needs marketing ops alone
+ * (one request per action), so a week holds sole approvals of an approver other than the
+ * executive agent's.
+ */
+export const TIER2_BRIEFINGS_NEED_MARKETING_OPS: ConfigEdits[string] = [
+  ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { all: [ { field: account.tier, op: eq, value: 2 }, { field: action.type, op: eq, value: executive_briefing } ] }'],
+  ['approvers: [budget-owner@example.com]', 'approvers: [marketing-ops@example.com]'],
+];
+
 /** Copies config/ into a temp folder, applies edits, returns the campaign file and a cleanup. */
 export function tempConfig(edits: ConfigEdits = {}): { dir: string; campaignFile: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'amk-config-'));
