@@ -33,6 +33,11 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): { va
       cause: err,
     });
   }
+  return parseYamlText(name, text, schema);
+}
+
+/** Parses YAML text (of the file `name`) against a schema; throws InvalidConfigError naming file, path and line. */
+export function parseYamlText<S extends z.ZodType>(name: string, text: string, schema: S): { value: z.infer<S>; hash: string } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -45,7 +50,15 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): { va
     );
   }
   // reportInput: an issue carries the value it is about, so a wrong one is never called missing.
-  const parsed = schema.safeParse(doc.toJS(), { reportInput: true });
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // A document that parses but cannot become data: an alias to an anchor not set yet, or one
+    // that expands too far (the YAML library's guard against alias bombs).
+    throw new InvalidConfigError(name, [{ path: '(root)', message: `invalid YAML: ${err instanceof Error ? err.message : String(err)}` }], { cause: err });
+  }
+  const parsed = schema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new InvalidConfigError(
       name,

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidConfigError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
-import type { Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
-import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
+import { InvalidConfigError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
+import type { Approval } from '../../shared/domain/model.ts';
 import { handleApprovalRequest, type ApprovalHttpRequest } from '../../shared/adapters/http/approval-endpoint.ts';
 import type { ApprovalDeps } from '../../shared/app/approval-decision.ts';
 import { requestApproval, type ApprovalRequestDeps } from '../../shared/app/approval-request.ts';
@@ -23,84 +22,7 @@ const BASE = 'https://approve.example.com';
 const KEY = Buffer.from('test-signing-key-test-signing-key!');
 const TOKEN = 'task-token-secret-123';
 
-class InMemoryApprovals implements ApprovalRepository {
-  readonly items = new Map<string, Approval>();
-  decideCalls = 0;
-  async create(approval: Approval): Promise<void> {
-    if (!this.items.has(approval.id)) this.items.set(approval.id, structuredClone(approval));
-  }
-  async get(id: string): Promise<Approval | undefined> {
-    const item = this.items.get(id);
-    return item === undefined ? undefined : structuredClone(item);
-  }
-  async listIdsForRunShard(runId: string, shard: number): Promise<string[]> {
-    return [...this.items.values()].filter((a) => a.runId === runId && a.shard === shard).map((a) => a.id);
-  }
-  async markPending(id: string, taskToken: string, expiresAt: string): Promise<Approval> {
-    const item = this.items.get(id);
-    if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status === 'pending' && item.taskToken === taskToken) return structuredClone(item);
-    if (item.status !== 'queued') throw new ApprovalAlreadyDecidedError(id);
-    Object.assign(item, { status: 'pending', taskToken, expiresAt, version: item.version + 1 });
-    return structuredClone(item);
-  }
-  async decide(
-    id: string,
-    d: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string },
-  ): Promise<Approval> {
-    this.decideCalls++;
-    const item = this.items.get(id);
-    if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status !== 'pending') throw new ApprovalAlreadyDecidedError(id);
-    Object.assign(item, {
-      status: d.status,
-      decidedAt: d.at,
-      decidedBy: d.by,
-      reviewerKind: d.reviewerKind,
-      reason: d.reason,
-      version: item.version + 1,
-    });
-    return structuredClone(item);
-  }
-}
-
-class InMemoryAudit implements AuditLog {
-  readonly events: AuditEvent[] = [];
-  async append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]> {
-    const sealed = events.map((e) => ({ ...e, seq: this.events.length, prevHash: '', hash: '' }));
-    this.events.push(...sealed);
-    return sealed;
-  }
-  async readStream(stream: string): Promise<AuditEvent[]> {
-    return this.events.filter((e) => e.stream === stream);
-  }
-  ofKind(kind: AuditEvent['kind']): AuditEvent[] {
-    return this.events.filter((e) => e.kind === kind);
-  }
-}
-
-class RecordingMailer implements Mailer {
-  readonly sent: OutgoingEmail[] = [];
-  async send(email: OutgoingEmail): Promise<{ messageId: string }> {
-    this.sent.push(email);
-    return { messageId: `msg-${this.sent.length}` };
-  }
-}
-
-class RecordingCallback implements TaskCallback {
-  readonly succeeded: Array<{ token: string; output: unknown }> = [];
-  failWith: string | undefined;
-  async succeed(token: string, output: unknown): Promise<void> {
-    if (this.failWith !== undefined) {
-      // As the SFN adapter reports it: its "no longer waits" names become TaskNotWaitingError.
-      if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(this.failWith)) throw new TaskNotWaitingError('gone', this.failWith);
-      const err = new Error('Task Timed Out');
-      err.name = this.failWith;
-      throw err;
-    }
-    this.succeeded.push({ token, output });
-  }
-}
+import { InMemoryApprovals, InMemoryAudit, RecordingCallback, RecordingMailer } from './memory-ports.ts';
 
 function queuedApproval(overrides: Partial<Approval> = {}): Approval {
   return {

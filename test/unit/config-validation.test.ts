@@ -48,6 +48,11 @@ describe('a value of the wrong kind', () => {
     expect(problemsOf('charter.yaml', charter.replace(/^owner: .*\n/m, ''), Charter)).toBe('owner: is required (expected string)');
   });
 
+  it('refuses an alias to an anchor that is not set, as invalid YAML (found by the fuzz test)', () => {
+    const problems = problemsOf('charter.yaml', charter.replace('spendPerMonthUsd: 2000', 'spendPerMonthUsd: *budget'), Charter);
+    expect(problems).toContain('invalid YAML: Unresolved alias');
+  });
+
   it('refuses an approval lifetime shorter than a second', () => {
     const problems = problemsOf('charter.yaml', charter.replace('approvalTimeoutHours: 48', 'approvalTimeoutHours: 0.0000001'), Charter);
     expect(problems).toContain('escalation.approvalTimeoutHours');

@@ -1,0 +1,90 @@
+/**
+ * In-memory stand-ins of the approval ports for use-case tests: single-item conditional writes as
+ * the DynamoDB adapters make them, an audit log that keeps what was appended, and recorders.
+ */
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
+import type { Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
+import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
+
+/** Approvals in a map, decided at most once. */
+export class InMemoryApprovals implements ApprovalRepository {
+  readonly items = new Map<string, Approval>();
+  decideCalls = 0;
+  async create(approval: Approval): Promise<void> {
+    if (!this.items.has(approval.id)) this.items.set(approval.id, structuredClone(approval));
+  }
+  async get(id: string): Promise<Approval | undefined> {
+    const item = this.items.get(id);
+    return item === undefined ? undefined : structuredClone(item);
+  }
+  async listIdsForRunShard(runId: string, shard: number): Promise<string[]> {
+    return [...this.items.values()].filter((a) => a.runId === runId && a.shard === shard).map((a) => a.id);
+  }
+  async markPending(id: string, taskToken: string, expiresAt: string): Promise<Approval> {
+    const item = this.items.get(id);
+    if (item === undefined) throw new ApprovalNotFoundError(id);
+    if (item.status === 'pending' && item.taskToken === taskToken) return structuredClone(item);
+    if (item.status !== 'queued') throw new ApprovalAlreadyDecidedError(id);
+    Object.assign(item, { status: 'pending', taskToken, expiresAt, version: item.version + 1 });
+    return structuredClone(item);
+  }
+  async decide(
+    id: string,
+    d: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string },
+  ): Promise<Approval> {
+    this.decideCalls++;
+    const item = this.items.get(id);
+    if (item === undefined) throw new ApprovalNotFoundError(id);
+    if (item.status !== 'pending') throw new ApprovalAlreadyDecidedError(id);
+    Object.assign(item, {
+      status: d.status,
+      decidedAt: d.at,
+      decidedBy: d.by,
+      reviewerKind: d.reviewerKind,
+      reason: d.reason,
+      version: item.version + 1,
+    });
+    return structuredClone(item);
+  }
+}
+
+/** An audit log that keeps every appended event. */
+export class InMemoryAudit implements AuditLog {
+  readonly events: AuditEvent[] = [];
+  async append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]> {
+    const sealed = events.map((e) => ({ ...e, seq: this.events.length, prevHash: '', hash: '' }));
+    this.events.push(...sealed);
+    return sealed;
+  }
+  async readStream(stream: string): Promise<AuditEvent[]> {
+    return this.events.filter((e) => e.stream === stream);
+  }
+  ofKind(kind: AuditEvent['kind']): AuditEvent[] {
+    return this.events.filter((e) => e.kind === kind);
+  }
+}
+
+/** A mailer that keeps what it was asked to send. */
+export class RecordingMailer implements Mailer {
+  readonly sent: OutgoingEmail[] = [];
+  async send(email: OutgoingEmail): Promise<{ messageId: string }> {
+    this.sent.push(email);
+    return { messageId: `msg-${this.sent.length}` };
+  }
+}
+
+/** A task callback that records, or fails as told. */
+export class RecordingCallback implements TaskCallback {
+  readonly succeeded: Array<{ token: string; output: unknown }> = [];
+  failWith: string | undefined;
+  async succeed(token: string, output: unknown): Promise<void> {
+    if (this.failWith !== undefined) {
+      // As the SFN adapter reports it: its "no longer waits" names become TaskNotWaitingError.
+      if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(this.failWith)) throw new TaskNotWaitingError('gone', this.failWith);
+      const err = new Error('Task Timed Out');
+      err.name = this.failWith;
+      throw err;
+    }
+    this.succeeded.push({ token, output });
+  }
+}
