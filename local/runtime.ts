@@ -42,6 +42,7 @@ import { approvalDepsOf } from '../functions/approval-http/deps.ts';
 import { IamGuard, statementsOf, type IamGrantUse, type ResolvedStatement } from './engine/iam.ts';
 import { startAwsEndpoints } from './engine/aws-endpoints.ts';
 import { attachRecorder, recordInvocation, recordingTools, type InvocationRecord } from './engine/cassette.ts';
+import { FaultTally, NO_FAULTS, faultyTools, throttle, type FaultPlan } from './engine/faults.ts';
 import { startDynaliteThread } from './engine/dynalite-worker.ts';
 import { OutboxMailer } from './outbox.ts';
 import { startApprovalServer } from './approval-server.ts';
@@ -104,6 +105,8 @@ export interface LocalRuntimeOptions {
    * or throttled Lambda would (tests: a failing shard or approval branch). @default none
    */
   readonly stepFaults?: Readonly<Record<string, readonly number[]>>;
+  /** Faults to inject at a rate (tools, throttling, duplicate delivery). @default none */
+  readonly faults?: FaultPlan;
   /** Told of every finished invocation with its event and the SDK calls it made (tests replay them). */
   readonly onInvocation?: (record: InvocationRecord) => void;
 }
@@ -315,6 +318,8 @@ export class LocalRuntime {
     readonly wiring: ReadonlyMap<string, FunctionWiring>,
     /** The local stand-in of each AWS service the functions call. */
     readonly endpoints: Readonly<Record<AwsService, string>>,
+    /** What was injected so far (all zero without a fault plan). */
+    readonly faults: FaultTally,
     private readonly closers: Array<() => Promise<void>>,
   ) {
     this.runNow = market.now();
@@ -393,6 +398,7 @@ export class LocalRuntime {
       let runtime: LocalRuntime | undefined;
       const clock = () => (runtime ? runtime.clock() : market.now());
       const toolGateway = new SimulatedToolGateway(market, clock, { faults: { failOnCall: options.toolFaults ?? [] } });
+      const faults = new FaultTally(options.faults ?? NO_FAULTS);
       const mailCounter = { sent: 0 };
       const secrets = localSecrets(resolved, dataDir);
       const aws = await startAwsEndpoints({
@@ -449,12 +455,13 @@ export class LocalRuntime {
           clientConfig: (service) => ({ endpoint: endpoints[service], region: LOCAL_REGION, credentials: { accessKeyId: `local-${fn.logicalId}`, secretAccessKey: 'local' } }),
           instrument: (c, service) => {
             guard.attach(c, service);
+            if (service === 'dynamodb') throttle(c, faults);
             if (options.onInvocation) attachRecorder(c, service);
           },
           meter,
           // The world stands behind the deployed connectors: what they deliver reaches the market.
           tools: (connectors) => {
-            const world = toolGateway.through(connectors, options.toolFaultsOf?.[fn.name]);
+            const world = faultyTools(toolGateway.through(connectors, options.toolFaultsOf?.[fn.name]), faults);
             return options.onInvocation ? recordingTools(world) : world;
           },
           clock,
@@ -520,9 +527,18 @@ export class LocalRuntime {
         if (typeof mod.createHandler !== 'function') throw new Error(`${fn.entry} exports no createHandler`);
         const { platform, env } = platformOf(fn);
         const handler = faulty(name, recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform)))));
-        const twice = options.duplicateDelivery?.includes(name) === true;
+        const twice = faults.plan.duplicates || options.duplicateDelivery?.includes(name) === true;
         // The first delivery's result is dropped, as when its response was lost to a retry.
-        lambdas.set(fn.logicalId, twice ? async (event, context) => (await handler(structuredClone(event), context), handler(event, context)) : handler);
+        lambdas.set(
+          fn.logicalId,
+          twice
+            ? async (event, context) => {
+                await handler(structuredClone(event), context);
+                faults.duplicateDeliveries += 1;
+                return handler(event, context);
+              }
+            : handler,
+        );
       }
       const engine = new WorkflowEngine({ template: resolved, lambdas, tokens, retryIntervalMs: options.retryIntervalMs });
 
@@ -535,7 +551,7 @@ export class LocalRuntime {
         runs: new DynamoRunRepository(client, names.runs),
         signingKey: Buffer.from(signingSecret ?? '', 'utf8'),
       };
-      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, closers);
+      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers);
       return runtime;
     } catch (err) {
       for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -13,6 +13,7 @@ import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
 import { tmpdir } from 'node:os';
 import { LocalRuntime } from '../runtime.ts';
 import { grantsOf, renderGrants, templateFor } from './grants.ts';
+import { FaultSpecError, parseFaults, type FaultPlan } from '../engine/faults.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
@@ -42,6 +43,7 @@ interface RunFlags {
   port: string;
   prices: string;
   assembly?: string;
+  faults?: string;
 }
 
 const positiveInt = (name: string, value: string, max: number): number => {
@@ -62,6 +64,14 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const started = Date.now();
   // Before anything starts: a bad prices file fails like a bad campaign file, naming the field.
   const prices = loadPrices(flags.prices);
+  const faultSpec = flags.faults ?? process.env.AMK_FAULTS;
+  let faults: FaultPlan | undefined;
+  try {
+    faults = faultSpec !== undefined && faultSpec !== '' ? parseFaults(faultSpec, flags.seed) : undefined;
+  } catch (err) {
+    if (err instanceof FaultSpecError) throw new UsageError(err.message);
+    throw err;
+  }
   const runtime = await LocalRuntime.start({
     campaignFile: flags.campaign,
     dataDir: flags.data,
@@ -70,6 +80,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     accounts,
     approvalPort: port,
     ...(flags.assembly !== undefined ? { assemblyDir: flags.assembly } : {}),
+    ...(faults !== undefined ? { faults } : {}),
   });
   const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
   const seenEmails = new Set(readdirSync(runtime.outboxDir));
@@ -116,8 +127,12 @@ async function runCommand(flags: RunFlags): Promise<number> {
     // A run that completed with failed shards or approval branches did not do its work: say what
     // failed (the alerts of its audit stream) and exit non-zero.
     const failures = await failuresOf(runtime, results.map((r) => r.runId));
-    if (json) out(JSON.stringify({ ...report, failures }, null, 2));
-    else out(renderSummary(report));
+    const injected = faults !== undefined ? runtime.faults.snapshot() : undefined;
+    if (json) out(JSON.stringify({ ...report, failures, ...(injected ? { injected } : {}) }, null, 2));
+    else {
+      out(renderSummary(report));
+      if (injected) out(`  faults     injected (${faultSpec}): ${Object.entries(injected).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
     for (const f of failures) {
       console.error(`amk: run ${f.runId}: ${f.alert.replace('_', ' ')}${f.shard !== undefined ? ` (shard ${f.shard})` : ''}${f.approvalId !== undefined ? ` (approval ${f.approvalId})` : ''}: ${f.cause || f.error}`);
     }
@@ -252,6 +267,7 @@ export function buildProgram(): Command {
   runOptions(program.command('run').description('run a campaign for N weekly runs on the synthesized state machine'))
     .option('--reset', 'start from empty data')
     .option('--assembly <dir>', 'run this cloud assembly (the cdk.out you are about to deploy) instead of synthesizing one')
+    .option('--faults <spec>', 'inject faults, e.g. tools=0.2,throttle=0.05,duplicates (also AMK_FAULTS)')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
     });

@@ -525,6 +525,11 @@ export class Market {
     return this.touchCounts.get(actionId) ?? 0;
   }
 
+  /** Every action id that reached the world, with how many times it arrived (duplicates are counted from here). */
+  touchesByAction(): ReadonlyMap<string, number> {
+    return this.touchCounts;
+  }
+
   /** How many tool calls arrived in total. */
   totalTouches(): number {
     return this.counters.touches;
