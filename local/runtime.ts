@@ -105,6 +105,8 @@ export interface LocalRuntimeOptions {
    * or throttled Lambda would (tests: a failing shard or approval branch). @default none
    */
   readonly stepFaults?: Readonly<Record<string, readonly number[]>>;
+  /** Run-report emails the local SES refuses with a 503 before accepting one (tests). @default 0 */
+  readonly failReportEmails?: number;
   /** Faults to inject at a rate (tools, throttling, duplicate delivery). @default none */
   readonly faults?: FaultPlan;
   /** Told of every finished invocation with its event and the SDK calls it made (tests replay them). */
@@ -123,7 +125,7 @@ export interface OperatorView {
   readonly memory: MemoryRepository;
   readonly approvals: ApprovalRepository;
   readonly audit: DynamoAuditLog;
-  readonly runs: RunRepository;
+  readonly runs: DynamoRunRepository;
   /** The link-signing key as the functions read it from the (local) secret. */
   readonly signingKey: Buffer;
 }
@@ -139,6 +141,8 @@ export interface LocalRunResult {
   readonly usage: RunUsage;
   /** The run's usage in the cost model's terms (price it with estimateCost). */
   readonly cost: CostInputs;
+  /** Tool calls that reached the world and emails sent in this execution; pages replayed from the ledger. */
+  readonly sideEffects: { readonly new: number; readonly replayed: number };
 }
 
 /** Usage of the Lambda functions the workflow does not invoke (the approval page), per run. */
@@ -300,7 +304,7 @@ export class LocalRuntime {
   private constructor(
     /** Consumed DynamoDB capacity of this process's clients, reset per run. */
     readonly meter: CapacityMeter,
-    private readonly mailCounter: { sent: number },
+    private readonly mailCounter: { sent: number; team: number },
     private readonly extraLambdas: LambdaTally,
     readonly dataDir: string,
     readonly bundle: CampaignBundle,
@@ -399,14 +403,16 @@ export class LocalRuntime {
       const clock = () => (runtime ? runtime.clock() : market.now());
       const toolGateway = new SimulatedToolGateway(market, clock, { faults: { failOnCall: options.toolFaults ?? [] } });
       const faults = new FaultTally(options.faults ?? NO_FAULTS);
-      const mailCounter = { sent: 0 };
+      const mailCounter = { sent: 0, team: 0 };
       const secrets = localSecrets(resolved, dataDir);
       const aws = await startAwsEndpoints({
         outbox: new OutboxMailer(outboxDir, clock),
         prospects: new OutboxMailer(join(outboxDir, 'prospects'), clock),
         secrets,
-        onEmail: () => {
+        ...(options.failReportEmails !== undefined ? { failReportEmails: options.failReportEmails } : {}),
+        onEmail: (to) => {
           mailCounter.sent += 1;
+          if (to === 'team') mailCounter.team += 1;
         },
       });
       closers.push(() => aws.close());
@@ -564,14 +570,22 @@ export class LocalRuntime {
     return new Date(Date.parse(this.runNow) + (Date.now() - this.runStartedAt)).toISOString();
   }
 
-  /** Runs one weekly CampaignRun on the synthesized definition, then lets the market answer. */
-  async runWeek(opts: { onEvent?: (e: { type: string; state?: string; machine: string }) => void } = {}): Promise<LocalRunResult> {
-    this.runNow = this.market.now();
+  /**
+   * Runs one weekly CampaignRun on the synthesized definition, then lets the market answer. With
+   * `runId` of a run that exists, that run is started again at its own clock (it resumes: pages it
+   * recorded replay from the ledger) and the world does not move on.
+   */
+  async runWeek(opts: { onEvent?: (e: { type: string; state?: string; machine: string }) => void; runId?: string } = {}): Promise<LocalRunResult> {
+    const existing = opts.runId !== undefined ? await this.deps.runs.get(opts.runId) : undefined;
+    this.runNow = existing?.now ?? this.market.now();
     this.runStartedAt = Date.now();
-    const runId = `${this.bundle.campaign.id}-${this.runNow.slice(0, 10)}`;
+    const runId = opts.runId ?? `${this.bundle.campaign.id}-${this.runNow.slice(0, 10)}`;
+    const touchesBefore = this.market.totalTouches();
+    const pagesBefore = await this.deps.runs.countPages(runId);
     // Everything counted from here to the end of the execution is this run's.
     this.meter.reset();
     const emailsBefore = this.mailCounter.sent;
+    const teamEmailsBefore = this.mailCounter.team;
     this.extraLambdas.take();
     const { output, stats } = await this.engine.execute(
       this.campaignRun.logicalId,
@@ -587,12 +601,18 @@ export class LocalRuntime {
       emails: this.mailCounter.sent - emailsBefore,
       extraLambdas: extra.lambdas,
     };
-    // The world answers: next week's signals, which the next run observes.
-    const next = new Date(Date.parse(this.runNow) + WEEK_MS).toISOString();
-    const signals = this.market.advance(next);
-    await this.deps.accounts.putSignals(signals);
-    writeAtomic(join(this.dataDir, 'market.json'), JSON.stringify(this.market.toJSON()));
-    return { runId, now: this.runNow, summary: output, stats, signalsNextWeek: signals.length, usage, cost: costInputsOf(usage, this.template) };
+    // What reached the world (the market's own count: every prospect email is one) or the team's
+    // mailboxes in this execution, and how many pages replayed from the ledger instead of being worked.
+    const sideEffects = { new: this.market.totalTouches() - touchesBefore + (this.mailCounter.team - teamEmailsBefore), replayed: pagesBefore };
+    // The world answers: next week's signals, which the next run observes (not for a run repeated).
+    let signals: ReturnType<Market['advance']> = [];
+    if (existing === undefined) {
+      const next = new Date(Date.parse(this.runNow) + WEEK_MS).toISOString();
+      signals = this.market.advance(next);
+      await this.deps.accounts.putSignals(signals);
+      writeAtomic(join(this.dataDir, 'market.json'), JSON.stringify(this.market.toJSON()));
+    }
+    return { runId, now: this.runNow, summary: output, stats, signalsNextWeek: signals.length, usage, cost: costInputsOf(usage, this.template), sideEffects };
   }
 
   /** Stops every server and closes the database. */

@@ -325,13 +325,14 @@ export class CampaignWorkflow extends Construct {
       maxConcurrency: 4,
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(processShard);
+    // Summarize records and mails once (idempotent), so it can be retried through any failure.
     const summarize = invoke(
       run,
       R.Summarize,
       fn.summarize,
       JsonPath.entirePayload,
       TaskInput.fromObject({ run: JsonPath.objectAt('$.run') }),
-    );
+    ).addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 3 });
 
     // Summarize always runs: should the shards' Map itself fail, that is alerted first.
     const runFailed = failureOf(R.RecordRunFailure, 'run', { runId: JsonPath.stringAt('$.run.runId') });

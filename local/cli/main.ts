@@ -33,7 +33,7 @@ const rel = (p: string) => relative(process.cwd(), p) || '.';
 
 interface RunFlags {
   campaign: string;
-  runs: string;
+  runs?: string;
   reviewer: string;
   accounts: string;
   seed: string;
@@ -44,6 +44,7 @@ interface RunFlags {
   prices: string;
   assembly?: string;
   faults?: string;
+  runId?: string;
 }
 
 const positiveInt = (name: string, value: string, max: number): number => {
@@ -54,7 +55,11 @@ const positiveInt = (name: string, value: string, max: number): number => {
 
 /** Runs a campaign for N weekly runs on the embedded default and reports what happened. */
 async function runCommand(flags: RunFlags): Promise<number> {
-  const runs = positiveInt('runs', flags.runs, 52);
+  const runs = positiveInt('runs', flags.runs ?? (flags.runId !== undefined ? '1' : '6'), 52);
+  if (flags.runId !== undefined && runs !== 1) throw new UsageError(`--run-id starts or resumes exactly one run; drop --runs ${flags.runs ?? ''}`.trimEnd());
+  if (flags.runId !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(flags.runId)) {
+    throw new UsageError(`--run-id expects letters, digits, "-" or "_" (at most 80; it names the Step Functions execution), got "${flags.runId}"`);
+  }
   const accounts = positiveInt('accounts', flags.accounts, 100_000);
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects 0 (any free port) or a port number, got "${flags.port}"`);
@@ -109,6 +114,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       const { pageSize } = runtime.bundle.campaign;
       const book = runtime.market.size;
       const result = await runtime.runWeek({
+        ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
         onEvent: (e) => {
           if (tty && e.type === 'StateEntered' && (e.state === 'NextPage' || e.state === 'ShardDone')) {
             pages += 1;
@@ -128,9 +134,11 @@ async function runCommand(flags: RunFlags): Promise<number> {
     // failed (the alerts of its audit stream) and exit non-zero.
     const failures = await failuresOf(runtime, results.map((r) => r.runId));
     const injected = faults !== undefined ? runtime.faults.snapshot() : undefined;
-    if (json) out(JSON.stringify({ ...report, failures, ...(injected ? { injected } : {}) }, null, 2));
+    const sideEffects = results.reduce((t, r) => ({ new: t.new + r.sideEffects.new, replayed: t.replayed + r.sideEffects.replayed }), { new: 0, replayed: 0 });
+    if (json) out(JSON.stringify({ ...report, sideEffects, failures, ...(injected ? { injected } : {}) }, null, 2));
     else {
       out(renderSummary(report));
+      out(`  effects    ${sideEffects.new} new (tool calls that reached the market, emails sent); ${sideEffects.replayed} page(s) replayed from the run's ledger`);
       if (injected) out(`  faults     injected (${faultSpec}): ${Object.entries(injected).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
     for (const f of failures) {
@@ -256,7 +264,7 @@ export function buildProgram(): Command {
   const runOptions = (cmd: Command) =>
     cmd
       .option('--campaign <file>', 'campaign YAML (charters and guardrails are found relative to it)', DEFAULT_CAMPAIGN)
-      .option('--runs <n>', 'weekly runs to make', '6')
+      .option('--runs <n>', 'weekly runs to make (default 6; 1 with --run-id)')
       .addOption(new Option('--reviewer <who>', 'who decides approvals').choices(['simulated', 'human']).default('simulated'))
       .option('--accounts <n>', 'accounts in the simulated market (when it is created)', '60')
       .option('--seed <seed>', 'seed of the market and of the planners', 'amk-demo')
@@ -267,6 +275,7 @@ export function buildProgram(): Command {
   runOptions(program.command('run').description('run a campaign for N weekly runs on the synthesized state machine'))
     .option('--reset', 'start from empty data')
     .option('--assembly <dir>', 'run this cloud assembly (the cdk.out you are about to deploy) instead of synthesizing one')
+    .option('--run-id <id>', 'start or resume exactly this run (a repeated id replays what the run already did)')
     .option('--faults <spec>', 'inject faults, e.g. tools=0.2,throttle=0.05,duplicates (also AMK_FAULTS)')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);

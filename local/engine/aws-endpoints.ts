@@ -30,8 +30,13 @@ export interface AwsEndpointsOptions {
   readonly prospects: Mailer;
   /** Secret values by ARN. */
   readonly secrets: ReadonlyMap<string, string>;
-  /** Told of every email accepted (one SES email each, for the cost model). */
-  readonly onEmail?: () => void;
+  /**
+   * How many SendEmail requests of run reports (subject "[amk] ...") answer 503 before one is
+   * accepted (tests: a Summarize whose email fails past the SDK's own retries). @default 0
+   */
+  readonly failReportEmails?: number;
+  /** Told of every email accepted (one SES email each, for the cost model), and whose it is. */
+  readonly onEmail?: (to: 'team' | 'prospect') => void;
 }
 
 const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<string> =>
@@ -49,6 +54,7 @@ const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<strin
 
 /** Starts the stand-ins; returns the endpoint URL for the SESv2 and Secrets Manager clients. */
 export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+  let reportFailures = 0;
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown, type = 'application/json', errorType?: string) => {
       res.writeHead(status, { 'content-type': type, ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
@@ -61,6 +67,10 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
         const parsed = SendEmail.safeParse(JSON.parse(body || '{}'));
         if (!parsed.success) return send(400, { message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 'application/json', 'BadRequestException');
         const e = parsed.data;
+        if (e.Content.Simple.Subject.Data.startsWith('[amk]') && reportFailures < (options.failReportEmails ?? 0)) {
+          reportFailures += 1;
+          return send(503, { message: 'injected: service unavailable' }, 'application/json', 'ServiceUnavailable');
+        }
         const prospect = e.EmailTags?.some((t) => t.Name === PROSPECT_EMAIL_TAG.name && t.Value === PROSPECT_EMAIL_TAG.value) ?? false;
         const { messageId } = await (prospect ? options.prospects : options.outbox).send({
           to: e.Destination.ToAddresses,
@@ -69,7 +79,7 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
           text: e.Content.Simple.Body.Text?.Data ?? '',
           html: e.Content.Simple.Body.Html?.Data ?? '',
         });
-        options.onEmail?.();
+        options.onEmail?.(prospect ? 'prospect' : 'team');
         return send(200, { MessageId: messageId });
       }
       if (target === 'secretsmanager.GetSecretValue') {

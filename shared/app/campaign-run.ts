@@ -28,7 +28,7 @@ import {
   type RecordFailureInput,
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
-import { AgentPausedError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
+import { AgentPausedError, InvalidInputError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
 import type { AccountState, Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
@@ -60,7 +60,15 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
   const now = input.scheduledTime ?? deps.clock();
   const runId = input.runId ?? `${bundle.campaign.id}-${now.replace(/[-:.]/g, '').slice(0, 15)}`;
   const charterHashes = Object.fromEntries(bundle.charters.map((c) => [c.charter.id, c.hash]));
-  await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes });
+  const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes });
+  if (!started.created) {
+    // The run exists (a repeated schedule, a manual re-run, a redrive): resume it at its own clock.
+    // Pages it recorded are replayed from the ledger, not planned again.
+    if (started.run.campaignId !== bundle.campaign.id) {
+      throw new InvalidInputError(`run ${runId} belongs to campaign ${started.run.campaignId}, not ${bundle.campaign.id}`);
+    }
+    return shardsOf(started.run, bundle.campaign.shards);
+  }
   await deps.audit.append([
     {
       stream: `RUN#${runId}`,
@@ -78,9 +86,13 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
       },
     },
   ]);
-  const run = { runId, campaignId: bundle.campaign.id, now };
-  const shards = Array.from({ length: bundle.campaign.shards }, (_, shard) => ({
-    shard: { ...run, shard, shardCount: bundle.campaign.shards },
+  return shardsOf({ runId, campaignId: bundle.campaign.id, now }, bundle.campaign.shards);
+}
+
+/** The run and its shard descriptors, each from the start of its shard. */
+function shardsOf(run: { runId: string; campaignId: string; now: string }, shardCount: number): LoadCampaignOutput {
+  const shards = Array.from({ length: shardCount }, (_, shard) => ({
+    shard: { ...run, shard, shardCount },
     cursor: null,
     queued: 0,
     pages: 0,
@@ -101,6 +113,9 @@ export const virtualShardsOf = (shard: number, shardCount: number): number[] =>
 /** Observe: folds new signals into the next page of accounts and credits earlier actions. */
 export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput): Promise<ObserveOutput> {
   const { shard } = input;
+  // A page this run already recorded is replayed, never observed, planned or acted on again.
+  const recorded = await deps.runs.getPage(shard.runId, shard.shard, input.cursor);
+  if (recorded) return { accounts: [], ...(recorded.nextCursor !== null ? { nextCursor: recorded.nextCursor } : {}), replayed: recorded };
   const bundle = await deps.config.load(shard.campaignId);
   const { pageSize, segment } = bundle.campaign;
   const virtuals = virtualShardsOf(shard.shard, shard.shardCount);
@@ -310,6 +325,8 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
 /** Record: the audit trail, agent memory and run counters for everything the page did. */
 export async function recordShard(deps: StepDeps<'record'>, input: RecordInput): Promise<RecordOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
+  const replayed = input.observed.replayed;
+  if (replayed) return nextOf(input, bundle.campaign.pagesPerExecution, replayed.queued);
   const { runId, now } = input.shard;
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
   const resultOf = new Map(input.acted.results.map((r) => [r.actionId, r]));
@@ -405,14 +422,17 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
       .filter(([, usd]) => usd > 0)
       .map(([agentId, usd]) => deps.runs.addAgentSpend(agentId, month, usd)),
   );
-  return nextOf(input, bundle.campaign.pagesPerExecution);
+  // Last: once the page is in the ledger, a repeated run replays it instead of planning it again.
+  const queued = input.acted.queuedApprovalIds.length;
+  await deps.runs.putPage(runId, input.shard.shard, input.cursor, { nextCursor: input.observed.nextCursor ?? null, queued });
+  return nextOf(input, bundle.campaign.pagesPerExecution, queued);
 }
 
 /**
  * Where the shard stands after a page, and whether this execution goes on: it stops when the shard
  * is done, or hands the rest over after `pagesPerExecution` pages (a fresh execution starts at 0).
  */
-export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOutput {
+export function nextOf(input: RecordInput, pagesPerExecution: number, queuedThisPage = input.acted.queuedApprovalIds.length): RecordOutput {
   const cursor = input.observed.nextCursor;
   const pages = input.pages + 1;
   const goOn = cursor !== undefined && pages < pagesPerExecution;
@@ -420,7 +440,7 @@ export function nextOf(input: RecordInput, pagesPerExecution: number): RecordOut
     next: {
       shard: input.shard,
       cursor: cursor ?? null,
-      queued: input.queued + input.acted.queuedApprovalIds.length,
+      queued: input.queued + queuedThisPage,
       pages: goOn ? pages : 0,
     },
     continue: goOn,
@@ -468,19 +488,22 @@ export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { 
   const bundle = await deps.config.load(input.run.campaignId);
   const run = await deps.runs.get(input.run.runId);
   const counters = run?.counters ?? {};
-  await deps.audit.append([
-    { stream: `RUN#${input.run.runId}`, at: deps.clock(), kind: 'run_summarized', runId: input.run.runId, actor: 'system:summarize', data: { counters } },
-  ]);
-  const lines = Object.entries(counters)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}: ${v}`);
-  await deps.mailer.send({
-    to: [bundle.campaign.owner],
-    from: deps.mailFrom,
-    subject: `[amk] ${bundle.campaign.name}: run ${input.run.runId} finished`,
-    text: `Campaign run ${input.run.runId} (${input.run.now}) finished.\n\n${lines.join('\n')}\n`,
-    // Everything from the input or the counters is escaped: a run id is whatever the caller passed.
-    html: `<p>Campaign run <b>${escapeHtml(input.run.runId)}</b> (${escapeHtml(input.run.now)}) finished.</p><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
+  // Once per run: a repeated or redriven run does not record or mail its summary again.
+  await deps.idempotent(`summary#${input.run.runId}`, async () => {
+    await deps.audit.append([
+      { stream: `RUN#${input.run.runId}`, at: deps.clock(), kind: 'run_summarized', runId: input.run.runId, actor: 'system:summarize', data: { counters } },
+    ]);
+    const lines = Object.entries(counters)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}: ${v}`);
+    return deps.mailer.send({
+      to: [bundle.campaign.owner],
+      from: deps.mailFrom,
+      subject: `[amk] ${bundle.campaign.name}: run ${input.run.runId} finished`,
+      text: `Campaign run ${input.run.runId} (${input.run.now}) finished.\n\n${lines.join('\n')}\n`,
+      // Everything from the input or the counters is escaped: a run id is whatever the caller passed.
+      html: `<p>Campaign run <b>${escapeHtml(input.run.runId)}</b> (${escapeHtml(input.run.now)}) finished.</p><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
+    });
   });
   return { runId: input.run.runId, campaignId: input.run.campaignId, now: input.run.now, counters };
 }

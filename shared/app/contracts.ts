@@ -80,7 +80,15 @@ export { ObservedAccount, RecentTouch } from '../domain/memory.ts';
 import { ObservedAccount } from '../domain/memory.ts';
 
 /** Observe output ($.observed). */
-export const ObserveOutput = z.object({ accounts: z.array(ObservedAccount), nextCursor: z.string().optional() });
+/** A page a run already recorded (the run ledger): where it left the shard, and what it queued. */
+export const RecordedPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative() });
+export type RecordedPage = z.infer<typeof RecordedPage>;
+
+/**
+ * Observe output ($.observed). With `replayed`, the page was already recorded by this run (a
+ * repeated start, a redrive, a retry): nothing is planned, acted or recorded again.
+ */
+export const ObserveOutput = z.object({ accounts: z.array(ObservedAccount), nextCursor: z.string().optional(), replayed: RecordedPage.optional() });
 export type ObserveOutput = z.infer<typeof ObserveOutput>;
 
 /** Plan output ($.planned). */

@@ -88,13 +88,14 @@ export const STEP_PORTS = {
   'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], audit: ['append'] }),
   observe: declarePorts({
     config: true,
+    runs: ['getPage'],
     accounts: ['listByShard', 'listStakeholders', 'listSignalsSince', 'saveState', 'putStakeholder'],
     memory: ['listForAccount', 'addOutcomes'],
   }),
   plan: declarePorts({ config: true, seed: true, memory: ['getModel'] }),
   govern: declarePorts({ config: true, runs: ['get', 'getAgentSpend'] }),
   act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'] }),
-  record: declarePorts({ config: true, audit: ['append'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend'] }),
+  record: declarePorts({ config: true, audit: ['append'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'putPage'] }),
   'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
   'request-approval': declarePorts({
     mailer: true,
@@ -116,7 +117,7 @@ export const STEP_PORTS = {
   }),
   'record-decision': declarePorts({ approvals: ['get'], audit: ['append'], memory: ['append'], runs: ['addCounters'] }),
   'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append'], runs: ['get', 'addCounters'] }),
-  summarize: declarePorts({ config: true, mailer: true, runs: ['get'], audit: ['append'] }),
+  summarize: declarePorts({ config: true, mailer: true, idempotent: true, runs: ['get'], audit: ['append'] }),
   'record-failure': declarePorts({ audit: ['append'], runs: ['addCounters'] }),
   'approval-http': declarePorts({
     callback: true,

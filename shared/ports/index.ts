@@ -91,7 +91,18 @@ export interface AuditLog {
 
 /** Run counters and status (kept in the audit table's run header item). */
 export interface RunRepository {
-  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<void>;
+  /**
+   * Opens a run once: a second start of the same run id changes nothing and returns the run as
+   * first started (`created: false`), so a repeated start resumes it at its own clock.
+   */
+  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<{
+    created: boolean;
+    run: { runId: string; campaignId: string; now: string };
+  }>;
+  /** The page of a shard this run already recorded, by the cursor it started at (null: the first). */
+  getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined>;
+  /** Records a page once (conditional); a second record of the same page changes nothing. */
+  putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void>;
   /** Adds to named counters atomically. */
   addCounters(runId: string, counters: Record<string, number>): Promise<void>;
   get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined>;

@@ -40,7 +40,7 @@ describe('every grant and variable of every function is needed, and its absence 
   // Two weeks that take every path: nurture actions approved or rejected by marketing ops, executive
   // briefings whose first seat times out and escalates to the CMO (or is approved, with the second
   // seat), ActApproved delivered twice, signals observed in the second week, a transient tool
-  // failure in Act and in ActApproved, and a failing approval branch.
+  // failure in Act and in ActApproved, a failing approval branch, and the first run started again.
   const config = tempConfig({
     'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION],
     'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002']],
@@ -61,6 +61,8 @@ describe('every grant and variable of every function is needed, and its absence 
       duplicateDelivery: ['act-approved'],
       // One approval branch fails (its RecordDecision): RecordFailure alerts it.
       stepFaults: { 'record-decision': [1] },
+      // The first run report fails past the SDK's retries: Summarize fails once and is retried.
+      failReportEmails: 3,
       onInvocation: (r) => invocations.push(r),
       onIamAllowed: (u) => uses.push(u),
     });
@@ -69,8 +71,10 @@ describe('every grant and variable of every function is needed, and its absence 
     campaignRunArn = localStateMachineArn(runtime.campaignRun.logicalId);
     const decide = (id: string): 'approve' | 'reject' => ((createHash('sha256').update(id).digest()[0] as number) % 3 === 0 ? 'reject' : 'approve');
     const ignore = (id: string, to: readonly string[]) => to.includes('account-director@example.com') && (createHash('sha256').update(id).digest()[1] as number) % 2 === 0;
+    const first = await runWeekWith(runtime, { decide, ignore });
     await runWeekWith(runtime, { decide, ignore });
-    await runWeekWith(runtime, { decide, ignore });
+    // The first run started again (a scheduler double-fire): it resumes and replays its ledger.
+    await runtime.runWeek({ runId: first.result.runId });
   }, 240_000);
   afterAll(async () => {
     await env?.stop();

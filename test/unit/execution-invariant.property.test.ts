@@ -145,8 +145,19 @@ class MemMemory implements MemoryRepository {
 class MemRuns implements RunRepository {
   readonly headers = new Map<string, { runId: string; campaignId: string; now: string; counters: Record<string, number> }>();
   readonly spend = new Map<string, number>();
-  async start(run: { runId: string; campaignId: string; now: string }): Promise<void> {
-    if (!this.headers.has(run.runId)) this.headers.set(run.runId, { runId: run.runId, campaignId: run.campaignId, now: run.now, counters: {} });
+  readonly pages = new Map<string, { nextCursor: string | null; queued: number }>();
+  async start(run: { runId: string; campaignId: string; now: string }) {
+    const existing = this.headers.get(run.runId);
+    if (existing) return { created: false, run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now } };
+    this.headers.set(run.runId, { runId: run.runId, campaignId: run.campaignId, now: run.now, counters: {} });
+    return { created: true, run: { runId: run.runId, campaignId: run.campaignId, now: run.now } };
+  }
+  async getPage(runId: string, shard: number, cursor: string | null) {
+    return this.pages.get(`${runId}#${shard}#${cursor}`);
+  }
+  async putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void> {
+    const key = `${runId}#${shard}#${cursor}`;
+    if (!this.pages.has(key)) this.pages.set(key, page);
   }
   async addCounters(runId: string, counters: Record<string, number>): Promise<void> {
     const header = this.headers.get(runId);

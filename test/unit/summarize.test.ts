@@ -19,6 +19,7 @@ describe('Summarize', () => {
       audit: { append: async () => [] },
       mailer: { send: async (e) => (sent.push(e), { messageId: 'm' }) },
       mailFrom: 'agents@corp.example',
+      idempotent: async (_key, fn) => ({ value: await fn(), replayed: false }),
     };
     await summarizeRun(deps, { run: { runId: 'run-<img src=x onerror=alert(1)>', campaignId: campaign.id, now: '2027-01-04T14:00:00.000Z' } });
     const html = sent[0]?.html ?? '';

@@ -48,7 +48,10 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     readStream: on('Query'),
   },
   runs: {
-    start: on('PutItem'),
+    // A repeated start reads the run it resumes.
+    start: on('PutItem', 'GetItem'),
+    getPage: on('GetItem'),
+    putPage: on('PutItem'),
     addCounters: on('UpdateItem'),
     get: on('GetItem'),
     addAgentSpend: on('UpdateItem'),

@@ -725,6 +725,22 @@ export function addRunCounters(table: string, runId: string, counters: Record<st
 }
 
 /** GetItem of a run header. */
+/** Key of a recorded page of a run (the run ledger): by shard and the cursor the page started at. */
+export const runPageKey = (runId: string, shard: number, cursor: string | null): PrimaryKey => ({
+  pk: runPartition(runId),
+  sk: `PAGE#${String(shard).padStart(4, '0')}#${cursor ?? 'start'}`,
+});
+
+/** GetItem of a recorded page (strongly consistent: it decides whether the page is done). */
+export function getRunPage(table: string, runId: string, shard: number, cursor: string | null): GetCommandInput {
+  return { TableName: table, Key: runPageKey(runId, shard, cursor), ConsistentRead: true };
+}
+
+/** PutItem of a recorded page, once. */
+export function putRunPage(table: string, runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): PutCommandInput {
+  return { TableName: table, Item: { ...runPageKey(runId, shard, cursor), ...page }, ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
 export function getRunHeader(table: string, runId: string): GetCommandInput {
   return { TableName: table, Key: runHeaderKey(runId), ConsistentRead: true };
 }

@@ -4,12 +4,12 @@
  * (`AGENT#<id>` / `SPEND#<YYYY-MM>`), for the charter's monthly budget. (A table of its own, so
  * the audit table stays PutItem-only.)
  */
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { RunRepository } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed } from './client.ts';
-import { addAgentSpend, addRunCounters, getAgentSpend, getRunHeader, startRun } from './requests.ts';
+import { addAgentSpend, addRunCounters, getAgentSpend, getRunHeader, getRunPage, putRunPage, runPartition, startRun } from './requests.ts';
 
 /** Counters were added to a run whose header was never written (start was skipped). */
 export class RunNotFoundError extends Error {
@@ -25,6 +25,9 @@ const RunHeader = z.object({
   counters: z.record(z.string(), z.number()),
 });
 
+/** Storage schema of a recorded page. */
+const RunPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative() });
+
 /** Storage schema of an agent's monthly spend counter. */
 const AgentSpend = z.object({ spendUsd: z.number().default(0) });
 
@@ -39,13 +42,39 @@ export class DynamoRunRepository implements RunRepository {
     this.doc = documentClient(this.client);
   }
 
-  /** Writes the run header with zero counters; a retried start leaves the existing header (and its counters) alone. */
-  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<void> {
+  /** Writes the run header with zero counters; a repeated start leaves it (and its counters) alone and returns it. */
+  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }) {
     try {
       await this.doc.send(new PutCommand(startRun(this.table, run)));
+      return { created: true, run: { runId: run.runId, campaignId: run.campaignId, now: run.now } };
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return;
-      throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    const existing = await this.get(run.runId);
+    if (!existing) throw new RunNotFoundError(`run ${run.runId} exists but its header could not be read`);
+    return { created: false, run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now } };
+  }
+
+  /** A page this run recorded, or undefined. */
+  async getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined> {
+    const out = await this.doc.send(new GetCommand(getRunPage(this.table, runId, shard, cursor)));
+    return out.Item === undefined ? undefined : RunPage.parse(out.Item);
+  }
+
+  /** How many pages the run recorded (the operator's view: no step reads it). */
+  async countPages(runId: string): Promise<number> {
+    const out = await this.doc.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :page)', ExpressionAttributeValues: { ':pk': runPartition(runId), ':page': 'PAGE#' }, Select: 'COUNT' }),
+    );
+    return out.Count ?? 0;
+  }
+
+  /** Records a page once; a repeated record is a no-op. */
+  async putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(putRunPage(this.table, runId, shard, cursor, page)));
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
     }
   }
 
