@@ -12,6 +12,7 @@
  * schedule, and some stored approvals tampered with before their decision.
  */
 import fc from 'fast-check';
+import { InMemoryApprovals, InMemoryAudit } from './memory-ports.ts';
 import { describe, expect, it } from 'vitest';
 import { actApproved, approvalTimedOut, recordDecision } from '../../shared/app/approval-outcomes.ts';
 import { actShard, governShard, listShardApprovals, loadCampaign, recordShard } from '../../shared/app/campaign-run.ts';
@@ -21,7 +22,6 @@ import type { IdempotentRunner } from '../../shared/ports/index.ts';
 import { ACTION_CATALOG } from '../../shared/domain/catalog.ts';
 import { Campaign, Charter, Guardrails, type CampaignBundle, type Condition } from '../../shared/domain/config.ts';
 import { actionDigest } from '../../shared/domain/digest.ts';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError } from '../../shared/domain/errors.ts';
 import {
   ActionType,
   Seniority,
@@ -29,15 +29,11 @@ import {
   type AccountState,
   type Action,
   type Approval,
-  type AuditEvent,
-  type ReviewerKind,
   type Stakeholder,
   type Verdict,
 } from '../../shared/domain/model.ts';
 import type {
   AccountRepository,
-  ApprovalRepository,
-  AuditLog,
   ConfigSource,
   MemoryEntry,
   MemoryRepository,
@@ -67,66 +63,8 @@ const MALLORY = 'mallory@example.com';
 // Copies, so a use case never holds a reference into a store (hand-written: structuredClone or a
 // JSON round trip of every read would be most of the run time).
 const copyAction = (a: Action): Action => ({ ...a, stakeholderIds: [...a.stakeholderIds], content: { ...a.content } });
-const copyApproval = (a: Approval): Approval => ({
-  ...a,
-  action: copyAction(a.action),
-  rules: a.rules.map((r) => ({ ...r, approvers: [...r.approvers] })),
-  ...(a.quorum ? { quorum: { ...a.quorum, approvalIds: [...a.quorum.approvalIds] } } : {}),
-});
 const copyFlat = <T,>(value: T): T => (value !== null && typeof value === 'object' ? ({ ...value } as T) : value);
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-
-class MemApprovals implements ApprovalRepository {
-  readonly items = new Map<string, Approval>();
-  async create(approval: Approval): Promise<void> {
-    if (!this.items.has(approval.id)) this.items.set(approval.id, copyApproval(approval));
-  }
-  async get(id: string): Promise<Approval | undefined> {
-    const item = this.items.get(id);
-    return item === undefined ? undefined : copyApproval(item);
-  }
-  async listIdsForRunShard(runId: string, shard: number): Promise<string[]> {
-    return [...this.items.values()].filter((a) => a.runId === runId && a.shard === shard).map((a) => a.id).sort();
-  }
-  async markPending(id: string, taskToken: string, expiresAt: string): Promise<Approval> {
-    const item = this.items.get(id);
-    if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status === 'pending' && item.taskToken === taskToken) return copyApproval(item);
-    if (item.status !== 'queued') throw new ApprovalAlreadyDecidedError(id);
-    Object.assign(item, { status: 'pending', taskToken, expiresAt, version: item.version + 1 });
-    return copyApproval(item);
-  }
-  async decide(
-    id: string,
-    d: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string; escalatedTo?: string },
-  ): Promise<Approval> {
-    const item = this.items.get(id);
-    if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status !== 'pending') throw new ApprovalAlreadyDecidedError(`${id} is ${item.status}`);
-    Object.assign(item, {
-      status: d.status,
-      decidedAt: d.at,
-      decidedBy: d.by,
-      version: item.version + 1,
-      ...(d.reviewerKind !== undefined ? { reviewerKind: d.reviewerKind } : {}),
-      ...(d.reason !== undefined ? { reason: d.reason } : {}),
-      ...(d.escalatedTo !== undefined ? { escalatedTo: d.escalatedTo } : {}),
-    });
-    return copyApproval(item);
-  }
-}
-
-class MemAudit implements AuditLog {
-  readonly events: AuditEvent[] = [];
-  async append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]> {
-    const sealed = events.map((e) => ({ ...e, seq: this.events.length, prevHash: '', hash: '' }));
-    this.events.push(...sealed);
-    return sealed;
-  }
-  async readStream(stream: string): Promise<AuditEvent[]> {
-    return this.events.filter((e) => e.stream === stream);
-  }
-}
 
 class MemMemory implements MemoryRepository {
   readonly entries: MemoryEntry[] = [];
@@ -312,8 +250,8 @@ const canonical = (value: unknown): string => JSON.stringify(value, (_k, v: unkn
 
 interface World {
   readonly deps: AppDeps;
-  readonly approvals: MemApprovals;
-  readonly audit: MemAudit;
+  readonly approvals: InMemoryApprovals;
+  readonly audit: InMemoryAudit;
   readonly tools: RecordingTools;
   readonly observed: ObserveOutput;
   readonly planned: PlanOutput;
@@ -387,8 +325,8 @@ function worldOf(c: Case): World {
     plans.push({ accountId, agentId: AGENT, subGoals: [], actions });
   });
 
-  const approvals = new MemApprovals();
-  const audit = new MemAudit();
+  const approvals = new InMemoryApprovals();
+  const audit = new InMemoryAudit();
   const tools = new RecordingTools();
   const runs = new MemRuns();
   void runs.addAgentSpend(AGENT, NOW.slice(0, 7), c.spentThisMonthUsd);

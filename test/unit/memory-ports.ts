@@ -3,48 +3,59 @@
  * the DynamoDB adapters make them, an audit log that keeps what was appended, and recorders.
  */
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
-import type { Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
+import type { Action, Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
 import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
 
-/** Approvals in a map, decided at most once. */
+// Copies, so a use case never holds a reference into a store (hand-written: structuredClone of
+// every read would be most of a property test's run time).
+const copyAction = (a: Action): Action => ({ ...a, stakeholderIds: [...a.stakeholderIds], content: { ...a.content } });
+const copyApproval = (a: Approval): Approval => ({
+  ...a,
+  action: copyAction(a.action),
+  rules: a.rules.map((r) => ({ ...r, approvers: [...r.approvers] })),
+  ...(a.quorum ? { quorum: { ...a.quorum, approvalIds: [...a.quorum.approvalIds] } } : {}),
+});
+
+/** Approvals in a map, with the DynamoDB adapter's conditions: pending once, decided once. */
 export class InMemoryApprovals implements ApprovalRepository {
   readonly items = new Map<string, Approval>();
   decideCalls = 0;
   async create(approval: Approval): Promise<void> {
-    if (!this.items.has(approval.id)) this.items.set(approval.id, structuredClone(approval));
+    if (!this.items.has(approval.id)) this.items.set(approval.id, copyApproval(approval));
   }
   async get(id: string): Promise<Approval | undefined> {
     const item = this.items.get(id);
-    return item === undefined ? undefined : structuredClone(item);
+    return item === undefined ? undefined : copyApproval(item);
   }
   async listIdsForRunShard(runId: string, shard: number): Promise<string[]> {
-    return [...this.items.values()].filter((a) => a.runId === runId && a.shard === shard).map((a) => a.id);
+    return [...this.items.values()].filter((a) => a.runId === runId && a.shard === shard).map((a) => a.id).sort();
   }
   async markPending(id: string, taskToken: string, expiresAt: string): Promise<Approval> {
     const item = this.items.get(id);
     if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status === 'pending' && item.taskToken === taskToken) return structuredClone(item);
+    if (item.status === 'pending' && item.taskToken === taskToken) return copyApproval(item);
     if (item.status !== 'queued') throw new ApprovalAlreadyDecidedError(id);
     Object.assign(item, { status: 'pending', taskToken, expiresAt, version: item.version + 1 });
-    return structuredClone(item);
+    return copyApproval(item);
   }
   async decide(
     id: string,
-    d: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string },
+    d: { status: 'approved' | 'rejected' | 'expired' | 'skipped'; at: string; by: string; reviewerKind?: ReviewerKind; reason?: string; escalatedTo?: string },
   ): Promise<Approval> {
     this.decideCalls++;
     const item = this.items.get(id);
     if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status !== 'pending') throw new ApprovalAlreadyDecidedError(id);
+    if (item.status !== 'pending') throw new ApprovalAlreadyDecidedError(`${id} is ${item.status}`);
     Object.assign(item, {
       status: d.status,
       decidedAt: d.at,
       decidedBy: d.by,
-      reviewerKind: d.reviewerKind,
-      reason: d.reason,
       version: item.version + 1,
+      ...(d.reviewerKind !== undefined ? { reviewerKind: d.reviewerKind } : {}),
+      ...(d.reason !== undefined ? { reason: d.reason } : {}),
+      ...(d.escalatedTo !== undefined ? { escalatedTo: d.escalatedTo } : {}),
     });
-    return structuredClone(item);
+    return copyApproval(item);
   }
 }
 
