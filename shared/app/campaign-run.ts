@@ -146,8 +146,10 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
       .filter((m) => m.kind === 'action_executed' && m.actionType && m.at >= lastWeek)
       .map((m) => ({ actionId: m.id, agentId: m.agentId, arm: armOf(m.actionType as Action['type'], roleOf.get(m.stakeholderIds?.[0] ?? '') ?? 'influencer') }));
     const folded = foldSignals({ state: account, stakeholders, signals, executed, now: shard.now });
-    const saved = signals.length > 0 ? await deps.accounts.saveState(folded.state, account.version) : account;
+    // The people first, the account state (which moves observedUntil past these signals) last: a
+    // crash between the two is repaired by the retry, which sees the same signals again.
     await Promise.all(folded.changedStakeholders.map((s) => deps.accounts.putStakeholder(s)));
+    const saved = signals.length > 0 ? await deps.accounts.saveState(folded.state, account.version) : account;
     for (const [agentId, arms] of Object.entries(folded.credits)) {
       const into = (credits[agentId] ??= {});
       for (const [arm, d] of Object.entries(arms)) {
