@@ -25,6 +25,12 @@ type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
 
 const DECIDED_AGAINST: ReadonlySet<Approval['status']> = new Set(['rejected', 'expired', 'skipped']);
 
+/** Who closes an approval nobody decided in time. */
+const TIMEOUT_ACTOR = 'system:timeout';
+
+/** Whether ApprovalTimedOut itself already closed this approval (a retried step finds its own write). */
+const ownTimeout = (approval: Approval): boolean => approval.decidedBy === TIMEOUT_ACTOR && (approval.status === 'expired' || approval.status === 'skipped');
+
 async function load(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> }, approvalId: string): Promise<Approval> {
   const approval = await deps.approvals.get(approvalId);
   if (!approval) throw new ApprovalNotFoundError(`No approval ${approvalId}`);
@@ -363,23 +369,32 @@ export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, inp
   const status = rule === 'skip' && !canEscalate ? 'skipped' : 'expired';
   const now = deps.clock();
   const stream = `RUN#${approval.runId}`;
-  try {
-    await deps.approvals.decide(approval.id, {
-      status,
-      at: now,
-      by: 'system:timeout',
-      reason: `no decision before ${approval.expiresAt ?? 'expiry'}; charter rule: ${rule}${escalationRefused ? ` (not escalated: ${escalationRefused})` : ''}`,
-      ...(escalationId !== undefined ? { escalatedTo: escalationId } : {}),
-    });
-  } catch (err) {
-    if (!(err instanceof ApprovalAlreadyDecidedError)) throw err;
-    // A human decided in the instant the task timed out: the workflow has moved on, so nothing runs.
-    await deps.audit.append([
-      { stream, at: now, kind: 'alert', runId: approval.runId, accountId: approval.accountId, agentId: approval.agentId, actor: 'system:timeout', data: { approvalId: approval.id, reason: 'decided after the task timed out; not executed' } },
-    ]);
-    return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };
+  // A retry after this very step already closed the approval (and failed before finishing): its
+  // own write, not a human's decision. Carry on from it, so the escalation is still created.
+  let resumed = ownTimeout(approval);
+  if (!resumed) {
+    try {
+      await deps.approvals.decide(approval.id, {
+        status,
+        at: now,
+        by: TIMEOUT_ACTOR,
+        reason: `no decision before ${approval.expiresAt ?? 'expiry'}; charter rule: ${rule}${escalationRefused ? ` (not escalated: ${escalationRefused})` : ''}`,
+        ...(escalationId !== undefined ? { escalatedTo: escalationId } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ApprovalAlreadyDecidedError)) throw err;
+      resumed = ownTimeout((await deps.approvals.get(approval.id)) ?? approval);
+      if (!resumed) {
+        // A human decided in the instant the task timed out: the workflow has moved on, so nothing runs.
+        await deps.audit.append([
+          { stream, at: now, kind: 'alert', runId: approval.runId, accountId: approval.accountId, agentId: approval.agentId, actor: TIMEOUT_ACTOR, data: { approvalId: approval.id, reason: 'decided after the task timed out; not executed' } },
+        ]);
+        return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };
+      }
+    }
   }
-  await deps.audit.append([
+  const recorded = resumed && (await deps.audit.readStream(stream)).some((e) => e.kind === 'approval_expired' && e.data['approvalId'] === approval.id);
+  if (!recorded) await deps.audit.append([
     {
       stream,
       at: now,
@@ -399,7 +414,7 @@ export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, inp
         ...(approval.quorum ? { quorum: approval.quorum, quorumState: canEscalate ? 'waiting' : 'failed' } : {}),
       },
     },
-  ]);
+    ]);
   if (!canEscalate || escalateTo === undefined || escalationId === undefined) {
     await deps.runs.addCounters(approval.runId, rule === 'reject' ? { rejected: 1, expired: 1 } : { expired: 1 });
     return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };

@@ -116,7 +116,7 @@ export const STEP_PORTS = {
     runs: ['get', 'addCounters', 'addAgentSpend'],
   }),
   'record-decision': declarePorts({ approvals: ['get'], audit: ['append'], memory: ['append'], runs: ['addCounters'] }),
-  'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append'], runs: ['get', 'addCounters'] }),
+  'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append', 'readStream'], runs: ['get', 'addCounters'] }),
   summarize: declarePorts({ config: true, mailer: true, idempotent: true, runs: ['get'], audit: ['append'] }),
   'record-failure': declarePorts({ audit: ['append'], runs: ['addCounters'] }),
   'approval-http': declarePorts({
