@@ -16,7 +16,6 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { loadCampaignBundle } from '../shared/config/load.ts';
 import type { CampaignBundle } from '../shared/domain/config.ts';
@@ -35,7 +34,7 @@ import { DynamoAuditLog } from '../shared/adapters/dynamodb/audit-log.ts';
 import { DynamoRunRepository } from '../shared/adapters/dynamodb/run-repository.ts';
 import { buildStepDeps, type AwsService, type Platform } from '../shared/adapters/lambda/compose.ts';
 import { STEP_PORTS, type StepName } from '../shared/app/steps.ts';
-import type { AccountRepository, ApprovalRepository, MemoryRepository, RunRepository } from '../shared/ports/index.ts';
+import type { AccountRepository, ApprovalRepository, MemoryRepository } from '../shared/ports/index.ts';
 import { synthesizeTemplate } from '../cdk/synth.ts';
 import { TABLE_METADATA } from '../cdk/constructs/data-tables.ts';
 import { approvalDepsOf } from '../functions/approval-http/deps.ts';

@@ -25,7 +25,7 @@
  *     otherwise           -> ShardDone (Succeed, output $.recorded.next)
  */
 import * as z from 'zod';
-import { AccountState, Action, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
+import { Action, Plan, Verdict } from '../domain/model.ts';
 
 const Iso = z.iso.datetime({ offset: true });
 
