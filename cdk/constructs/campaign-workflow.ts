@@ -347,7 +347,9 @@ export class CampaignWorkflow extends Construct {
       logs: {
         destination: new LogGroup(this, 'CampaignRunLogs', { retention: logRetention }),
         level: LogLevel.ALL,
-        includeExecutionData: true,
+        // Every state, but never its data: the approval tasks' payloads carry task tokens, which
+        // complete the waiting task. The decisions themselves are in the audit table.
+        includeExecutionData: false,
       },
     });
 

@@ -300,6 +300,20 @@ async function recordExecution(
 /** RecordDecision: a rejection goes into memory (the agent will not propose it again soon). */
 export async function recordDecision(deps: StepDeps<'record-decision'>, input: DecidedApprovalInput): Promise<{ recorded: boolean }> {
   const approval = await load(deps, input.approvalId);
+  // The stored approval is the record, not the callback's word: a "rejected" that the table does
+  // not hold (still pending, or approved) is alerted and recorded as nothing else.
+  if (approval.status !== 'rejected') {
+    await deps.audit.append([
+      auditOf(deps, approval, 'system:record-decision', 'alert', {
+        alert: 'decision_mismatch',
+        approvalId: approval.id,
+        reported: input.decision.status,
+        stored: approval.status,
+        executed: false,
+      }),
+    ]);
+    return { recorded: false };
+  }
   await deps.memory.append([
     { accountId: approval.accountId, agentId: approval.agentId, at: approval.decidedAt ?? deps.clock(), id: approval.action.id, kind: 'action_rejected', actionType: approval.action.type, stakeholderIds: approval.action.stakeholderIds, topic: approval.action.content.topic, detail: approval.reason },
   ]);

@@ -149,7 +149,7 @@ describe('CampaignRun approvals', () => {
 });
 
 describe('CampaignRun and AccountBatch', () => {
-  it('runs AccountBatch as an Express state machine logging errors and CampaignRun as a Standard one fully logged, both traced', () => {
+  it('runs AccountBatch as an Express state machine logging errors and CampaignRun as a Standard one logging every state but no execution data (task tokens), both traced', () => {
     const batch = template.Resources[logicalId(stack.workflow.accountBatch)]?.Properties;
     const run = template.Resources[logicalId(stack.workflow.campaignRun)]?.Properties;
     expect(batch?.StateMachineType).toBe('EXPRESS');
@@ -157,7 +157,7 @@ describe('CampaignRun and AccountBatch', () => {
     for (const props of [batch, run]) {
       expect(props?.TracingConfiguration).toEqual({ Enabled: true });
       expect(props?.LoggingConfiguration).toMatchObject(
-        props === batch ? { Level: 'ERROR', IncludeExecutionData: false } : { Level: 'ALL', IncludeExecutionData: true },
+        props === batch ? { Level: 'ERROR', IncludeExecutionData: false } : { Level: 'ALL', IncludeExecutionData: false },
       );
       const logGroupId = [...referencedIds(props?.LoggingConfiguration)][0] ?? '';
       expect(template.Resources[logGroupId]?.Properties?.RetentionInDays).toBeGreaterThan(0);

@@ -23,6 +23,8 @@ const KEY = Buffer.from('test-signing-key-test-signing-key!');
 const TOKEN = 'task-token-secret-123';
 
 import { InMemoryApprovals, InMemoryAudit, RecordingCallback, RecordingMailer } from './memory-ports.ts';
+import { recordDecision } from '../../shared/app/approval-outcomes.ts';
+import type { StepDeps } from '../../shared/app/steps.ts';
 
 function queuedApproval(overrides: Partial<Approval> = {}): Approval {
   return {
@@ -539,5 +541,32 @@ describe('the AWS side of approvals', () => {
     const res = await handleApprovalRequest(deps, requestFor(url, 'GET'));
     expect(res.body).toContain('Acme Corp');
     expect(res.body).toContain('Dana Buyer (CFO)');
+  });
+});
+
+describe('RecordDecision', () => {
+  it('records a rejection only when the stored approval holds one, and alerts a callback that says otherwise', async () => {
+    const memory: unknown[] = [];
+    const counters: Array<Record<string, number>> = [];
+    const store = new InMemoryApprovals();
+    const log = new InMemoryAudit();
+    const deps = {
+      clock: () => now,
+      approvals: store,
+      audit: log,
+      memory: { append: async (entries: unknown[]) => void memory.push(...entries) },
+      runs: { addCounters: async (_runId: string, c: Record<string, number>) => void counters.push(c) },
+    } as unknown as StepDeps<'record-decision'>;
+    await store.create({ ...queuedApproval(), status: 'pending', taskToken: TOKEN });
+    // The callback says "rejected", but nobody decided: the stored approval is still pending.
+    expect(await recordDecision(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, decision: { approvalId: 'apr-1', status: 'rejected' } })).toEqual({ recorded: false });
+    expect(memory).toEqual([]);
+    expect(counters).toEqual([]);
+    expect(log.ofKind('alert')[0]?.data).toMatchObject({ alert: 'decision_mismatch', reported: 'rejected', stored: 'pending' });
+    // Once it holds the rejection, it is recorded.
+    await store.decide('apr-1', { status: 'rejected', at: now, by: 'dana@example.com', reason: 'not now' });
+    expect(await recordDecision(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, decision: { approvalId: 'apr-1', status: 'rejected' } })).toEqual({ recorded: true });
+    expect(counters).toEqual([{ rejected: 1 }]);
+    expect(memory).toHaveLength(1);
   });
 });
