@@ -13,7 +13,7 @@ import { approvalTimedOut } from '../../shared/app/approval-outcomes.ts';
 import type { StepDeps } from '../../shared/app/steps.ts';
 import type { Approval } from '../../shared/domain/model.ts';
 import { aCampaign, aCharter, anAction, someGuardrails } from '../unit/builders.ts';
-import { startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
+import { failingOnce, startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
 
 describe('ApprovalTimedOut failing after it closed the seat, then retried', () => {
   let db: DynamoFixture;
@@ -53,21 +53,7 @@ describe('ApprovalTimedOut failing after it closed the seat, then retried', () =
       await approvals.create(seat(id, who));
       await approvals.markPending(id, `token-${id}`, '2027-01-04T15:00:00.000Z');
     }
-    let failed = false;
-    const flaky = new Proxy(approvals, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        if (prop !== 'create') return value.bind(target);
-        return async (...args: unknown[]) => {
-          if (!failed) {
-            failed = true;
-            throw Object.assign(new Error('injected: the function died after closing the seat'), { name: 'InjectedFault' });
-          }
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
-    });
+    const flaky = failingOnce(approvals, 'create', 'the function died after closing the seat');
     const deps = {
       clock: () => '2027-01-04T15:00:01.000Z',
       config: new StaticConfigSource([{ campaign, campaignHash: 'c', charters: [{ charter, hash: 'h', file: 'f' }], guardrails: someGuardrails(), guardrailsHash: 'g' }]),

@@ -44,3 +44,26 @@ export async function inParallel<T>(items: readonly T[], limit: number, task: (i
   });
   await Promise.all(workers);
 }
+
+/**
+ * The repository with one method failing once (as a Lambda that dies or times out mid-step), every
+ * other call passed through. `failed()` tells whether it has failed yet.
+ */
+export function failingOnce<T extends object>(target: T, method: keyof T & string, message: string): T & { failed(): boolean } {
+  let failed = false;
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (prop === 'failed') return () => failed;
+      const value = Reflect.get(t, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== method) return value.bind(t);
+      return async (...args: unknown[]) => {
+        if (!failed) {
+          failed = true;
+          throw Object.assign(new Error(`injected: ${message}`), { name: 'InjectedFault' });
+        }
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+      };
+    },
+  }) as T & { failed(): boolean };
+}

@@ -11,7 +11,7 @@ import { DynamoRunRepository } from '../../shared/adapters/dynamodb/run-reposito
 import { observeShard } from '../../shared/app/campaign-run.ts';
 import type { StepDeps } from '../../shared/app/steps.ts';
 import { aCampaign, aCharter, anAccount, aSignal, aStakeholder, someGuardrails } from '../unit/builders.ts';
-import { startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
+import { failingOnce, startDynamoFixture, type DynamoFixture } from './dynamodb-fixture.ts';
 
 describe('Observe failing between its writes, then retried', () => {
   let db: DynamoFixture;
@@ -29,21 +29,7 @@ describe('Observe failing between its writes, then retried', () => {
     const person = aStakeholder({ id: `st-${failing}`, accountId: id, consent: 'opted_in' });
     await accounts.importAccount(account, [person]);
     await accounts.putSignals([aSignal({ id: `sig-${failing}`, kind: 'unsubscribe', accountId: id, stakeholderId: person.id, at: '2027-01-03T10:00:00.000Z' })]);
-    let failed = false;
-    // The repository, with one write failing once (as a Lambda that dies or times out mid-step).
-    const flaky = new Proxy(accounts, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== failing || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: unknown[]) => {
-          if (!failed) {
-            failed = true;
-            throw Object.assign(new Error(`injected: ${failing} failed`), { name: 'InjectedFault' });
-          }
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
-    });
+    const flaky = failingOnce(accounts, failing, `${failing} failed`);
     const campaign = aCampaign();
     const deps = {
       clock: () => '2027-01-04T14:00:00.000Z',
