@@ -12,7 +12,7 @@
  * capacity, emails) in the cost model's terms.
  */
 import { performance } from 'node:perf_hooks';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -106,6 +106,8 @@ export interface LocalRuntimeOptions {
   readonly stepFaults?: Readonly<Record<string, readonly number[]>>;
   /** Run-report emails the local SES refuses with a 503 before accepting one (tests). @default 0 */
   readonly failReportEmails?: number;
+  /** Approval-request emails the local SES refuses with a 503 before accepting one (tests). @default 0 */
+  readonly failApprovalEmails?: number;
   /** Faults to inject at a rate (tools, throttling, duplicate delivery). @default none */
   readonly faults?: FaultPlan;
   /** Told of every finished invocation with its event and the SDK calls it made (tests replay them). */
@@ -393,6 +395,19 @@ export class LocalRuntime {
         await importBook(client, names.accounts, market.book(), options.onImportProgress);
         writeAtomic(marketFile, JSON.stringify(market.toJSON()));
       }
+      // The world's journal: every touch, written before the tool call returns. The snapshot holds
+      // the touches up to its count; the ones after it (a run killed mid-week) are replayed, so
+      // what a tool did to the world survives a kill -9 and duplicates are counted from its side.
+      const journal = join(dataDir, 'market-touches.jsonl');
+      if (existsSync(journal)) {
+        const upTo = market.totalTouches();
+        for (const line of readFileSync(journal, 'utf8').split('\n')) {
+          if (line.trim() === '') continue;
+          const entry = JSON.parse(line) as { n: number; touch: unknown };
+          if (entry.n > upTo) market.replay(entry.touch);
+        }
+      }
+      market.onTouch = (touch) => appendFileSync(journal, `${JSON.stringify({ n: market.totalTouches(), touch })}\n`);
 
       const tokens = new TaskTokenRegistry();
       const sfn = await startSfnEndpoint(tokens);
@@ -409,6 +424,7 @@ export class LocalRuntime {
         prospects: new OutboxMailer(join(outboxDir, 'prospects'), clock),
         secrets,
         ...(options.failReportEmails !== undefined ? { failReportEmails: options.failReportEmails } : {}),
+        ...(options.failApprovalEmails !== undefined ? { failApprovalEmails: options.failApprovalEmails } : {}),
         onEmail: (to) => {
           mailCounter.sent += 1;
           if (to === 'team') mailCounter.team += 1;
@@ -574,7 +590,17 @@ export class LocalRuntime {
    * `runId` of a run that exists, that run is started again at its own clock (it resumes: pages it
    * recorded replay from the ledger) and the world does not move on.
    */
-  async runWeek(opts: { onEvent?: (e: { type: string; state?: string; machine: string }) => void; runId?: string } = {}): Promise<LocalRunResult> {
+  async runWeek(
+    opts: {
+      onEvent?: (e: { type: string; state?: string; machine: string }) => void;
+      runId?: string;
+      /**
+       * Another run started at the same moment on the same book and clock (a manual run beside the
+       * scheduled one): both execute at once, overlapping; the result is the first's.
+       */
+      alongside?: string;
+    } = {},
+  ): Promise<LocalRunResult> {
     const existing = opts.runId !== undefined ? await this.deps.runs.get(opts.runId) : undefined;
     this.runNow = existing?.now ?? this.market.now();
     this.runStartedAt = Date.now();
@@ -586,11 +612,9 @@ export class LocalRuntime {
     const emailsBefore = this.mailCounter.sent;
     const teamEmailsBefore = this.mailCounter.team;
     this.extraLambdas.take();
-    const { output, stats } = await this.engine.execute(
-      this.campaignRun.logicalId,
-      { campaignId: this.bundle.campaign.id, scheduledTime: this.runNow, runId },
-      { name: runId, onEvent: opts.onEvent },
-    );
+    const execute = (id: string, onEvent?: typeof opts.onEvent) =>
+      this.engine.execute(this.campaignRun.logicalId, { campaignId: this.bundle.campaign.id, scheduledTime: this.runNow, runId: id }, { name: id, onEvent });
+    const [{ output, stats }] = await Promise.all([execute(runId, opts.onEvent), ...(opts.alongside !== undefined ? [execute(opts.alongside)] : [])]);
     const capacity: CapacitySnapshot = this.meter.snapshot();
     const extra = this.extraLambdas.take();
     const usage: RunUsage = {
@@ -603,9 +627,10 @@ export class LocalRuntime {
     // What reached the world (the market's own count: every prospect email is one) or the team's
     // mailboxes in this execution, and how many pages replayed from the ledger instead of being worked.
     const sideEffects = { new: this.market.totalTouches() - touchesBefore + (this.mailCounter.team - teamEmailsBefore), replayed: pagesBefore };
-    // The world answers: next week's signals, which the next run observes (not for a run repeated).
+    // The world answers: next week's signals, which the next run observes; once per week (not for
+    // a run repeated after its week was answered, but for one restarted before it was).
     let signals: ReturnType<Market['advance']> = [];
-    if (existing === undefined) {
+    if (Date.parse(this.market.now()) <= Date.parse(this.runNow)) {
       const next = new Date(Date.parse(this.runNow) + WEEK_MS).toISOString();
       signals = this.market.advance(next);
       await this.deps.accounts.putSignals(signals);

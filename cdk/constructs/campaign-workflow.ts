@@ -13,6 +13,7 @@ import {
   Errors,
   Fail,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -129,6 +130,12 @@ export interface CampaignWorkflowProps {
 const TOOL_RETRY: RetryProps = { errors: [ErrorName.ToolFailed], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 };
 // Another writer won the optimistic lock; re-reading the account state and trying again resolves it.
 const STALE_RETRY: RetryProps = { errors: [ErrorName.StaleAccountState], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 };
+/**
+ * A dependency busy past the SDK's retries (DynamoDB throttling, SES 503), or the same side effect
+ * in progress in another delivery: every task waits and tries again (its effects are keyed, so a
+ * retry repeats nothing).
+ */
+const TRANSIENT_RETRY: RetryProps = { errors: [ErrorName.ServiceUnavailable, ErrorName.SideEffectInProgress], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: JitterType.FULL };
 
 /** CampaignRun (Standard) with its AccountBatch (Express) child, wired to the workflow's Lambdas. */
 export class CampaignWorkflow extends Construct {
@@ -171,7 +178,7 @@ export class CampaignWorkflow extends Construct {
         resultPath,
         taskTimeout: Timeout.duration(taskTimeout),
         ...(payload ? { payload } : {}),
-      });
+      }).addRetry(TRANSIENT_RETRY);
 
     // ---- AccountBatch (Express) -------------------------------------------------------------
     const batch = new Construct(this, 'AccountBatchStates');
@@ -199,7 +206,11 @@ export class CampaignWorkflow extends Construct {
       }),
     );
     settleAct.next(record);
-    const act = invoke(batch, S.Act, fn.act, '$.acted').addRetry(TOOL_RETRY).addCatch(settleAct, { errors: [ErrorName.ToolFailed], resultPath: '$.actFailure' });
+    // After the retries, a tool that keeps failing, or a call still held by a delivery that crashed
+    // mid-call (its outcome unknown), is settled: recorded as that action's failed result.
+    const act = invoke(batch, S.Act, fn.act, '$.acted')
+      .addRetry(TOOL_RETRY)
+      .addCatch(settleAct, { errors: [ErrorName.ToolFailed, ErrorName.SideEffectInProgress], resultPath: '$.actFailure' });
     // Record says where the shard stands ($.recorded.next) and whether this execution goes on.
     const nextPage = new Pass(batch, S.NextPage, { inputPath: '$.recorded.next' });
     // The loop is closed by hand: `afterwards()` on a branch that loops back would raise
@@ -279,6 +290,7 @@ export class CampaignWorkflow extends Construct {
         taskTimeout: Timeout.at('$.timeoutSeconds'),
         resultPath: '$.decision',
       })
+        .addRetry(TRANSIENT_RETRY)
         .addCatch(approvalTimedOut, { errors: [Errors.TIMEOUT], resultPath: '$.timeout' })
         .addCatch(approvalFailed, onFailure);
     const firstRequest = requestApproval(R.RequestApproval);

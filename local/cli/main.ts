@@ -45,7 +45,14 @@ interface RunFlags {
   assembly?: string;
   faults?: string;
   runId?: string;
+  alongside?: string;
 }
+
+const positiveOrZero = (name: string, value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new UsageError(`${name} expects a whole number of milliseconds from 0 to 60000, got "${value}"`);
+  return n;
+};
 
 const positiveInt = (name: string, value: string, max: number): number => {
   const n = Number(value);
@@ -57,6 +64,11 @@ const positiveInt = (name: string, value: string, max: number): number => {
 async function runCommand(flags: RunFlags): Promise<number> {
   const runs = positiveInt('runs', flags.runs ?? (flags.runId !== undefined ? '1' : '6'), 52);
   if (flags.runId !== undefined && runs !== 1) throw new UsageError(`--run-id starts or resumes exactly one run; drop --runs ${flags.runs ?? ''}`.trimEnd());
+  for (const [flag, id] of [['--alongside', flags.alongside]] as const) {
+    if (id !== undefined && (!/^[A-Za-z0-9_-]{1,80}$/.test(id) || id === flags.runId)) {
+      throw new UsageError(`${flag} expects a run id other than --run-id's (letters, digits, "-" or "_", at most 80), got "${id}"`);
+    }
+  }
   if (flags.runId !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(flags.runId)) {
     throw new UsageError(`--run-id expects letters, digits, "-" or "_" (at most 80; it names the Step Functions execution), got "${flags.runId}"`);
   }
@@ -86,6 +98,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
     approvalPort: port,
     ...(flags.assembly !== undefined ? { assemblyDir: flags.assembly } : {}),
     ...(faults !== undefined ? { faults } : {}),
+    // Retry waits of the state machine, in ms (npm run chaos shortens them; unset, the definition's own).
+    ...(process.env.AMK_RETRY_INTERVAL_MS !== undefined && process.env.AMK_RETRY_INTERVAL_MS !== '' ? { retryIntervalMs: positiveOrZero('AMK_RETRY_INTERVAL_MS', process.env.AMK_RETRY_INTERVAL_MS) } : {}),
   });
   const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
   const seenEmails = new Set(readdirSync(runtime.outboxDir));
@@ -115,6 +129,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       const book = runtime.market.size;
       const result = await runtime.runWeek({
         ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
+        ...(flags.alongside !== undefined && week === 1 ? { alongside: flags.alongside } : {}),
         onEvent: (e) => {
           if (tty && e.type === 'StateEntered' && (e.state === 'NextPage' || e.state === 'ShardDone')) {
             pages += 1;
@@ -276,6 +291,7 @@ export function buildProgram(): Command {
     .option('--reset', 'start from empty data')
     .option('--assembly <dir>', 'run this cloud assembly (the cdk.out you are about to deploy) instead of synthesizing one')
     .option('--run-id <id>', 'start or resume exactly this run (a repeated id replays what the run already did)')
+    .option('--alongside <id>', 'start another run with this id at the same time, on the same book and clock (overlapping runs)')
     .option('--faults <spec>', 'inject faults, e.g. tools=0.2,throttle=0.05,duplicates (also AMK_FAULTS)')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);

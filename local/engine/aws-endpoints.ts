@@ -35,6 +35,11 @@ export interface AwsEndpointsOptions {
    * accepted (tests: a Summarize whose email fails past the SDK's own retries). @default 0
    */
   readonly failReportEmails?: number;
+  /**
+   * How many attempts to send the first approval request (every other email to the team) answer
+   * 503: with 3, its RequestApproval fails past the SDK's retries. Others sent meanwhile go out. @default 0
+   */
+  readonly failApprovalEmails?: number;
   /** Told of every email accepted (one SES email each, for the cost model), and whose it is. */
   readonly onEmail?: (to: 'team' | 'prospect') => void;
 }
@@ -55,6 +60,8 @@ const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<strin
 /** Starts the stand-ins; returns the endpoint URL for the SESv2 and Secrets Manager clients. */
 export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0): Promise<{ url: string; close(): Promise<void> }> {
   let reportFailures = 0;
+  let approvalFailures = 0;
+  let failingApproval: string | undefined;
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown, type = 'application/json', errorType?: string) => {
       res.writeHead(status, { 'content-type': type, ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
@@ -72,6 +79,11 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
           return send(503, { message: 'injected: service unavailable' }, 'application/json', 'ServiceUnavailable');
         }
         const prospect = e.EmailTags?.some((t) => t.Name === PROSPECT_EMAIL_TAG.name && t.Value === PROSPECT_EMAIL_TAG.value) ?? false;
+        const approvalEmail = `${e.Destination.ToAddresses.join(',')} ${e.Content.Simple.Subject.Data}`;
+        if (!prospect && !e.Content.Simple.Subject.Data.startsWith('[amk]') && approvalFailures < (options.failApprovalEmails ?? 0) && (failingApproval ??= approvalEmail) === approvalEmail) {
+          approvalFailures += 1;
+          return send(503, { message: 'injected: service unavailable' }, 'application/json', 'ServiceUnavailable');
+        }
         const { messageId } = await (prospect ? options.prospects : options.outbox).send({
           to: e.Destination.ToAddresses,
           from: e.FromEmailAddress,

@@ -35,12 +35,26 @@ export interface InvocationRecord {
   readonly tools: Array<'ok' | 'failed'>;
 }
 
+/** A key attribute's value, plain or marshalled ({ S } / { N }). */
+function scalar(value: unknown): string {
+  if (value !== null && typeof value === 'object') {
+    const v = value as { S?: unknown; N?: unknown };
+    return String(v.S ?? v.N ?? '');
+  }
+  return value === undefined ? '' : String(value);
+}
+
 /** What a call is about, to match a replayed call with its recording. */
 function targetOf(service: string, input: Record<string, unknown>): string {
   if (service === 'dynamodb') {
     const tables = input.RequestItems ? Object.keys(input.RequestItems as object).sort().join(',') : String(input.TableName ?? '');
     const key = typeof input.KeyConditionExpression === 'string' ? ` ${input.KeyConditionExpression}` : '';
-    return `${tables}${typeof input.IndexName === 'string' ? `/${input.IndexName}` : ''}${key}`;
+    // The item a call is about, so that calls made in parallel (one stream each) match their own
+    // recording whatever order they are made in.
+    const item = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
+    const values = input.ExpressionAttributeValues as Record<string, unknown> | undefined;
+    const about = item !== undefined ? ` ${scalar(item['pk'] ?? item['id'])}|${scalar(item['sk'])}` : values?.[':pk'] !== undefined ? ` ${scalar(values[':pk'])}` : '';
+    return `${tables}${typeof input.IndexName === 'string' ? `/${input.IndexName}` : ''}${key}${about}`;
   }
   if (service === 'secretsmanager') return String(input.SecretId ?? '');
   return '';

@@ -497,27 +497,44 @@ export class Market {
     const atMs = Date.parse(at);
     if (Number.isNaN(atMs)) throw new InvalidInputError(`at: expected an ISO date-time, got ${JSON.stringify(at)}`);
     const occurrence = (this.touchCounts.get(action.id) ?? 0) + 1;
-    this.touchCounts.set(action.id, occurrence);
-    const unique = [...new Set(targets)];
-    this.pending.push({
+    const touch: PendingTouch = {
       actionId: action.id,
       occurrence,
       accountId: account.id,
       type: action.type,
       channel: action.channel,
       topic: action.content.topic,
-      stakeholderIds: unique,
+      stakeholderIds: [...new Set(targets)],
       at: iso(atMs),
-    });
+    };
+    this.record(touch);
+    // The journal first: a touch the world received survives a crash of the run that sent it.
+    this.onTouch?.(touch);
+    return { ok: true, externalId: `sim-${action.tool}-${action.id}-${occurrence}` };
+  }
+
+  /** Told of every touch as it arrives (the runtime journals it before the tool call returns). */
+  onTouch: ((touch: PendingTouch) => void) | undefined;
+
+  /**
+   * A touch taken from the journal (one that arrived after the last snapshot): the world as it was
+   * when the run that sent it was killed.
+   */
+  replay(json: unknown): void {
+    this.record(PendingTouch.parse(json));
+  }
+
+  private record(touch: PendingTouch): void {
+    this.touchCounts.set(touch.actionId, touch.occurrence);
+    this.pending.push(touch);
     this.counters.touches += 1;
-    this.counters.contacts += unique.length;
-    if (action.channel === 'email' || action.channel === 'sales') {
-      for (const id of unique) {
+    this.counters.contacts += touch.stakeholderIds.length;
+    if (touch.channel === 'email' || touch.channel === 'sales') {
+      for (const id of touch.stakeholderIds) {
         const s = this.stakeholdersById.get(id);
         if (s !== undefined && (s.consent === 'opted_out' || s.doNotContact)) this.counters.violations += 1;
       }
     }
-    return { ok: true, externalId: `sim-${action.tool}-${action.id}-${occurrence}` };
   }
 
   /** How many times a tool call with this action id arrived. */

@@ -19,9 +19,12 @@ import { actionDigest } from '../domain/digest.ts';
 import { GUARDRAIL, distinctApprovers, samePerson, sendTimeBlock, spendMonthOf } from '../domain/governance.ts';
 import type { ToolAccount, ToolGateway } from '../ports/index.ts';
 import type { AccountState, Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
-import { armOf } from '../domain/observe.ts';
+import { EffectKeys, type EffectKey } from '../domain/effects.ts';
+import { EMPTY_TALLY, count, tallyExecution } from '../domain/tally.ts';
+import { applyTally, releaseReservation } from './books.ts';
 
-type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+/** An event before the log seals it, keyed by the effect it records. */
+type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string };
 
 const DECIDED_AGAINST: ReadonlySet<Approval['status']> = new Set(['rejected', 'expired', 'skipped']);
 
@@ -40,8 +43,10 @@ async function load(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> 
 /** Distinct approvers the fired rules of an approval require (1 without a two-person rule). */
 const requiredApprovers = (approval: Approval): number => Math.max(1, ...approval.rules.map((r) => r.minApprovals));
 
-const auditOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, kind: AuditDraft['kind'], data: Record<string, unknown>): AuditDraft => ({
+/** An event of the run's stream about an approval, keyed by what it records, so it is written once. */
+const auditOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, kind: AuditDraft['kind'], key: EffectKey, data: Record<string, unknown>): AuditDraft => ({
   stream: `RUN#${approval.runId}`,
+  key,
   at: deps.clock(),
   kind,
   runId: approval.runId,
@@ -51,6 +56,16 @@ const auditOf = (deps: { readonly clock: () => string }, approval: Approval, act
   charterHash: approval.charterHash,
   data,
 });
+
+/** The run's clock (the month its spend is booked in); an escalation's createdAt is the wall clock, the run's is not. */
+async function runNowOf(deps: { readonly runs: Pick<RunRepository, 'get'> }, approval: Approval): Promise<string> {
+  return (await deps.runs.get(approval.runId))?.now ?? approval.createdAt;
+}
+
+/** The action will not execute: its reserved spend goes back to the run and the agent's month. */
+async function giveUp(deps: { readonly runs: Pick<RunRepository, 'get' | 'releaseSpend' | 'releaseTouches'> }, approval: Approval): Promise<void> {
+  await releaseReservation(deps, approval.runId, await runNowOf(deps, approval), approval.action);
+}
 
 /** Where a two-person approval stands, as read from the approvals table. */
 type QuorumState =
@@ -135,7 +150,8 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
       : approval.status !== 'approved'
         ? `status is ${approval.status}, not approved`
         : `approved by ${approval.decidedBy ?? 'nobody'}, not by the approver ${approval.approver}`;
-    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'alert', { approvalId: approval.id, reason, executed: false })]);
+    await deps.audit.appendOnce([auditOf(deps, approval, 'system:act-approved', 'alert', EffectKeys.approval(approval.id, 'not-executable'), { approvalId: approval.id, reason, executed: false })]);
+    await giveUp(deps, approval);
     return { executed: false };
   }
   if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval);
@@ -188,8 +204,8 @@ const accountOf = (people: People, approval: Approval): ToolAccount => ({ id: ap
 
 /** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
 async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
-  await deps.audit.append([
-    auditOf(deps, approval, 'system:act-approved', 'alert', {
+  await deps.audit.appendOnce([
+    auditOf(deps, approval, 'system:act-approved', 'alert', EffectKeys.approval(approval.id, 'blocked_at_send'), {
       alert: 'blocked_at_send',
       approvalId: approval.id,
       actionId: approval.action.id,
@@ -198,7 +214,8 @@ async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval,
       executed: false,
     }),
   ]);
-  await deps.runs.addCounters(approval.runId, { blockedAtSend: 1, [`blockedAtSend.${err.guardrail}`]: 1 });
+  await deps.runs.addCounters(approval.runId, { blockedAtSend: 1, [`blockedAtSend.${err.guardrail}`]: 1 }, EffectKeys.approval(approval.id, 'blocked_at_send'));
+  await giveUp(deps, approval);
   return { executed: false };
 }
 
@@ -208,12 +225,13 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
   const group = await quorumStateOf(deps, approval);
   const base = { approvalId: approval.id, actionId: approval.action.id, quorum: approval.quorum ?? null };
   if (group.state === 'failed') {
-    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'failed', reasons: group.reasons, executed: false })]);
+    await deps.audit.appendOnce([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-failed'), { ...base, state: 'failed', reasons: group.reasons, executed: false })]);
+    await giveUp(deps, approval);
     return { executed: false };
   }
   if (group.state === 'waiting') {
-    await deps.audit.append([
-      auditOf(deps, approval, 'system:act-approved', 'approval_quorum', {
+    await deps.audit.appendOnce([
+      auditOf(deps, approval, 'system:act-approved', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-waiting'), {
         ...base,
         state: 'waiting',
         approvedBy: group.members.filter((m) => m.status === 'approved').map((m) => m.decidedBy),
@@ -247,14 +265,14 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
       return blockedAtSend(deps, approval, err);
     } else if (err instanceof SideEffectInProgressError) {
       // The other member completed the set at the same moment and is executing it right now.
-      await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);
+      await deps.audit.appendOnce([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-complete'), { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);
       return { executed: false };
     } else {
       throw err;
     }
   }
   if (executedBy !== approval.id) {
-    await deps.audit.append([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', { ...base, state: 'complete', approvedBy, executedBy, executed: false })]);
+    await deps.audit.appendOnce([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-complete'), { ...base, state: 'complete', approvedBy, executedBy, executed: false })]);
     return { executed: false };
   }
   await recordExecution(deps, approval, targets, result, {
@@ -265,7 +283,11 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
   return { executed: result.ok };
 }
 
-/** Audit, memory, learning, run counters and the agent's monthly spend of one approved execution. */
+/**
+ * Audit, memory, learning, run counters and the agent's monthly spend of one approved execution:
+ * the same tally as Record's, keyed by the action (so it is booked once, whichever member of a
+ * two-person approval executed it and however often its step is delivered).
+ */
 async function recordExecution(
   deps: StepDeps<'act-approved'>,
   approval: Approval,
@@ -273,28 +295,19 @@ async function recordExecution(
   result: ToolCallResult,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  await deps.audit.append([
-    auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
+  const once = EffectKeys.execution(approval.action.id);
+  await deps.audit.appendOnce([
+    auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', once, { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
   ]);
-  if (result.ok) {
-    const role = targets[0]?.role ?? 'influencer';
-    await deps.memory.append([
-      { accountId: approval.accountId, agentId: approval.agentId, at: approval.decidedAt ?? deps.clock(), id: approval.action.id, kind: 'action_executed', actionType: approval.action.type, stakeholderIds: approval.action.stakeholderIds, topic: approval.action.content.topic },
-    ]);
-    await deps.memory.addOutcomes(approval.agentId, { [armOf(approval.action.type, role)]: { trials: 1, successes: 0 } });
-    if (approval.action.costUsd > 0) {
-      // The month of the run's clock (an escalation's createdAt is the wall clock, the run's is not).
-      const run = await deps.runs.get(approval.runId);
-      await deps.runs.addAgentSpend(approval.agentId, spendMonthOf(run?.now ?? approval.createdAt), approval.action.costUsd);
-    }
-  }
-  await deps.runs.addCounters(approval.runId, {
-    approved: 1,
-    executed: result.ok ? 1 : 0,
-    toolFailures: result.ok ? 0 : 1,
-    replayed: result.replayed ? 1 : 0,
-    spendUsd: result.ok ? approval.action.costUsd : 0,
+  const tally = tallyExecution(count(EMPTY_TALLY, { approved: 1 }), {
+    action: approval.action,
+    result,
+    role: targets[0]?.role ?? 'influencer',
+    at: approval.decidedAt ?? deps.clock(),
   });
+  const runNow = await runNowOf(deps, approval);
+  await applyTally(deps, { runId: approval.runId, month: spendMonthOf(runNow) }, tally, once);
+  if (!result.ok) await releaseReservation(deps, approval.runId, runNow, approval.action);
 }
 
 /** RecordDecision: a rejection goes into memory (the agent will not propose it again soon). */
@@ -303,8 +316,8 @@ export async function recordDecision(deps: StepDeps<'record-decision'>, input: D
   // The stored approval is the record, not the callback's word: a "rejected" that the table does
   // not hold (still pending, or approved) is alerted and recorded as nothing else.
   if (approval.status !== 'rejected') {
-    await deps.audit.append([
-      auditOf(deps, approval, 'system:record-decision', 'alert', {
+    await deps.audit.appendOnce([
+      auditOf(deps, approval, 'system:record-decision', 'alert', EffectKeys.approval(approval.id, 'decision_mismatch'), {
         alert: 'decision_mismatch',
         approvalId: approval.id,
         reported: input.decision.status,
@@ -319,8 +332,8 @@ export async function recordDecision(deps: StepDeps<'record-decision'>, input: D
   ]);
   if (approval.quorum) {
     // One "no" settles a two-person approval: whatever the others decide, it never executes.
-    await deps.audit.append([
-      auditOf(deps, approval, 'system:record-decision', 'approval_quorum', {
+    await deps.audit.appendOnce([
+      auditOf(deps, approval, 'system:record-decision', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-failed'), {
         approvalId: approval.id,
         actionId: approval.action.id,
         quorum: approval.quorum,
@@ -330,7 +343,8 @@ export async function recordDecision(deps: StepDeps<'record-decision'>, input: D
       }),
     ]);
   }
-  await deps.runs.addCounters(approval.runId, { rejected: 1 });
+  await deps.runs.addCounters(approval.runId, { rejected: 1 }, EffectKeys.approval(approval.id, 'rejected'));
+  await giveUp(deps, approval);
   return { recorded: true };
 }
 
@@ -400,17 +414,18 @@ export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, inp
       resumed = ownTimeout((await deps.approvals.get(approval.id)) ?? approval);
       if (!resumed) {
         // A human decided in the instant the task timed out: the workflow has moved on, so nothing runs.
-        await deps.audit.append([
-          { stream, at: now, kind: 'alert', runId: approval.runId, accountId: approval.accountId, agentId: approval.agentId, actor: TIMEOUT_ACTOR, data: { approvalId: approval.id, reason: 'decided after the task timed out; not executed' } },
+        await deps.audit.appendOnce([
+          { stream, key: EffectKeys.approval(approval.id, 'decided-after-timeout'), at: now, kind: 'alert', runId: approval.runId, accountId: approval.accountId, agentId: approval.agentId, actor: TIMEOUT_ACTOR, data: { approvalId: approval.id, reason: 'decided after the task timed out; not executed' } },
         ]);
         return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };
       }
     }
   }
-  const recorded = resumed && (await deps.audit.readStream(stream)).some((e) => e.kind === 'approval_expired' && e.data['approvalId'] === approval.id);
-  if (!recorded) await deps.audit.append([
+  // Keyed: a retry that finds its own earlier write appends nothing twice.
+  await deps.audit.appendOnce([
     {
       stream,
+      key: EffectKeys.approval(approval.id, 'expired'),
       at: now,
       kind: 'approval_expired',
       runId: approval.runId,
@@ -430,7 +445,8 @@ export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, inp
     },
     ]);
   if (!canEscalate || escalateTo === undefined || escalationId === undefined) {
-    await deps.runs.addCounters(approval.runId, rule === 'reject' ? { rejected: 1, expired: 1 } : { expired: 1 });
+    await deps.runs.addCounters(approval.runId, rule === 'reject' ? { rejected: 1, expired: 1 } : { expired: 1 }, EffectKeys.approval(approval.id, 'expired'));
+    await giveUp(deps, approval);
     return { escalate: false, approvalId: approval.id, runId: approval.runId, timeoutSeconds: input.timeoutSeconds };
   }
   const escalation: Approval = {
@@ -450,7 +466,7 @@ export async function approvalTimedOut(deps: StepDeps<'approval-timed-out'>, inp
     version: 0,
   };
   await deps.approvals.create(escalation);
-  await deps.runs.addCounters(approval.runId, { escalated: 1 });
+  await deps.runs.addCounters(approval.runId, { escalated: 1 }, EffectKeys.approval(approval.id, 'escalated'));
   return { escalate: true, approvalId: escalation.id, runId: approval.runId, timeoutSeconds: escalation.timeoutSeconds };
 }
 

@@ -3,7 +3,8 @@
  * link expiry, email the approver a signed link (never the token), and audit the request.
  */
 import type { Approval } from '../domain/model.ts';
-import type { AccountRepository, ApprovalRepository, AuditLog, Mailer } from '../ports/index.ts';
+import type { AccountRepository, ApprovalRepository, AuditLog, IdempotentRunner, Mailer, TaskCallback } from '../ports/index.ts';
+import { EffectKeys } from '../domain/effects.ts';
 import type { RequestApprovalInput } from './contracts.ts';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidInputError } from '../domain/errors.ts';
 import { linkUrl, signLink } from '../domain/approval-link.ts';
@@ -12,8 +13,12 @@ import { renderApprovalEmail, type ApprovalNames } from './approval-views.ts';
 /** What mailing an approval link needs: mark the approval pending, email the approver, audit. */
 export interface ApprovalRequestDeps {
   readonly approvals: Pick<ApprovalRepository, 'get' | 'markPending'>;
-  readonly audit: Pick<AuditLog, 'append' | 'readStream'>;
+  readonly audit: Pick<AuditLog, 'appendOnce'>;
   readonly mailer: Mailer;
+  /** Keeps the email to one per request (approval and link expiry), however often the task is delivered. */
+  readonly idempotent: IdempotentRunner;
+  /** Completes the waiting task at once when its approval was decided while no task waited for it. */
+  readonly callback: TaskCallback;
   /** Sender address of approval emails. */
   readonly from: string;
   /** HMAC key for links (from Secrets Manager in AWS). */
@@ -38,26 +43,9 @@ function approvalLink(deps: Pick<ApprovalRequestDeps, 'baseUrl' | 'key'>, approv
   return linkUrl(deps.baseUrl, signLink({ approvalId: approval.id, approver: approval.approver, expiresAt }, deps.key));
 }
 
-/** Finds the audit record of an email already sent for this pending approval (a retried task). */
-async function earlierRequest(deps: Pick<ApprovalRequestDeps, 'audit'>, approval: Approval): Promise<{ messageId: string } | undefined> {
-  const events = await deps.audit.readStream(runStream(approval.runId));
-  for (const event of events) {
-    const data = event.data;
-    if (
-      event.kind === 'approval_requested' &&
-      data['approvalId'] === approval.id &&
-      data['expiresAt'] === approval.expiresAt &&
-      typeof data['messageId'] === 'string'
-    ) {
-      return { messageId: data['messageId'] };
-    }
-  }
-  return undefined;
-}
-
 /**
  * Stores the task token with the link expiry, emails the approver a signed link, and audits the
- * request. A retried task with the same token does not send a second email.
+ * request. A retried task with the same token sends no second email and records no second request.
  */
 export async function requestApproval(
   deps: ApprovalRequestDeps,
@@ -74,17 +62,35 @@ export async function requestApproval(
   }
 
   let approval: Approval;
-  if (existing.status === 'pending' && existing.taskToken === input.taskToken && existing.expiresAt !== undefined) {
-    // Same token: a retry of this very task. The audit event is written after the email, so
-    // its presence (not the pending status) proves the email went out.
-    const earlier = await earlierRequest(deps, existing);
-    if (earlier !== undefined) {
-      return { approvalId: existing.id, link: approvalLink(deps, existing, existing.expiresAt), messageId: earlier.messageId };
-    }
+  if (existing.taskToken === input.taskToken && existing.expiresAt !== undefined && (existing.status === 'pending' || DECIDED.has(existing.status))) {
+    // Same token: a retry of this very task (perhaps after the approver already answered the
+    // link it mailed). The email and its audit event are keyed by the request, so what already
+    // went out is not sent or recorded again.
     approval = existing;
+  } else if (existing.status === 'approved' || existing.status === 'rejected') {
+    // Decided while no task waited for it (the run was down, or this is its retry with a new
+    // token): the decision stands and goes to this task at once; nobody is asked again.
+    await deps.callback.succeed(input.taskToken, { approvalId: existing.id, status: existing.status });
+    await deps.audit.appendOnce([
+      {
+        stream: runStream(existing.runId),
+        key: EffectKeys.approval(existing.id, 'decision-resumed'),
+        at: deps.clock(),
+        kind: 'approval_decided',
+        runId: existing.runId,
+        accountId: existing.accountId,
+        agentId: existing.agentId,
+        actor: SYSTEM_ACTOR,
+        charterHash: existing.charterHash,
+        data: { approvalId: existing.id, actionId: existing.action.id, status: existing.status, decidedBy: existing.decidedBy ?? null, decidedAt: existing.decidedAt ?? null, resumed: true },
+      },
+    ]);
+    return { approvalId: existing.id, link: '', messageId: '' };
   } else if (DECIDED.has(existing.status)) {
     throw new ApprovalAlreadyDecidedError(`approval ${input.approvalId} is already ${existing.status}`);
   } else {
+    // Queued, or pending on a task that no longer exists (a retried or resumed request): wait with
+    // this task's token, and mail a link with its expiry.
     approval = await deps.approvals.markPending(input.approvalId, input.taskToken, addSeconds(deps.clock(), input.timeoutSeconds));
   }
 
@@ -92,11 +98,14 @@ export async function requestApproval(
   if (expiresAt === undefined) throw new InvalidInputError(`approval ${approval.id} was marked pending without an expiry`);
   const link = approvalLink(deps, approval, expiresAt);
   const email = renderApprovalEmail(approval, link, view.accountName, view.stakeholderNames);
-  const { messageId } = await deps.mailer.send({ to: [approval.approver], from: deps.from, ...email });
+  const once = EffectKeys.approval(approval.id, `requested#${expiresAt}`);
+  const { value: sent } = await deps.idempotent(once, () => deps.mailer.send({ to: [approval.approver], from: deps.from, ...email }));
+  const { messageId } = sent;
 
-  await deps.audit.append([
+  await deps.audit.appendOnce([
     {
       stream: runStream(approval.runId),
+      key: once,
       at: deps.clock(),
       kind: 'approval_requested',
       runId: approval.runId,

@@ -28,22 +28,26 @@ import {
   type RecordFailureInput,
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
-import { AgentPausedError, InvalidInputError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
-import type { AccountState, Action, Approval, AuditEvent, Plan, Stakeholder, Verdict } from '../domain/model.ts';
+import { AgentPausedError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
+import type { AccountState, Action, Approval, AuditEvent, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccount } from '../domain/planner.ts';
 import { turnDataOf } from '../domain/turn.ts';
 import { escapeHtml } from './approval-views.ts';
-import { approvalPlanOf, governActions, spendMonthOf } from '../domain/governance.ts';
+import { GUARDRAIL, approvalPlanOf, governActions, isTouchChannel, isoWeekOf, spendMonthOf } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
 import type { MemoryEntry, ToolAccount } from '../ports/index.ts';
+import { EffectKeys } from '../domain/effects.ts';
+import { EMPTY_TALLY, count, tallyExecution, type ArmDeltas } from '../domain/tally.ts';
+import { applyTally, releaseReservation } from './books.ts';
 
 const DAY_MS = 86_400_000;
 const MEMORY_WINDOW_DAYS = 28;
 
-type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+/** An event before the log seals it, keyed by the effect it records. */
+type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string };
 
 const shiftIso = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString();
 
@@ -61,18 +65,17 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
   const runId = input.runId ?? `${bundle.campaign.id}-${now.replace(/[-:.]/g, '').slice(0, 15)}`;
   const charterHashes = Object.fromEntries(bundle.charters.map((c) => [c.charter.id, c.hash]));
   const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes });
-  if (!started.created) {
-    // The run exists (a repeated schedule, a manual re-run, a redrive): resume it at its own clock.
-    // Pages it recorded are replayed from the ledger, not planned again.
-    if (started.run.campaignId !== bundle.campaign.id) {
-      throw new InvalidInputError(`run ${runId} belongs to campaign ${started.run.campaignId}, not ${bundle.campaign.id}`);
-    }
-    return shardsOf(started.run, bundle.campaign.shards);
+  // The run exists (a repeated schedule, a manual re-run, a redrive): resume it at its own clock.
+  // Pages it recorded are replayed from the ledger, not planned again.
+  if (!started.created && started.run.campaignId !== bundle.campaign.id) {
+    throw new InvalidInputError(`run ${runId} belongs to campaign ${started.run.campaignId}, not ${bundle.campaign.id}`);
   }
-  await deps.audit.append([
+  // Keyed: written once, also when the first start failed between the header and this event.
+  await deps.audit.appendOnce([
     {
       stream: `RUN#${runId}`,
-      at: now,
+      key: EffectKeys.runStarted(runId),
+      at: started.run.now,
       kind: 'run_started',
       runId,
       actor: 'system:scheduler',
@@ -86,13 +89,13 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
       },
     },
   ]);
-  return shardsOf({ runId, campaignId: bundle.campaign.id, now }, bundle.campaign.shards);
+  return shardsOf(started.run, bundle.campaign.shards, !started.created);
 }
 
 /** The run and its shard descriptors, each from the start of its shard. */
-function shardsOf(run: { runId: string; campaignId: string; now: string }, shardCount: number): LoadCampaignOutput {
+function shardsOf(run: { runId: string; campaignId: string; now: string }, shardCount: number, resumed: boolean): LoadCampaignOutput {
   const shards = Array.from({ length: shardCount }, (_, shard) => ({
-    shard: { ...run, shard, shardCount },
+    shard: { ...run, shard, shardCount, ...(resumed ? { resumed } : {}) },
     cursor: null,
     queued: 0,
     pages: 0,
@@ -131,13 +134,22 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
   );
   const since = shiftIso(shard.now, -MEMORY_WINDOW_DAYS * DAY_MS);
   const accounts: ObservedAccount[] = [];
-  const credits: Record<string, Record<string, { trials: number; successes: number }>> = {};
+  const credits: ArmDeltas = {};
+  const once = EffectKeys.pageObserved(shard.runId, shard.shard, input.cursor);
+  const folds: Array<{ account: AccountState; mine: boolean; folded: ReturnType<typeof foldSignals>; signals: PipelineSignal[]; memory: MemoryEntry[] }> = [];
   for (const account of inSegment) {
-    const [stakeholders, signals, memory] = await Promise.all([
+    // This very page observed the account before (a retry or a second delivery of this step):
+    // rebuild that observation, from where it started to where it moved observedUntil.
+    const mine = account.observation?.by === once;
+    const from = mine ? (account.observation?.since ?? null) : account.observedUntil;
+    const until = Date.parse(mine ? (account.observedUntil ?? shard.now) : shard.now);
+    const [stakeholders, listed, memory] = await Promise.all([
       deps.accounts.listStakeholders(account.id),
-      deps.accounts.listSignalsSince(account.id, account.observedUntil),
+      deps.accounts.listSignalsSince(account.id, from),
       deps.memory.listForAccount(account.id, since),
     ]);
+    // Signals after the run's clock wait for a later run.
+    const signals = listed.filter((s) => Date.parse(s.at) <= until);
     const roleOf = new Map(stakeholders.map((s) => [s.id, s.role]));
     // Credit only the actions of the last week: each is credited in the one observation after
     // it ran (trials are counted when it executes, in Record / ActApproved).
@@ -145,11 +157,7 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
     const executed = memory
       .filter((m) => m.kind === 'action_executed' && m.actionType && m.at >= lastWeek)
       .map((m) => ({ actionId: m.id, agentId: m.agentId, arm: armOf(m.actionType as Action['type'], roleOf.get(m.stakeholderIds?.[0] ?? '') ?? 'influencer') }));
-    const folded = foldSignals({ state: account, stakeholders, signals, executed, now: shard.now });
-    // The people first, the account state (which moves observedUntil past these signals) last: a
-    // crash between the two is repaired by the retry, which sees the same signals again.
-    await Promise.all(folded.changedStakeholders.map((s) => deps.accounts.putStakeholder(s)));
-    const saved = signals.length > 0 ? await deps.accounts.saveState(folded.state, account.version) : account;
+    const folded = foldSignals({ state: { ...account, observedUntil: from }, stakeholders, signals, executed, now: shard.now });
     for (const [agentId, arms] of Object.entries(folded.credits)) {
       const into = (credits[agentId] ??= {});
       for (const [arm, d] of Object.entries(arms)) {
@@ -157,15 +165,24 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
         into[arm] = { trials: 0, successes: prev.successes + d.successes };
       }
     }
+    folds.push({ account, mine, folded, signals, memory });
+  }
+  // Order repairs a crash between any two writes: the people and the credits (keyed by the page,
+  // so applied once) before the account states, which move observedUntil past these signals. A
+  // retry sees the same signals again until the state is saved, and credits nothing twice.
+  await Promise.all(folds.flatMap(({ folded }) => folded.changedStakeholders.map((s) => deps.accounts.putStakeholder(s))));
+  await Promise.all(Object.entries(credits).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas, once)));
+  for (const { account, mine, folded, signals, memory } of folds) {
+    const observed = { by: once, since: account.observedUntil, stage: account.stage };
+    const saved = mine || signals.length === 0 ? account : await deps.accounts.saveState({ ...folded.state, observation: observed }, account.version);
     accounts.push({
       state: saved,
       stakeholders: folded.stakeholders,
       recent: memory.filter((m) => m.kind === 'action_executed').map(toRecentTouch),
       newSignals: signals,
-      previousStage: account.stage,
+      previousStage: mine ? (account.observation?.stage ?? account.stage) : account.stage,
     });
   }
-  await Promise.all(Object.entries(credits).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas)));
   const done = cursor.v >= virtuals.length;
   return ObserveOutput.parse({ accounts, nextCursor: done ? undefined : encodeCursor(cursor) });
 }
@@ -200,22 +217,28 @@ export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { ob
   return PlanOutput.parse({ plans });
 }
 
-/** Govern: guardrails and HITL thresholds give every proposed action a verdict. */
+/**
+ * Govern: guardrails and HITL thresholds give every proposed action a verdict. Touches and spend
+ * are reservations: each granted or queued action reserves its touch (per stakeholder and account,
+ * in the week of the run's clock) and its cost (on the run and its agent's month), atomically
+ * within the limits, so parallel shards, pages waiting for approval and overlapping runs can never
+ * commit more than a limit between them (a reservation that finds no room blocks the action).
+ * Reservations are keyed by action, so a repeated Govern reserves nothing twice.
+ */
 export async function governShard(
   deps: StepDeps<'govern'>,
   input: ShardInput & { observed: ObserveOutput; planned: PlanOutput },
 ): Promise<GovernOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
-  const run = await deps.runs.get(input.shard.runId);
-  let spent = run?.counters.spendUsd ?? 0;
-  // Each agent's spend this month (of the run's clock), read once per page; grants of this page add to it.
-  const month = spendMonthOf(input.shard.now);
-  const spentThisMonth = new Map(
-    await Promise.all(bundle.charters.map(async ({ charter }) => [charter.id, await deps.runs.getAgentSpend(charter.id, month)] as const)),
-  );
+  const { runId, now } = input.shard;
+  const month = spendMonthOf(now);
+  const capUsd = bundle.guardrails.budget.maxSpendPerRunUsd;
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const verdicts: Verdict[] = [];
-  // Touches granted earlier in this page count toward contact pressure for later agents.
+  // What this page granted so far: its spend (the pure checks see the page; the reservations
+  // see everyone), and its touches, which count toward contact pressure for later agents.
+  let pageSpend = 0;
+  const pageSpendOf = new Map<string, number>();
   const granted = new Map<string, RecentTouch[]>();
   for (const plan of input.planned.plans) {
     const observed = byAccount.get(plan.accountId);
@@ -229,20 +252,59 @@ export async function governShard(
       charterHash: hash,
       guardrails: bundle.guardrails,
       recent,
-      now: input.shard.now,
-      spentThisRunUsd: spent,
-      spentThisMonthUsd: spentThisMonth.get(plan.agentId) ?? 0,
+      now,
+      spentThisRunUsd: pageSpend,
+      spentThisMonthUsd: pageSpendOf.get(plan.agentId) ?? 0,
     });
-    plan.actions.forEach((action, i) => {
-      const verdict = planVerdicts[i];
-      if (!verdict || verdict.outcome === 'blocked') return;
-      spent += action.costUsd;
-      spentThisMonth.set(plan.agentId, (spentThisMonth.get(plan.agentId) ?? 0) + action.costUsd);
+    for (const [i, action] of plan.actions.entries()) {
+      let verdict = planVerdicts[i];
+      if (!verdict || verdict.outcome === 'blocked') {
+        if (verdict) verdicts.push(verdict);
+        continue;
+      }
+      const touches = isTouchChannel(action.channel)
+        ? { accountId: action.accountId, week: isoWeekOf(now), actionId: action.id, stakeholderIds: action.stakeholderIds }
+        : undefined;
+      if (
+        touches &&
+        !(await deps.runs.reserveTouches({
+          ...touches,
+          maxPerStakeholder: bundle.guardrails.contactPressure.maxTouchesPerStakeholderPerWeek,
+          maxPerAccount: bundle.guardrails.contactPressure.maxTouchesPerAccountPerWeek,
+        }))
+      ) {
+        verdicts.push({
+          outcome: 'blocked',
+          actionId: action.id,
+          guardrail: GUARDRAIL.contactPressure,
+          reason: `${observed.state.name} or one of the people this action is for has no touch left in ${touches.week} (counting what granted and queued actions of every run already reserved).`,
+        });
+        continue;
+      }
+      if (action.costUsd > 0) {
+        const held = await deps.runs.reserveSpend({ runId, agentId: plan.agentId, month, actionId: action.id, usd: action.costUsd, runCapUsd: capUsd, monthCapUsd: charter.budgets.spendPerMonthUsd });
+        if (!held.reserved) {
+          if (touches) await deps.runs.releaseTouches(touches);
+          verdict = {
+            outcome: 'blocked',
+            actionId: action.id,
+            guardrail: GUARDRAIL.budget,
+            reason:
+              held.over === 'run'
+                ? `Spending $${action.costUsd} would take this run above its $${capUsd} limit (counting what granted and queued actions already reserved).`
+                : `Spending $${action.costUsd} would take agent ${charter.id} above the charter's budgets.spendPerMonthUsd of $${charter.budgets.spendPerMonthUsd} in ${month} (counting what granted and queued actions already reserved).`,
+          };
+          verdicts.push(verdict);
+          continue;
+        }
+      }
+      verdicts.push(verdict);
+      pageSpend += action.costUsd;
+      pageSpendOf.set(plan.agentId, (pageSpendOf.get(plan.agentId) ?? 0) + action.costUsd);
       const list = granted.get(plan.accountId) ?? [];
-      list.push({ at: input.shard.now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
+      list.push({ at: now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
       granted.set(plan.accountId, list);
-    });
-    verdicts.push(...planVerdicts);
+    }
   }
   return GovernOutput.parse({ verdicts });
 }
@@ -284,8 +346,15 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
           results.push(await executeOnce(deps, action, targets, observed.state));
         } catch (err) {
           // The state machine's retries ran out: this action failed, the rest of the page stands.
-          if (!(input.settle === true && err instanceof ToolFailedError)) throw err;
-          results.push({ actionId: action.id, ok: false, detail: `failed after the workflow's retries: ${err.message}`, replayed: false });
+          if (input.settle === true && err instanceof ToolFailedError) {
+            results.push({ actionId: action.id, ok: false, detail: `failed after the workflow's retries: ${err.message}`, replayed: false });
+          } else if (input.settle === true && err instanceof SideEffectInProgressError) {
+            // Another delivery started this very call and never finished it (it crashed mid-call):
+            // it may have reached the world. Never sent again; recorded as not done, outcome unknown.
+            results.push({ actionId: action.id, ok: false, detail: `outcome unknown: an earlier delivery started this call and did not finish (${err.message}); not sent again`, replayed: false });
+          } else {
+            throw err;
+          }
         }
       } else if (verdict?.outcome === 'needs_approval') {
         // One request per required approver (one, unless a two-person rule fired); each waits in
@@ -329,15 +398,12 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
   const bundle = await deps.config.load(input.shard.campaignId);
   const replayed = input.observed.replayed;
   if (replayed) return nextOf(input, bundle.campaign.pagesPerExecution, replayed.queued);
-  const { runId, now } = input.shard;
+  const { runId, now, shard } = input.shard;
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
   const resultOf = new Map(input.acted.results.map((r) => [r.actionId, r]));
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const events: AuditDraft[] = [];
-  const memory: MemoryEntry[] = [];
-  const trials: Record<string, Record<string, { trials: number; successes: number }>> = {};
-  const agentSpend: Record<string, number> = {};
-  const counters: Record<string, number> = {
+  let tally = count(EMPTY_TALLY, {
     accounts: input.observed.accounts.length,
     proposed: 0,
     executed: 0,
@@ -349,7 +415,7 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
     spendUsd: 0,
     signals: 0,
     stageAdvances: 0,
-  };
+  });
   const plansOf = new Map<string, Array<{ plan: Plan; charterHash: string }>>();
   for (const plan of input.planned.plans) {
     const list = plansOf.get(plan.accountId) ?? [];
@@ -359,8 +425,7 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
   // One audit event per account: what was observed, and every agent's plan with its verdicts.
   for (const observed of input.observed.accounts) {
     const { state } = observed;
-    counters.signals = (counters.signals ?? 0) + observed.newSignals.length;
-    if (state.stage !== observed.previousStage) counters.stageAdvances = (counters.stageAdvances ?? 0) + 1;
+    tally = count(tally, { signals: observed.newSignals.length, stageAdvances: state.stage !== observed.previousStage ? 1 : 0 });
     const data = turnDataOf({
       ...(observed.newSignals.length === 0
         ? {}
@@ -378,7 +443,7 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
       toolResultOf: (id) => resultOf.get(id),
     });
     if (data !== undefined) {
-      events.push({ stream: `ACCOUNT#${state.id}`, at: now, kind: 'turn', runId, accountId: state.id, actor: 'system:record', data });
+      events.push({ stream: `ACCOUNT#${state.id}`, key: EffectKeys.turn(runId, shard, input.cursor, state.id), at: now, kind: 'turn', runId, accountId: state.id, actor: 'system:record', data });
     }
   }
   for (const plan of input.planned.plans) {
@@ -386,44 +451,25 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
     if (!observed) continue;
     const roleOf = new Map(observed.stakeholders.map((s) => [s.id, s.role]));
     for (const action of plan.actions) {
-      counters.proposed = (counters.proposed ?? 0) + 1;
+      tally = count(tally, { proposed: 1 });
       const verdict = verdictOf.get(action.id);
       const result = resultOf.get(action.id);
       if (verdict?.outcome === 'blocked') {
         // No memory entry: nothing reached anyone, and the turn in the audit trail says why.
-        counters.blocked = (counters.blocked ?? 0) + 1;
-        counters[`blocked.${verdict.guardrail}`] = (counters[`blocked.${verdict.guardrail}`] ?? 0) + 1;
+        tally = count(tally, { blocked: 1, [`blocked.${verdict.guardrail}`]: 1 });
       } else if (verdict?.outcome === 'needs_approval') {
-        counters.needsApproval = (counters.needsApproval ?? 0) + 1;
         // Approval requests queued for it (two or more under a two-person rule).
-        counters.approvalRequests = (counters.approvalRequests ?? 0) + (approvalPlanOf(verdict)?.approvers.length ?? 0);
+        tally = count(tally, { needsApproval: 1, approvalRequests: approvalPlanOf(verdict)?.approvers.length ?? 0 });
       } else if (result) {
-        if (result.replayed) counters.replayed = (counters.replayed ?? 0) + 1;
-        if (!result.ok) {
-          counters.toolFailures = (counters.toolFailures ?? 0) + 1;
-          continue;
-        }
-        counters.executed = (counters.executed ?? 0) + 1;
-        counters.spendUsd = (counters.spendUsd ?? 0) + action.costUsd;
-        agentSpend[action.agentId] = (agentSpend[action.agentId] ?? 0) + action.costUsd;
-        memory.push({ accountId: action.accountId, agentId: action.agentId, at: now, id: action.id, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
-        const arm = armOf(action.type, roleOf.get(action.stakeholderIds[0] ?? '') ?? 'influencer');
-        const arms = (trials[action.agentId] ??= {});
-        arms[arm] = { trials: (arms[arm]?.trials ?? 0) + 1, successes: 0 };
+        tally = tallyExecution(tally, { action, result, role: roleOf.get(action.stakeholderIds[0] ?? '') ?? 'influencer', at: now });
       }
     }
   }
-  await deps.audit.append(events);
-  await deps.memory.append(memory);
-  await Promise.all(Object.entries(trials).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas)));
-  await deps.runs.addCounters(runId, counters);
-  // Per-agent monthly spend (charter budgets.spendPerMonthUsd), by the run's clock.
-  const month = spendMonthOf(now);
-  await Promise.all(
-    Object.entries(agentSpend)
-      .filter(([, usd]) => usd > 0)
-      .map(([agentId, usd]) => deps.runs.addAgentSpend(agentId, month, usd)),
-  );
+  // Every write is keyed by this page of this run (or by the action), so a repeated Record changes nothing.
+  await deps.audit.appendOnce(events);
+  const failed = input.planned.plans.flatMap((p) => p.actions).filter((a) => verdictOf.get(a.id)?.outcome === 'autonomous' && resultOf.get(a.id)?.ok === false);
+  await Promise.all(failed.map((action) => releaseReservation(deps, runId, now, action)));
+  await applyTally(deps, { runId, month: spendMonthOf(now) }, tally, EffectKeys.pageRecorded(runId, shard, input.cursor));
   // Last: once the page is in the ledger, a repeated run replays it instead of planning it again.
   const queued = input.acted.queuedApprovalIds.length;
   await deps.runs.putPage(runId, input.shard.shard, input.cursor, { nextCursor: input.observed.nextCursor ?? null, queued });
@@ -475,12 +521,22 @@ export async function listShardApprovals(deps: StepDeps<'list-shard-approvals'>,
   const approvals: ApprovalItem[] = [];
   for (const id of ids) {
     const approval = await deps.approvals.get(id);
-    // Escalations are requested by the approval branch itself, not listed again.
-    if (!approval || approval.status !== 'queued' || approval.escalationOf) continue;
+    if (!approval || !(input.shard.resumed === true ? RESUMABLE : FRESH).has(approval.status)) continue;
+    // Escalations are requested by the approval branch itself, not listed again; unless the run
+    // resumes, and the branch that created it is gone with the execution before.
+    if (approval.escalationOf && input.shard.resumed !== true) continue;
     approvals.push({ approvalId: id, runId, timeoutSeconds: approval.timeoutSeconds });
   }
   return { pages: [], approvals };
 }
+
+/** What a fresh run requests: what its pages queued. */
+const FRESH: ReadonlySet<Approval['status']> = new Set(['queued']);
+/**
+ * What a resumed run requests again: what its pages queued, what waited on the execution before
+ * (a new link), and what was decided while nothing waited (the decision goes through at once).
+ */
+const RESUMABLE: ReadonlySet<Approval['status']> = new Set(['queued', 'pending', 'approved', 'rejected']);
 
 /** The approval link's lifetime for an agent, in whole seconds (the task's TimeoutSecondsPath). */
 export const timeoutSecondsOf = (charter: Charter): number => Math.max(1, Math.ceil(charter.escalation.approvalTimeoutHours * 3600));
@@ -491,9 +547,9 @@ export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { 
   const run = await deps.runs.get(input.run.runId);
   const counters = run?.counters ?? {};
   // Once per run: a repeated or redriven run does not record or mail its summary again.
-  await deps.idempotent(`summary#${input.run.runId}`, async () => {
-    await deps.audit.append([
-      { stream: `RUN#${input.run.runId}`, at: deps.clock(), kind: 'run_summarized', runId: input.run.runId, actor: 'system:summarize', data: { counters } },
+  await deps.idempotent(EffectKeys.summary(input.run.runId), async () => {
+    await deps.audit.appendOnce([
+      { stream: `RUN#${input.run.runId}`, key: EffectKeys.summary(input.run.runId), at: deps.clock(), kind: 'run_summarized', runId: input.run.runId, actor: 'system:summarize', data: { counters } },
     ]);
     const lines = Object.entries(counters)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -520,9 +576,12 @@ const MAX_CAUSE_CHARS = 2_000;
 export async function recordFailure(deps: StepDeps<'record-failure'>, input: RecordFailureInput): Promise<{ recorded: true }> {
   const error = input.failure?.Error ?? 'Unknown';
   const cause = (input.failure?.Cause ?? '').slice(0, MAX_CAUSE_CHARS);
-  await deps.audit.append([
+  // Keyed by what failed: a redelivered or redriven failure is one alert and one count.
+  const once = EffectKeys.failure(input.runId, input.scope, input.approvalId ?? input.shard ?? 'run');
+  await deps.audit.appendOnce([
     {
       stream: `RUN#${input.runId}`,
+      key: once,
       at: deps.clock(),
       kind: 'alert',
       runId: input.runId,
@@ -536,6 +595,6 @@ export async function recordFailure(deps: StepDeps<'record-failure'>, input: Rec
       },
     },
   ]);
-  await deps.runs.addCounters(input.runId, { [`failed.${input.scope}`]: 1 });
+  await deps.runs.addCounters(input.runId, { [`failed.${input.scope}`]: 1 }, once);
   return { recorded: true };
 }

@@ -50,6 +50,8 @@ export type RunContext = z.infer<typeof RunContext>;
 export const ShardDescriptor = RunContext.extend({
   shard: z.number().int().nonnegative(),
   shardCount: z.number().int().positive(),
+  /** The run existed before this execution (a re-run, a redrive, a restart after a crash). */
+  resumed: z.boolean().optional(),
 });
 export type ShardDescriptor = z.infer<typeof ShardDescriptor>;
 

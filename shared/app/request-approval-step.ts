@@ -14,7 +14,7 @@ export async function requestApprovalStep(
   const approval = await deps.approvals.get(input.approvalId);
   const view = approval ? await accountNames(deps.accounts)(approval) : { accountName: '', stakeholderNames: [] };
   const { approvalId, messageId } = await requestApproval(
-    { approvals: deps.approvals, audit: deps.audit, mailer: deps.mailer, from: deps.mailFrom, key: deps.signingKey, clock: deps.clock, baseUrl: deps.approvalBaseUrl },
+    { approvals: deps.approvals, audit: deps.audit, mailer: deps.mailer, idempotent: deps.idempotent, callback: deps.callback, from: deps.mailFrom, key: deps.signingKey, clock: deps.clock, baseUrl: deps.approvalBaseUrl },
     input,
     view,
   );

@@ -85,7 +85,7 @@ export const declarePorts = <const P extends StepPorts>(ports: P): P => ports;
  * it here is a type error; adding it here gives the function its grant and environment.
  */
 export const STEP_PORTS = {
-  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], audit: ['append'] }),
+  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], audit: ['appendOnce'] }),
   observe: declarePorts({
     config: true,
     runs: ['getPage'],
@@ -93,17 +93,19 @@ export const STEP_PORTS = {
     memory: ['listForAccount', 'addOutcomes'],
   }),
   plan: declarePorts({ config: true, seed: true, memory: ['getModel'] }),
-  govern: declarePorts({ config: true, runs: ['get', 'getAgentSpend'] }),
+  govern: declarePorts({ config: true, runs: ['reserveSpend', 'reserveTouches', 'releaseTouches'] }),
   act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'] }),
-  record: declarePorts({ config: true, audit: ['append'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'putPage'] }),
+  record: declarePorts({ config: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),
   'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
   'request-approval': declarePorts({
     mailer: true,
+    idempotent: true,
+    callback: true,
     signingKey: true,
     approvalBaseUrl: true,
     approvals: ['get', 'markPending'],
     accounts: ['get', 'listStakeholders'],
-    audit: ['append', 'readStream'],
+    audit: ['appendOnce'],
   }),
   'act-approved': declarePorts({
     config: true,
@@ -111,14 +113,14 @@ export const STEP_PORTS = {
     tools: true,
     approvals: ['get'],
     accounts: ['get', 'listStakeholders'],
-    audit: ['append'],
+    audit: ['appendOnce'],
     memory: ['append', 'addOutcomes'],
-    runs: ['get', 'addCounters', 'addAgentSpend'],
+    runs: ['get', 'addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches'],
   }),
-  'record-decision': declarePorts({ approvals: ['get'], audit: ['append'], memory: ['append'], runs: ['addCounters'] }),
-  'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['append', 'readStream'], runs: ['get', 'addCounters'] }),
-  summarize: declarePorts({ config: true, mailer: true, idempotent: true, runs: ['get'], audit: ['append'] }),
-  'record-failure': declarePorts({ audit: ['append'], runs: ['addCounters'] }),
+  'record-decision': declarePorts({ approvals: ['get'], audit: ['appendOnce'], memory: ['append'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
+  'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['appendOnce'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
+  summarize: declarePorts({ config: true, mailer: true, idempotent: true, runs: ['get'], audit: ['appendOnce'] }),
+  'record-failure': declarePorts({ audit: ['appendOnce'], runs: ['addCounters'] }),
   'approval-http': declarePorts({
     callback: true,
     signingKey: true,

@@ -16,6 +16,7 @@ export const ErrorName = {
   TaskNotWaiting: 'TaskNotWaitingError',
   SideEffectInProgress: 'SideEffectInProgressError',
   BlockedAtSend: 'BlockedAtSendError',
+  ServiceUnavailable: 'ServiceUnavailableError',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -113,4 +114,10 @@ export class BlockedAtSendError extends DomainError {
   ) {
     super(`blocked at send by ${guardrail}: ${reason}`);
   }
+}
+
+/** A dependency was busy or briefly unavailable past the SDK's own retries; retry later. */
+export class ServiceUnavailableError extends DomainError {
+  override readonly name = ErrorName.ServiceUnavailable;
+  readonly code = 'SERVICE_UNAVAILABLE';
 }

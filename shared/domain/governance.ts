@@ -54,6 +54,22 @@ const NOT_TOUCHES: ReadonlySet<string> = new Set(['action_blocked', 'action_reje
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The calendar month (UTC, `YYYY-MM`) a spend at `at` counts toward: from the run's clock, never the wall clock. */
+/**
+ * The ISO week (`YYYY-Www`, UTC) of a time: the window touch reservations are held in. Runs of
+ * one week share it, so overlapping runs count each other's touches.
+ */
+export function isoWeekOf(at: string): string {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new RangeError(`not an ISO timestamp: ${at}`);
+  const d = new Date(ms);
+  const day = (d.getUTCDay() + 6) % 7; // Monday 0
+  const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day + 3));
+  const year = thursday.getUTCFullYear();
+  // The week's Thursday decides its year; weeks count from that year's first Thursday.
+  const week = 1 + Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000));
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
 export function spendMonthOf(at: string): string {
   const ms = Date.parse(at);
   if (Number.isNaN(ms)) throw new RangeError(`not an ISO timestamp: ${at}`);
@@ -71,7 +87,8 @@ type Block = { guardrail: GuardrailId; reason: string };
 
 const who = (s: Stakeholder): string => `${s.name} (${s.id})`;
 
-const isTouchChannel = (channel: Action['channel']): boolean => channel !== 'ads';
+/** Whether an action on this channel reaches a person (and counts toward contact pressure). */
+export const isTouchChannel = (channel: Action['channel']): boolean => channel !== 'ads';
 
 /**
  * True when a remembered entry reached someone through a channel that counts as contact. Unknown

@@ -79,6 +79,12 @@ export const AccountState = z.object({
   lastMeaningfulInteraction: Iso.nullable().default(null),
   /** ISO time of the last signal folded in, so Observe only reads newer signals. */
   observedUntil: Iso.nullable().default(null),
+  /**
+   * The observation that last moved observedUntil: which page of which run (its effect key), from
+   * where, and the stage before it. A redelivered Observe of that page rebuilds the same
+   * observation from it instead of finding no new signals.
+   */
+  observation: z.object({ by: z.string().min(1), since: Iso.nullable(), stage: Stage }).optional(),
   /** Optimistic-lock version, bumped on every write. */
   version: z.number().int().nonnegative().default(0),
 });
@@ -291,6 +297,12 @@ export const AuditEvent = z.object({
   agentId: z.string().optional(),
   actor: z.string(),
   charterHash: z.string().optional(),
+  /**
+   * What the event records, independent of the attempt that wrote it (e.g. the turn of one account
+   * on one page of one run). An event with a key is appended to its stream once, however often
+   * the step that writes it is delivered.
+   */
+  key: z.string().min(1).max(1024).optional(),
   data: z.record(z.string(), z.unknown()),
   prevHash: z.string(),
   hash: z.string(),

@@ -12,6 +12,7 @@ import type {
   Stakeholder,
 } from '../domain/model.ts';
 import type { CampaignBundle } from '../domain/config.ts';
+import type { EffectKey } from '../domain/effects.ts';
 
 /** One page of results and the opaque cursor of the next page (undefined at the end). */
 export interface Page<T> {
@@ -49,7 +50,7 @@ export interface MemoryRepository {
   listForAccount(accountId: string, since: string): Promise<MemoryEntry[]>;
   getModel(agentId: string): Promise<OutcomeModel>;
   /** Adds trials/successes atomically per arm. */
-  addOutcomes(agentId: string, deltas: Record<string, { trials: number; successes: number }>): Promise<void>;
+  addOutcomes(agentId: string, deltas: Record<string, { trials: number; successes: number }>, once: EffectKey): Promise<void>;
 }
 
 /** Approval requests (the approvals table). */
@@ -84,9 +85,34 @@ export interface ApprovalRepository {
 /** The append-only, hash-chained audit trail (the audit table). */
 export interface AuditLog {
   /** Appends events to their streams, filling seq, prevHash and hash. */
-  append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]>;
+  append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash' | 'key'>>): Promise<AuditEvent[]>;
+  /**
+   * Appends events that each record one effect (their `key`, see domain/effects.ts) once per
+   * stream: a repeated append of a key, from a retry or a duplicate delivery, returns the event
+   * already in the stream and writes nothing.
+   */
+  appendOnce(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string }>): Promise<AuditEvent[]>;
   /** Events of one stream in order. */
   readStream(stream: string): Promise<AuditEvent[]>;
+}
+
+/** The cost of one action, held on its run and its agent's month until it executes or is given up. */
+export interface SpendReservation {
+  readonly runId: string;
+  readonly agentId: string;
+  /** `YYYY-MM` of the run's clock. */
+  readonly month: string;
+  readonly actionId: string;
+  readonly usd: number;
+}
+
+/** The touch of one action, held on its account's week (of the run's clock) until it goes out or is given up. */
+export interface TouchReservation {
+  readonly accountId: string;
+  /** ISO week of the run's clock, e.g. `2026-W10`. */
+  readonly week: string;
+  readonly actionId: string;
+  readonly stakeholderIds: readonly string[];
 }
 
 /** Run counters and status (kept in the audit table's run header item). */
@@ -104,12 +130,27 @@ export interface RunRepository {
   /** Records a page once (conditional); a second record of the same page changes nothing. */
   putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void>;
   /** Adds to named counters atomically. */
-  addCounters(runId: string, counters: Record<string, number>): Promise<void>;
+  addCounters(runId: string, counters: Record<string, number>, once: EffectKey): Promise<void>;
   get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined>;
   /** Adds to what an agent spent in a calendar month (`YYYY-MM`, UTC), atomically across runs and shards. */
-  addAgentSpend(agentId: string, month: string, usd: number): Promise<void>;
-  /** What an agent spent in a calendar month (`YYYY-MM`); 0 when nothing was recorded. */
+  addAgentSpend(agentId: string, month: string, usd: number, once: EffectKey): Promise<void>;
+  /** What an agent committed in a calendar month (`YYYY-MM`): reserved, or executed if more; 0 when nothing was recorded. */
   getAgentSpend(agentId: string, month: string): Promise<number>;
+  /**
+   * Reserves an action's cost on its run and its agent's month, atomically within each cap (two
+   * shards or two overlapping runs cannot both take the last room), once per action.
+   */
+  reserveSpend(r: SpendReservation & { runCapUsd: number; monthCapUsd: number }): Promise<{ reserved: true } | { reserved: false; over: 'run' | 'month' }>;
+  /** Gives a reservation back (rejected, expired, failed, blocked at send); once; a no-op if none was made. */
+  releaseSpend(r: SpendReservation): Promise<void>;
+  /**
+   * Reserves one touch of an action's stakeholders and their account in the week of the run's
+   * clock, atomically within the weekly limits (overlapping runs cannot both take the last one),
+   * once per action; false when there is no room.
+   */
+  reserveTouches(r: TouchReservation & { maxPerStakeholder: number; maxPerAccount: number }): Promise<boolean>;
+  /** Gives an action's touch back; once; a no-op if none was made. */
+  releaseTouches(r: TouchReservation): Promise<void>;
 }
 
 /** What a tool returned. */

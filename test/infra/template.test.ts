@@ -366,7 +366,8 @@ describe('IAM', () => {
   it('grants what the six wiring defects lacked: audit to LoadCampaign, runs to Govern, accounts to ActApproved and the page, SES to Act and ActApproved', () => {
     const grants = (name: FunctionName) => declaredTableGrants(name);
     expect(grants('load-campaign')).toEqual(expect.arrayContaining(['dynamodb:PutItem audit', 'dynamodb:Query audit', 'dynamodb:PutItem runs']));
-    expect(grants('govern')).toEqual(['dynamodb:GetItem runs']);
+    // Govern reserves spend (conditional UpdateItem) and reads the item back when refused.
+    expect(grants('govern')).toEqual(['dynamodb:GetItem runs', 'dynamodb:UpdateItem runs']);
     expect(grants('act-approved')).toContain('dynamodb:Query accounts');
     expect(grants('approval-http')).toEqual(expect.arrayContaining(['dynamodb:GetItem accounts', 'dynamodb:Query accounts']));
     for (const name of ['act', 'act-approved', 'request-approval', 'summarize'] as const) {
@@ -391,7 +392,9 @@ describe('IAM', () => {
     expect(offending).toEqual([]);
   });
 
-  it('lets only the approval endpoint complete waiting tasks, and only those of CampaignRun', () => {
+  it('lets only the approval endpoint and RequestApproval complete waiting tasks, and only those of CampaignRun', () => {
+    // The page completes the task with the human's decision; RequestApproval completes it at once
+    // when the decision was made while no task waited (a resumed run).
     const sendTask = Object.entries(template.Resources).flatMap(([id, r]) =>
       r.Type === 'AWS::IAM::Policy'
         ? statementsOf(r.Properties?.PolicyDocument)
@@ -399,11 +402,14 @@ describe('IAM', () => {
             .map((s) => ({ id, roles: r.Properties?.Roles, statement: s }))
         : [],
     );
-    expect(sendTask).toHaveLength(1);
-    const [grant] = sendTask;
-    expect(asList(grant?.statement.Action ?? [])).toEqual(['states:SendTaskSuccess']);
-    expect(grant?.statement.Resource).toEqual({ Ref: logicalId(stack.workflow.campaignRun) });
-    expect(grant?.roles).toEqual([{ Ref: logicalId(stack.functions['approval-http'].role) }]);
+    expect(sendTask).toHaveLength(2);
+    for (const grant of sendTask) {
+      expect(asList(grant.statement.Action)).toEqual(['states:SendTaskSuccess']);
+      expect(grant.statement.Resource).toEqual({ Ref: logicalId(stack.workflow.campaignRun) });
+    }
+    expect(sendTask.flatMap((g) => g.roles as unknown[])).toEqual(
+      expect.arrayContaining([{ Ref: logicalId(stack.functions['approval-http'].role) }, { Ref: logicalId(stack.functions['request-approval'].role) }]),
+    );
   });
 
   it('lets the schedules start only CampaignRun executions', () => {

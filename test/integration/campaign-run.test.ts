@@ -144,7 +144,14 @@ describe('a tool failure during Act', () => {
 describe('a shard that queues more approvals than a page', () => {
   // Every action of every agent needs the budget owner: one shard queues dozens of approvals.
   const config = tempConfig({
-    'guardrails/default.yaml': [...BUSY_WEEKS, ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { field: action.costUsd, op: gte, value: 0 }']],
+    // Every action waits for approval, and the run's budget holds what they reserve while they wait.
+    'guardrails/default.yaml': [
+      ...BUSY_WEEKS,
+      ['when: { field: action.costUsd, op: gt, value: 250 }', 'when: { field: action.costUsd, op: gte, value: 0 }'],
+      ['maxSpendPerRunUsd: 5000', 'maxSpendPerRunUsd: 500000'],
+    ],
+    'charters/executive-outreach-agent.yaml': [['spendPerMonthUsd: 5000', 'spendPerMonthUsd: 500000']],
+    'charters/nurture-agent.yaml': [['spendPerMonthUsd: 2000', 'spendPerMonthUsd: 500000']],
   });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   beforeAll(async () => {

@@ -250,11 +250,15 @@ describe('DynamoMemoryRepository', { timeout: 60_000 }, () => {
     const memory = repo();
     expect(await memory.getModel('agent-x')).toEqual({ agentId: 'agent-x', arms: {}, version: 0 });
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        memory.addOutcomes('agent-x', {
-          'nurture_email:champion': { trials: 1, successes: 1 },
-          'role_content:technical_evaluator': { trials: 2, successes: 0 },
-        }),
+      Array.from({ length: 20 }, (_, i) =>
+        memory.addOutcomes(
+          'agent-x',
+          {
+            'nurture_email:champion': { trials: 1, successes: 1 },
+            'role_content:technical_evaluator': { trials: 2, successes: 0 },
+          },
+          `learner-${i}`,
+        ),
       ),
     );
     const model = await memory.getModel('agent-x');
@@ -311,15 +315,15 @@ describe('DynamoApprovalRepository', { timeout: 60_000 }, () => {
     expect(await approvals.get('ap-create')).toEqual(approval('ap-create'));
   });
 
-  it('moves queued to pending with the token, and treats a retry with the same token as done', async () => {
+  it('moves queued to pending with the token; a retried or resumed task (a new token) takes the wait over; a decided one is refused', async () => {
     const approvals = repo();
     await approvals.create(approval('ap-pending'));
     const pending = await approvals.markPending('ap-pending', 'token-1', expiresAt);
     expect(pending).toMatchObject({ status: 'pending', taskToken: 'token-1', expiresAt, version: 1 });
-    expect(await approvals.markPending('ap-pending', 'token-1', expiresAt)).toEqual(pending);
-    await expect(approvals.markPending('ap-pending', 'token-2', expiresAt)).rejects.toBeInstanceOf(
-      ApprovalAlreadyDecidedError,
-    );
+    // The task of token-1 no longer exists (Step Functions retried it, or the run was restarted).
+    expect(await approvals.markPending('ap-pending', 'token-2', expiresAt)).toMatchObject({ status: 'pending', taskToken: 'token-2', version: 2 });
+    await approvals.decide('ap-pending', { status: 'rejected', at: '2026-03-01T08:00:00.000Z', by: 'owner@example.com', reviewerKind: 'human' });
+    await expect(approvals.markPending('ap-pending', 'token-3', expiresAt)).rejects.toBeInstanceOf(ApprovalAlreadyDecidedError);
   });
 
   it('decides a pending approval once; the second decision throws ApprovalAlreadyDecidedError', async () => {
@@ -534,7 +538,7 @@ describe('DynamoRunRepository', { timeout: 60_000 }, () => {
     const runs = repo();
     await runs.start(start);
     await Promise.all(
-      Array.from({ length: 40 }, (_, i) => runs.addCounters('run-c', { accounts: 1, actions: 2, [`shard:${i % 4}`]: 1 })),
+      Array.from({ length: 40 }, (_, i) => runs.addCounters('run-c', { accounts: 1, actions: 2, [`shard:${i % 4}`]: 1 }, `page-${i}`)),
     );
     expect(await runs.get('run-c')).toEqual({
       runId: 'run-c',
@@ -547,13 +551,13 @@ describe('DynamoRunRepository', { timeout: 60_000 }, () => {
   it('keeps the counters when start is retried', async () => {
     const runs = repo();
     await runs.start({ ...start, runId: 'run-d' });
-    await runs.addCounters('run-d', { accounts: 3 });
+    await runs.addCounters('run-d', { accounts: 3 }, 'page-1');
     await runs.start({ ...start, runId: 'run-d' });
     expect((await runs.get('run-d'))?.counters).toEqual({ accounts: 3 });
   });
 
   it('refuses counters for a run that was never started', async () => {
-    await expect(repo().addCounters('run-never', { accounts: 1 })).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(repo().addCounters('run-never', { accounts: 1 }, 'page-1')).rejects.toBeInstanceOf(RunNotFoundError);
     expect(await repo().get('run-never')).toBeUndefined();
   });
 });

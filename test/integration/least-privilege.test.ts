@@ -39,7 +39,7 @@ const statementKey = (st: Pick<ResolvedStatement, 'policy' | 'index'> | Pick<Iam
 describe('every grant and variable of every function is needed, and its absence fails as in AWS', () => {
   // Two weeks that take every path: nurture actions approved or rejected by marketing ops, executive
   // briefings whose first seat times out and escalates to the CMO (or is approved, with the second
-  // seat), ActApproved delivered twice, signals observed in the second week, a transient tool
+  // seat), most steps delivered twice, signals observed in the second week, a transient tool
   // failure in Act and in ActApproved, a failing approval branch, and the first run started again.
   const config = tempConfig({
     'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION],
@@ -57,8 +57,11 @@ describe('every grant and variable of every function is needed, and its absence 
     env = await startTestRuntime(config.campaignFile, {
       accounts: 20,
       toolFaultsOf: { act: [2], 'act-approved': [1] },
-      // A retried ActApproved whose first delivery had finished: its tool call replays.
-      duplicateDelivery: ['act-approved'],
+      // Steps retried after their first delivery had finished: tool calls, emails and keyed audit
+      // events replay (the second delivery reads the claim of each key).
+      duplicateDelivery: ['load-campaign', 'govern', 'record', 'act-approved', 'request-approval', 'record-decision', 'approval-timed-out', 'summarize', 'record-failure'],
+      // An approval email fails past the SDK's retries: RequestApproval fails once and is retried.
+      failApprovalEmails: 3,
       // One approval branch fails (its RecordDecision): RecordFailure alerts it.
       stepFaults: { 'record-decision': [1] },
       // The first run report fails past the SDK's retries: Summarize fails once and is retried.

@@ -22,7 +22,7 @@ const BASE = 'https://approve.example.com';
 const KEY = Buffer.from('test-signing-key-test-signing-key!');
 const TOKEN = 'task-token-secret-123';
 
-import { InMemoryApprovals, InMemoryAudit, RecordingCallback, RecordingMailer } from './memory-ports.ts';
+import { InMemoryApprovals, InMemoryAudit, RecordingCallback, RecordingMailer, inMemoryIdempotent } from './memory-ports.ts';
 import { recordDecision } from '../../shared/app/approval-outcomes.ts';
 import type { StepDeps } from '../../shared/app/steps.ts';
 
@@ -75,7 +75,7 @@ beforeEach(() => {
   audit = new InMemoryAudit();
   mailer = new RecordingMailer();
   callback = new RecordingCallback();
-  deps = { approvals, audit, mailer, callback, key: KEY, clock: () => now, baseUrl: BASE, from: 'amk@example.com' };
+  deps = { approvals, audit, mailer, callback, idempotent: inMemoryIdempotent(), key: KEY, clock: () => now, baseUrl: BASE, from: 'amk@example.com' };
 });
 
 /** Queues an approval and requests it (as the RequestApproval task would); returns the emailed link. */
@@ -548,6 +548,7 @@ describe('RecordDecision', () => {
   it('records a rejection only when the stored approval holds one, and alerts a callback that says otherwise', async () => {
     const memory: unknown[] = [];
     const counters: Array<Record<string, number>> = [];
+    const released: unknown[] = [];
     const store = new InMemoryApprovals();
     const log = new InMemoryAudit();
     const deps = {
@@ -555,7 +556,12 @@ describe('RecordDecision', () => {
       approvals: store,
       audit: log,
       memory: { append: async (entries: unknown[]) => void memory.push(...entries) },
-      runs: { addCounters: async (_runId: string, c: Record<string, number>) => void counters.push(c) },
+      runs: {
+        addCounters: async (_runId: string, c: Record<string, number>) => void counters.push(c),
+        get: async () => ({ runId: 'run-1', campaignId: 'c', now, counters: {} }),
+        releaseSpend: async (r: unknown) => void released.push(r),
+        releaseTouches: async (r: unknown) => void released.push(r),
+      },
     } as unknown as StepDeps<'record-decision'>;
     await store.create({ ...queuedApproval(), status: 'pending', taskToken: TOKEN });
     // The callback says "rejected", but nobody decided: the stored approval is still pending.
@@ -568,5 +574,10 @@ describe('RecordDecision', () => {
     expect(await recordDecision(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, decision: { approvalId: 'apr-1', status: 'rejected' } })).toEqual({ recorded: true });
     expect(counters).toEqual([{ rejected: 1 }]);
     expect(memory).toHaveLength(1);
+    // What Govern reserved for the action goes back to the run and the agent's month.
+    expect(released).toEqual([
+      expect.objectContaining({ accountId: queuedApproval().accountId, actionId: queuedApproval().action.id }),
+      expect.objectContaining({ runId: 'run-1', actionId: queuedApproval().action.id }),
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { createTableInput } from '../../shared/adapters/dynamodb/create-tables.t
 import {
   accountStateKey,
   addOutcomeDeltas,
+  guardAttribute,
   addRunCounters,
   appendAuditEvent,
   auditEventOfItem,
@@ -202,28 +203,36 @@ describe('memory requests', () => {
     });
   });
 
-  it('adds arm counters with ADD through attribute names, since arm names hold colons', () => {
-    expect(addOutcomeDeltas('memory', 'agent-1', { 'nurture_email:champion': { trials: 2, successes: 1 } })).toEqual([
+  it('adds arm counters with ADD through attribute names (arm names hold colons), guarded by the effect key', () => {
+    expect(addOutcomeDeltas('memory', 'agent-1', { 'nurture_email:champion': { trials: 2, successes: 1 } }, 'page#r#0#start#recorded', 1000)).toEqual([
       {
         TableName: 'memory',
         Key: { pk: 'MODEL#agent-1', sk: 'ARMS' },
-        UpdateExpression: 'ADD #version :one, #t0 :t0, #s0 :s0',
+        UpdateExpression: 'ADD #version :one, #t0 :t0, #s0 :s0 SET #fx = :now',
+        ConditionExpression: 'attribute_not_exists(#fx)',
         ExpressionAttributeNames: {
           '#version': 'version',
+          '#fx': guardAttribute('page#r#0#start#recorded#0'),
           '#t0': 'trials#nurture_email:champion',
           '#s0': 'successes#nurture_email:champion',
         },
-        ExpressionAttributeValues: { ':one': 1, ':t0': 2, ':s0': 1 },
+        ExpressionAttributeValues: { ':one': 1, ':now': 1000, ':t0': 2, ':s0': 1 },
+        ReturnValues: 'ALL_NEW',
       },
     ]);
+    expect(guardAttribute('a')).toMatch(/^fx_[0-9a-f]{24}$/);
+    expect(parseArmAttribute(guardAttribute('a'))).toBeUndefined();
     expect(parseArmAttribute('successes#a:b#c')).toEqual({ counter: 'successes', arm: 'a:b#c' });
     expect(parseArmAttribute('version')).toBeUndefined();
   });
 
   it('splits many arms over several updates and refuses a non-finite delta', () => {
     const deltas = Object.fromEntries(Array.from({ length: 90 }, (_, i) => [`arm:${i}`, { trials: 1, successes: 0 }]));
-    expect(addOutcomeDeltas('memory', 'a', deltas)).toHaveLength(3);
-    expect(() => addOutcomeDeltas('memory', 'a', { x: { trials: Number.NaN, successes: 0 } })).toThrow(InvalidInputError);
+    const parts = addOutcomeDeltas('memory', 'a', deltas, 'k', 0);
+    expect(parts).toHaveLength(3);
+    // Each part has its own guard: a crash between two parts is repaired by the retry.
+    expect(new Set(parts.map((p) => p.ExpressionAttributeNames?.['#fx'])).size).toBe(3);
+    expect(() => addOutcomeDeltas('memory', 'a', { x: { trials: Number.NaN, successes: 0 } }, 'k', 0)).toThrow(InvalidInputError);
   });
 });
 
@@ -256,13 +265,13 @@ describe('approval requests', () => {
     });
   });
 
-  it('moves an approval to pending only from queued and returns the new item', () => {
+  it('moves an approval to pending from queued (or from pending on another task, which no longer exists) and returns the new item', () => {
     expect(markApprovalPending('approvals', 'ap1', 'tok', '2026-03-02T00:00:00Z')).toEqual({
       TableName: 'approvals',
       Key: { pk: 'APPROVAL#ap1', sk: 'REQUEST' },
       UpdateExpression:
         'SET #status = :pending, #taskToken = :taskToken, #expiresAt = :expiresAt, #expiresAtMs = :expiresAtMs, #version = #version + :one',
-      ConditionExpression: '#status = :queued',
+      ConditionExpression: '#status = :queued OR #status = :pending',
       ExpressionAttributeNames: {
         '#status': 'status',
         '#taskToken': 'taskToken',
@@ -428,18 +437,18 @@ describe('run requests', () => {
     });
   });
 
-  it('adds counters with ADD on the nested counters map of a started run', () => {
-    expect(addRunCounters('runs', 'r1', { accounts: 3, 'actions:email': 1 })).toEqual([
+  it('adds counters with ADD on the nested counters map of a started run, once per effect key', () => {
+    expect(addRunCounters('runs', 'r1', { accounts: 3, 'actions:email': 1 }, 'k', 7)).toEqual([
       {
         TableName: 'runs',
         Key: { pk: 'RUN#r1', sk: 'HEADER' },
-        UpdateExpression: 'ADD #counters.#c0 :c0, #counters.#c1 :c1',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#counters': 'counters', '#c0': 'accounts', '#c1': 'actions:email' },
-        ExpressionAttributeValues: { ':c0': 3, ':c1': 1 },
+        UpdateExpression: 'ADD #counters.#c0 :c0, #counters.#c1 :c1 SET #fx = :now',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#fx)',
+        ExpressionAttributeNames: { '#counters': 'counters', '#fx': guardAttribute('k#0'), '#c0': 'accounts', '#c1': 'actions:email' },
+        ExpressionAttributeValues: { ':now': 7, ':c0': 3, ':c1': 1 },
       },
     ]);
-    expect(addRunCounters('runs', 'r1', {})).toEqual([]);
+    expect(addRunCounters('runs', 'r1', {}, 'k', 7)).toEqual([]);
   });
 });
 

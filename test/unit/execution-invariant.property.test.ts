@@ -40,6 +40,8 @@ import type {
   OutcomeModel,
   Page,
   RunRepository,
+  SpendReservation,
+  TouchReservation,
   ToolGateway,
   ToolResult,
 } from '../../shared/ports/index.ts';
@@ -97,16 +99,56 @@ class MemRuns implements RunRepository {
     const key = `${runId}#${shard}#${cursor}`;
     if (!this.pages.has(key)) this.pages.set(key, page);
   }
-  async addCounters(runId: string, counters: Record<string, number>): Promise<void> {
+  /** Effect keys applied, per item (as the DynamoDB guards are). */
+  readonly applied = new Set<string>();
+  private once(item: string, key: string): boolean {
+    if (this.applied.has(`${item}|${key}`)) return false;
+    this.applied.add(`${item}|${key}`);
+    return true;
+  }
+  async addCounters(runId: string, counters: Record<string, number>, once: string): Promise<void> {
     const header = this.headers.get(runId);
     if (!header) throw new Error(`run ${runId} was never started`);
+    if (!this.once(runId, once)) return;
     for (const [k, n] of Object.entries(counters)) header.counters[k] = (header.counters[k] ?? 0) + n;
+  }
+  readonly reserved = new Map<string, number>();
+  async reserveSpend(r: SpendReservation & { runCapUsd: number; monthCapUsd: number }) {
+    const [run, month] = [r.runId, `${r.agentId}#${r.month}`];
+    if (this.applied.has(`${run}|reserve#${r.actionId}`)) return { reserved: true as const };
+    if ((this.reserved.get(run) ?? 0) + r.usd > r.runCapUsd) return { reserved: false as const, over: 'run' as const };
+    if ((this.reserved.get(month) ?? 0) + r.usd > r.monthCapUsd) return { reserved: false as const, over: 'month' as const };
+    for (const item of [run, month]) {
+      this.once(item, `reserve#${r.actionId}`);
+      this.reserved.set(item, (this.reserved.get(item) ?? 0) + r.usd);
+    }
+    return { reserved: true as const };
+  }
+  async reserveTouches(r: TouchReservation & { maxPerStakeholder: number; maxPerAccount: number }): Promise<boolean> {
+    const item = `touches#${r.accountId}#${r.week}`;
+    if (this.applied.has(`${item}|reserve#${r.actionId}`)) return true;
+    const terms = [[`${item}#account`, r.maxPerAccount], ...r.stakeholderIds.map((id) => [`${item}#${id}`, r.maxPerStakeholder] as const)] as const;
+    if (terms.some(([k, max]) => (this.reserved.get(k) ?? 0) + 1 > max)) return false;
+    this.once(item, `reserve#${r.actionId}`);
+    for (const [k] of terms) this.reserved.set(k, (this.reserved.get(k) ?? 0) + 1);
+    return true;
+  }
+  async releaseTouches(r: TouchReservation): Promise<void> {
+    const item = `touches#${r.accountId}#${r.week}`;
+    if (!this.applied.has(`${item}|reserve#${r.actionId}`) || !this.once(item, `release#${r.actionId}`)) return;
+    for (const k of [`${item}#account`, ...r.stakeholderIds.map((id) => `${item}#${id}`)]) this.reserved.set(k, (this.reserved.get(k) ?? 0) - 1);
+  }
+  async releaseSpend(r: SpendReservation): Promise<void> {
+    for (const item of [r.runId, `${r.agentId}#${r.month}`]) {
+      if (this.applied.has(`${item}|reserve#${r.actionId}`) && this.once(item, `release#${r.actionId}`)) this.reserved.set(item, (this.reserved.get(item) ?? 0) - r.usd);
+    }
   }
   async get(runId: string) {
     const header = this.headers.get(runId);
     return header === undefined ? undefined : { ...header, counters: { ...header.counters } };
   }
-  async addAgentSpend(agentId: string, month: string, usd: number): Promise<void> {
+  async addAgentSpend(agentId: string, month: string, usd: number, once: string): Promise<void> {
+    if (!this.once(`${agentId}#${month}`, once)) return;
     this.spend.set(`${agentId}#${month}`, (this.spend.get(`${agentId}#${month}`) ?? 0) + usd);
   }
   async getAgentSpend(agentId: string, month: string): Promise<number> {
@@ -329,7 +371,10 @@ function worldOf(c: Case): World {
   const audit = new InMemoryAudit();
   const tools = new RecordingTools();
   const runs = new MemRuns();
-  void runs.addAgentSpend(AGENT, NOW.slice(0, 7), c.spentThisMonthUsd);
+  // What the agent already committed this month, reserved by an earlier run's actions.
+  if (c.spentThisMonthUsd > 0) {
+    void runs.reserveSpend({ runId: 'earlier-run', agentId: AGENT, month: NOW.slice(0, 7), actionId: 'earlier', usd: c.spentThisMonthUsd, runCapUsd: Infinity, monthCapUsd: Infinity });
+  }
   let tick = 0;
   const config: ConfigSource = { load: async () => bundle };
   const deps: AppDeps = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalPlanOf, govern, governActions, sendTimeBlock, spendMonthOf } from '../../shared/domain/governance.ts';
+import { approvalPlanOf, govern, governActions, isoWeekOf, sendTimeBlock, spendMonthOf } from '../../shared/domain/governance.ts';
 import { Verdict } from '../../shared/domain/model.ts';
 import {
   aCharter,
@@ -291,6 +291,16 @@ describe('govern: the charter\'s monthly spend budget', () => {
     expect(spendMonthOf('2025-03-31T23:30:00-02:00')).toBe('2025-04');
     expect(spendMonthOf('2025-03-01T00:30:00+01:00')).toBe('2025-02');
     expect(spendMonthOf('2025-03-04T14:00:00.000Z')).toBe('2025-03');
+  });
+
+  it('holds touches in the ISO week of the run\'s clock, in UTC (the week\'s Thursday decides its year)', () => {
+    expect(isoWeekOf('2026-01-01T00:00:00Z')).toBe('2026-W01');
+    expect(isoWeekOf('2026-01-04T23:59:59Z')).toBe('2026-W01');
+    expect(isoWeekOf('2026-01-05T00:00:00Z')).toBe('2026-W02');
+    expect(isoWeekOf('2021-01-03T12:00:00Z')).toBe('2020-W53');
+    expect(isoWeekOf('2024-12-30T00:00:00Z')).toBe('2025-W01');
+    expect(isoWeekOf('2027-01-03T23:30:00-01:00')).toBe('2027-W01');
+    expect(() => isoWeekOf('soon')).toThrow(RangeError);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, TaskNotWaitingError } from '../../shared/domain/errors.ts';
 import type { Action, Approval, AuditEvent, ReviewerKind } from '../../shared/domain/model.ts';
-import type { ApprovalRepository, AuditLog, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
+import type { ApprovalRepository, AuditLog, IdempotentRunner, Mailer, OutgoingEmail, TaskCallback } from '../../shared/ports/index.ts';
 
 // Copies, so a use case never holds a reference into a store (hand-written: structuredClone of
 // every read would be most of a property test's run time).
@@ -33,8 +33,7 @@ export class InMemoryApprovals implements ApprovalRepository {
   async markPending(id: string, taskToken: string, expiresAt: string): Promise<Approval> {
     const item = this.items.get(id);
     if (item === undefined) throw new ApprovalNotFoundError(id);
-    if (item.status === 'pending' && item.taskToken === taskToken) return copyApproval(item);
-    if (item.status !== 'queued') throw new ApprovalAlreadyDecidedError(id);
+    if (item.status !== 'queued' && item.status !== 'pending') throw new ApprovalAlreadyDecidedError(id);
     Object.assign(item, { status: 'pending', taskToken, expiresAt, version: item.version + 1 });
     return copyApproval(item);
   }
@@ -59,13 +58,20 @@ export class InMemoryApprovals implements ApprovalRepository {
   }
 }
 
-/** An audit log that keeps every appended event. */
+/** An audit log that keeps every appended event; a keyed event is kept once per stream, as in DynamoDB. */
 export class InMemoryAudit implements AuditLog {
   readonly events: AuditEvent[] = [];
-  async append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>>): Promise<AuditEvent[]> {
-    const sealed = events.map((e) => ({ ...e, seq: this.events.length, prevHash: '', hash: '' }));
-    this.events.push(...sealed);
-    return sealed;
+  async append(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash' | 'key'>>): Promise<AuditEvent[]> {
+    return this.appendOnce(events as Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string }>);
+  }
+  async appendOnce(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key?: string }>): Promise<AuditEvent[]> {
+    return events.map((e) => {
+      const earlier = e.key === undefined ? undefined : this.events.find((x) => x.stream === e.stream && x.key === e.key);
+      if (earlier !== undefined) return earlier;
+      const sealed = { ...e, seq: this.events.length, prevHash: '', hash: '' };
+      this.events.push(sealed);
+      return sealed;
+    });
   }
   async readStream(stream: string): Promise<AuditEvent[]> {
     return this.events.filter((e) => e.stream === stream);
@@ -73,6 +79,18 @@ export class InMemoryAudit implements AuditLog {
   ofKind(kind: AuditEvent['kind']): AuditEvent[] {
     return this.events.filter((e) => e.kind === kind);
   }
+}
+
+/** At most once per key, replaying the stored value (as the Powertools runner does). */
+export function inMemoryIdempotent(): IdempotentRunner {
+  const done = new Map<string, string>();
+  return async <T,>(key: string, fn: () => Promise<T>) => {
+    const stored = done.get(key);
+    if (stored !== undefined) return { value: JSON.parse(stored) as T, replayed: true };
+    const value = await fn();
+    done.set(key, JSON.stringify(value));
+    return { value, replayed: false };
+  };
 }
 
 /** A mailer that keeps what it was asked to send. */

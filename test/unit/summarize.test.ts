@@ -16,7 +16,7 @@ describe('Summarize', () => {
       clock: () => '2027-01-04T15:00:00.000Z',
       config: { load: async () => ({ campaign, campaignHash: 'c', charters: [{ charter: aCharter(), hash: 'h', file: 'f' }], guardrails: someGuardrails(), guardrailsHash: 'g' }) },
       runs: { get: async () => ({ runId: 'x', campaignId: campaign.id, now: '2027-01-04T14:00:00.000Z', counters: { 'blocked.<b>': 1 } }) },
-      audit: { append: async () => [] },
+      audit: { appendOnce: async () => [] },
       mailer: { send: async (e) => (sent.push(e), { messageId: 'm' }) },
       mailFrom: 'agents@corp.example',
       idempotent: async (_key, fn) => ({ value: await fn(), replayed: false }),

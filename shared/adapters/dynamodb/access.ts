@@ -45,6 +45,9 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
   audit: {
     // The head of the stream (a Query), then a conditional PutItem at the next sequence number.
     append: on('Query', 'PutItem'),
+    // The same, and the claim of each key (PutItem); a repeated key reads its claim and the event
+    // the claim points to (GetItem).
+    appendOnce: on('Query', 'PutItem', 'GetItem'),
     readStream: on('Query'),
   },
   runs: {
@@ -52,10 +55,17 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     start: on('PutItem', 'GetItem'),
     getPage: on('GetItem'),
     putPage: on('PutItem'),
-    addCounters: on('UpdateItem'),
+    // A failed guard reads the header: an effect applied before, or a run never started?
+    addCounters: on('UpdateItem', 'GetItem'),
     get: on('GetItem'),
     addAgentSpend: on('UpdateItem'),
     getAgentSpend: on('GetItem'),
+    // Conditional ADDs on the header and the month; a refused one reads the item (reserved before,
+    // or no room?); a month without room releases the header's again.
+    reserveSpend: on('UpdateItem', 'GetItem'),
+    releaseSpend: on('UpdateItem'),
+    reserveTouches: on('UpdateItem', 'GetItem'),
+    releaseTouches: on('UpdateItem'),
   },
 };
 

@@ -69,8 +69,7 @@ export class DynamoApprovalRepository implements ApprovalRepository {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       const current = await this.mustGet(approvalId, err);
-      if (current.status === 'pending' && current.taskToken === taskToken) return current;
-      throw new ApprovalAlreadyDecidedError(`approval ${approvalId} is ${current.status}, not queued`, { cause: err });
+      throw new ApprovalAlreadyDecidedError(`approval ${approvalId} is ${current.status}, not queued or pending`, { cause: err });
     }
   }
 

@@ -3,16 +3,17 @@
  * chain. An event's hash is sha256 over the canonical JSON of the event without `hash` (so seq,
  * stream and prevHash are covered); the first event links to GENESIS_HASH. Appends are
  * conditional puts at the next sequence number: when another writer took that number first, the
- * append re-reads the head and retries, so concurrent writers never fork or gap a chain.
+ * append re-reads the head and retries, so concurrent writers never fork or gap a chain. An event
+ * with a `key` is appended once per stream, whoever writes it how often (see appendKeyed).
  */
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditEvent } from '../../domain/model.ts';
 import type { AuditLog } from '../../ports/index.ts';
 import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
-import { appendAuditEvent, auditEventOfItem, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
+import { appendAuditEvent, auditClaimKey, auditEventKey, auditEventOfItem, getAuditItem, putAuditClaim, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
 
 /** Keys per BatchGetItem request (the API's limit). */
 const BATCH_GET_MAX = 100;
@@ -83,7 +84,16 @@ export class DynamoAuditLog implements AuditLog {
   }
 
   /** Appends events (in order within each stream; streams in parallel) and returns them sealed, in input order. */
-  async append(events: NewAuditEvent[]): Promise<AuditEvent[]> {
+  async append(events: Array<Omit<NewAuditEvent, 'key'>>): Promise<AuditEvent[]> {
+    return this.appendAll(events);
+  }
+
+  /** Appends events with a key once per stream (see appendKeyed below); a repeated key returns the stored event. */
+  async appendOnce(events: Array<NewAuditEvent & { key: string }>): Promise<AuditEvent[]> {
+    return this.appendAll(events);
+  }
+
+  private async appendAll(events: NewAuditEvent[]): Promise<AuditEvent[]> {
     const byStream = new Map<string, Array<{ index: number; event: NewAuditEvent }>>();
     events.forEach((raw, index) => {
       const event = NewAuditEvent.parse(raw);
@@ -158,30 +168,102 @@ export class DynamoAuditLog implements AuditLog {
     const out: AuditEvent[] = [];
     let head = await this.readHead(stream);
     for (const event of events) {
-      for (let retry = 0; ; retry++) {
-        const sealed = seal(event, head);
-        try {
-          await this.doc.send(new PutCommand(appendAuditEvent(this.table, sealed)));
-          out.push(sealed);
-          head = sealed;
-          break;
-        } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err;
-          const maxRetries = this.options.maxRetries ?? MAX_APPEND_RETRIES;
-          if (retry >= maxRetries) {
-            throw new AuditAppendConflictError(
-              `could not append to ${stream} after ${maxRetries} retries (seq ${sealed.seq} kept being taken)`,
-              { cause: err },
-            );
-          }
-          // Full jitter, growing to 2 s: writers of other processes that lost the same race spread
-          // out instead of reading the same head and colliding again.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2000, 20 * 2 ** retry)));
-          head = await this.readHead(stream);
-        }
-      }
+      const appended = event.key === undefined ? await this.appendNext(stream, event, head) : await this.appendKeyed(stream, event, event.key, head);
+      out.push(appended.event);
+      head = appended.head;
     }
     return out;
+  }
+
+  /** Appends after `head`, re-reading the head whenever another writer took the number first. */
+  private async appendNext(stream: string, event: NewAuditEvent, from: Head | undefined): Promise<{ event: AuditEvent; head: Head | undefined }> {
+    let head = from;
+    for (let retry = 0; ; retry++) {
+      const sealed = seal(event, head);
+      if (await this.putEvent(sealed)) return { event: sealed, head: sealed };
+      await this.backOff(stream, sealed.seq, retry);
+      head = await this.readHead(stream);
+    }
+  }
+
+  /**
+   * Appends an event with a key once. A claim item (see auditClaimKey) holds the sequence number
+   * the key's event takes; the event is only ever written at its claim's number, and a claim only
+   * moves away from a number another event holds. So a retry, a duplicate delivery running at the
+   * same time, or a writer that crashed between the claim and the event all end with exactly one
+   * event for the key, and an existing one is returned instead of a second.
+   */
+  private async appendKeyed(stream: string, event: NewAuditEvent, key: string, from: Head | undefined): Promise<{ event: AuditEvent; head: Head | undefined }> {
+    let head = from;
+    // The common case costs one extra write: claim the next number for the key.
+    let claimed: number | undefined = (await this.putClaim(stream, key, nextSeq(head))) ? nextSeq(head) : undefined;
+    for (let retry = 0; ; retry++) {
+      if (claimed === undefined) {
+        const claim = await this.getItem(auditClaimKey(stream, key));
+        if (claim === undefined) {
+          claimed = (await this.putClaim(stream, key, nextSeq(head))) ? nextSeq(head) : undefined;
+          continue;
+        }
+        const at = Number(claim['seq']);
+        const holder = await this.getItem(auditEventKey(stream, at));
+        if (holder !== undefined && holder['key'] === key) return { event: auditEventOfItem(holder), head };
+        // The number is free (its claimant has not written yet, or crashed before it did) or held
+        // by another event: take it, or move the claim to the head as it is now.
+        head = await this.readHead(stream);
+        if (holder === undefined && at === nextSeq(head)) claimed = at;
+        else if (await this.putClaim(stream, key, nextSeq(head), at)) claimed = nextSeq(head);
+        else {
+          await this.backOff(stream, at, retry);
+          continue;
+        }
+      }
+      const sealed = seal(event, head);
+      if (await this.putEvent(sealed)) return { event: sealed, head: sealed };
+      // Another event took the number: wait, then find out who (it may be this key's own event,
+      // written by a duplicate delivery at the same time).
+      await this.backOff(stream, sealed.seq, retry);
+      claimed = undefined;
+      head = await this.readHead(stream);
+    }
+  }
+
+  /** Puts an event at its number; false when the number is taken. */
+  private async putEvent(sealed: AuditEvent): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand(appendAuditEvent(this.table, sealed)));
+      return true;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return false;
+    }
+  }
+
+  /** Writes a new claim, or moves one from `from`; false when its condition failed. */
+  private async putClaim(stream: string, key: string, seq: number, from?: number): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand(putAuditClaim(this.table, stream, key, seq, from)));
+      return true;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return false;
+    }
+  }
+
+  private async getItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+    const out = await this.doc.send(new GetCommand(getAuditItem(this.table, key)));
+    return out.Item;
+  }
+
+  /**
+   * Full jitter, growing to 2 s: writers of other processes that lost the same race spread out
+   * instead of reading the same head and colliding again. Gives up after maxRetries.
+   */
+  private async backOff(stream: string, seq: number, retry: number): Promise<void> {
+    const maxRetries = this.options.maxRetries ?? MAX_APPEND_RETRIES;
+    if (retry >= maxRetries) {
+      throw new AuditAppendConflictError(`could not append to ${stream} after ${maxRetries} retries (seq ${seq} kept being taken)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2000, 20 * 2 ** retry)));
   }
 
   private async readHead(stream: string): Promise<Head | undefined> {
@@ -190,6 +272,8 @@ export class DynamoAuditLog implements AuditLog {
     return item === undefined ? undefined : auditEventOfItem(item);
   }
 }
+
+const nextSeq = (head: Head | undefined): number => (head === undefined ? 0 : head.seq + 1);
 
 /** Places an event after `head`: seq, prevHash and hash, over its plain-JSON form (what is stored). */
 function seal(event: NewAuditEvent, head: Head | undefined): AuditEvent {

@@ -7,8 +7,18 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { MemoryEntry, MemoryRepository, OutcomeModel } from '../../ports/index.ts';
 import { sendBatchWrites } from './batch-write.ts';
-import { documentClient, queryAll } from './client.ts';
-import { addOutcomeDeltas, batchPutMemoryEntries, getOutcomeModel, parseArmAttribute, queryMemorySince } from './requests.ts';
+import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
+import {
+  GUARD_PREFIX,
+  GUARD_RETENTION_SECONDS,
+  addOutcomeDeltas,
+  batchPutMemoryEntries,
+  getOutcomeModel,
+  outcomeModelKey,
+  parseArmAttribute,
+  queryMemorySince,
+  removeAttributes,
+} from './requests.ts';
 
 /**
  * Storage schema of memory. The port declares MemoryEntry as an interface (model.ts has no schema
@@ -68,10 +78,25 @@ export class DynamoMemoryRepository implements MemoryRepository {
     return { agentId, arms, version: typeof version === 'number' ? version : 0 };
   }
 
-  /** Adds trials/successes per arm with ADD: concurrent learners never lose each other's counts. */
-  async addOutcomes(agentId: string, deltas: Record<string, { trials: number; successes: number }>): Promise<void> {
-    for (const input of addOutcomeDeltas(this.table, agentId, deltas)) {
-      await this.doc.send(new UpdateCommand(input));
+  /**
+   * Adds trials/successes per arm with ADD (concurrent learners never lose each other's counts),
+   * once per `once` key. The model lives for good, so guards older than GUARD_RETENTION_SECONDS
+   * that come back with an update are removed.
+   */
+  async addOutcomes(agentId: string, deltas: Record<string, { trials: number; successes: number }>, once: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    for (const input of addOutcomeDeltas(this.table, agentId, deltas, once, now)) {
+      let item: Record<string, unknown> | undefined;
+      try {
+        item = (await this.doc.send(new UpdateCommand(input))).Attributes;
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+        continue; // already applied
+      }
+      const stale = Object.entries(item ?? {})
+        .filter(([name, at]) => name.startsWith(GUARD_PREFIX) && typeof at === 'number' && at < now - GUARD_RETENTION_SECONDS)
+        .map(([name]) => name);
+      if (stale.length > 0) await this.doc.send(new UpdateCommand(removeAttributes(this.table, outcomeModelKey(agentId), stale)));
     }
   }
 }

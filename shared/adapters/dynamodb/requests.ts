@@ -385,6 +385,26 @@ export function getOutcomeModel(table: string, agentId: string): GetCommandInput
 }
 
 /**
+ * The guard of an effect on a shared item (a counter): a top-level attribute named after the
+ * effect's key, set in the same UpdateItem as the ADD and required absent by its condition, so the
+ * effect lands once however often it is delivered. Its value is the time it was applied (epoch
+ * seconds), for pruning guards on long-lived items (see GUARD_RETENTION_SECONDS).
+ */
+export const guardAttribute = (once: string): string => `${GUARD_PREFIX}${createHash('sha256').update(once, 'utf8').digest('hex').slice(0, 24)}`;
+export const GUARD_PREFIX = 'fx_';
+
+/** UpdateItem removing attributes (stale guards; at most 100 per call, far more than ever accrue). */
+export function removeAttributes(table: string, key: PrimaryKey, attributes: readonly string[]): UpdateCommandInput {
+  const names = Object.fromEntries(attributes.slice(0, 100).map((a, i) => [`#r${i}`, a]));
+  return { TableName: table, Key: key, UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`, ExpressionAttributeNames: names };
+}
+/**
+ * How long a guard is kept on an item that lives for good (an agent's outcome model): longer than
+ * any redelivery can come (Step Functions redrives within 14 days; the idempotency records last 7).
+ */
+export const GUARD_RETENTION_SECONDS = 30 * 86_400;
+
+/**
  * UpdateItem inputs adding trials/successes per arm with ADD (atomic per arm, creating missing
  * attributes at 0) and bumping the model version. Arm names hold ':' and other characters an
  * expression cannot, so every name goes through ExpressionAttributeNames.
@@ -393,6 +413,8 @@ export function addOutcomeDeltas(
   table: string,
   agentId: string,
   deltas: Record<string, { trials: number; successes: number }>,
+  once: string,
+  nowSeconds: number,
 ): UpdateCommandInput[] {
   const arms = Object.entries(deltas);
   for (const [arm, delta] of arms) {
@@ -400,9 +422,9 @@ export function addOutcomeDeltas(
       throw new InvalidInputError(`invalid outcome delta for arm "${arm}"`);
     }
   }
-  return chunk(arms, MAX_ARMS_PER_UPDATE).map((part) => {
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, number> = { ':one': 1 };
+  return chunk(arms, MAX_ARMS_PER_UPDATE).map((part, c) => {
+    const names: Record<string, string> = { '#version': 'version', '#fx': guardAttribute(`${once}#${c}`) };
+    const values: Record<string, number> = { ':one': 1, ':now': nowSeconds };
     const adds = ['#version :one'];
     part.forEach(([arm, delta], i) => {
       names[`#t${i}`] = armAttribute('trials', arm);
@@ -414,9 +436,12 @@ export function addOutcomeDeltas(
     return {
       TableName: table,
       Key: outcomeModelKey(agentId),
-      UpdateExpression: `ADD ${adds.join(', ')}`,
+      UpdateExpression: `ADD ${adds.join(', ')} SET #fx = :now`,
+      ConditionExpression: 'attribute_not_exists(#fx)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+      // The guards on the item come back with it, so stale ones can be pruned without a read.
+      ReturnValues: 'ALL_NEW',
     };
   });
 }
@@ -475,7 +500,9 @@ export function markApprovalPending(
     Key: approvalKey(approvalId),
     UpdateExpression:
       'SET #status = :pending, #taskToken = :taskToken, #expiresAt = :expiresAt, #expiresAtMs = :expiresAtMs, #version = #version + :one',
-    ConditionExpression: '#status = :queued',
+    // Queued, or pending on another task: a retried or resumed RequestApproval waits with a new
+    // token (the old task no longer exists), so the decision must reach the new one.
+    ConditionExpression: '#status = :queued OR #status = :pending',
     ExpressionAttributeNames: {
       '#status': 'status',
       '#taskToken': 'taskToken',
@@ -601,6 +628,36 @@ export function auditSeqKey(seq: number): string {
 /** Key of one audit event. */
 export const auditEventKey = (stream: string, seq: number): PrimaryKey => ({ pk: stream, sk: auditSeqKey(seq) });
 
+/**
+ * Key of the claim of a keyed audit event: the sequence number the event of that key holds (or is
+ * about to take) in its stream. Beside the events in the stream's partition, never among them
+ * (readers query `SEQ#`), and hashed so that a long key costs a fixed 40 bytes.
+ */
+export const auditClaimKey = (stream: string, key: string): PrimaryKey => ({
+  pk: stream,
+  sk: `KEY#${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 36)}`,
+});
+
+/** GetItem of a claim or an event (strongly consistent: it decides whether an event exists). */
+export function getAuditItem(table: string, key: PrimaryKey): GetCommandInput {
+  return { TableName: table, Key: key, ConsistentRead: true };
+}
+
+/**
+ * PutItem of a claim at `seq`: new (no claim for the key yet), or moved from `from` (a
+ * compare-and-set, so two writers moving one claim cannot both succeed). PutItem keeps the audit
+ * table PutItem-only.
+ */
+export function putAuditClaim(table: string, stream: string, key: string, seq: number, from?: number): PutCommandInput {
+  return {
+    TableName: table,
+    Item: { ...auditClaimKey(stream, key), key, seq },
+    ...(from === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: '#seq = :from', ExpressionAttributeNames: { '#seq': 'seq' }, ExpressionAttributeValues: { ':from': from } }),
+  };
+}
+
 /** GSI partition of everything recorded for a run. */
 export const runPartition = (runId: string): string => `RUN#${runId}`;
 
@@ -699,14 +756,14 @@ export function startRun(
  * UpdateItem inputs adding to named run counters with ADD on the nested map (atomic per counter).
  * The condition refuses a run that was never started instead of failing on the missing map.
  */
-export function addRunCounters(table: string, runId: string, counters: Record<string, number>): UpdateCommandInput[] {
+export function addRunCounters(table: string, runId: string, counters: Record<string, number>, once: string, nowSeconds: number): UpdateCommandInput[] {
   const entries = Object.entries(counters);
   for (const [name, n] of entries) {
     if (name.length === 0 || !Number.isFinite(n)) throw new InvalidInputError(`invalid run counter "${name}": ${n}`);
   }
-  return chunk(entries, MAX_COUNTERS_PER_UPDATE).map((part) => {
-    const names: Record<string, string> = { '#counters': 'counters' };
-    const values: Record<string, number> = {};
+  return chunk(entries, MAX_COUNTERS_PER_UPDATE).map((part, c) => {
+    const names: Record<string, string> = { '#counters': 'counters', '#fx': guardAttribute(`${once}#${c}`) };
+    const values: Record<string, number> = { ':now': nowSeconds };
     const adds: string[] = [];
     part.forEach(([name, n], i) => {
       names[`#c${i}`] = name;
@@ -716,8 +773,8 @@ export function addRunCounters(table: string, runId: string, counters: Record<st
     return {
       TableName: table,
       Key: runHeaderKey(runId),
-      UpdateExpression: `ADD ${adds.join(', ')}`,
-      ConditionExpression: 'attribute_exists(pk)',
+      UpdateExpression: `ADD ${adds.join(', ')} SET #fx = :now`,
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#fx)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
@@ -758,15 +815,93 @@ export function agentSpendKey(agentId: string, month: string): PrimaryKey {
  * UpdateItem adding to an agent's monthly spend with ADD (atomic under concurrent shards and
  * approvals; creates the item at 0). Unconditional: the first spend of a month creates it.
  */
-export function addAgentSpend(table: string, agentId: string, month: string, usd: number): UpdateCommandInput {
+export function addAgentSpend(table: string, agentId: string, month: string, usd: number, once: string, nowSeconds: number): UpdateCommandInput {
   if (!Number.isFinite(usd) || usd < 0) throw new InvalidInputError(`invalid spend for ${agentId} in ${month}: ${usd}`);
   return {
     TableName: table,
     Key: agentSpendKey(agentId, month),
-    UpdateExpression: 'ADD #spendUsd :usd',
-    ExpressionAttributeNames: { '#spendUsd': 'spendUsd' },
-    ExpressionAttributeValues: { ':usd': usd },
+    UpdateExpression: 'ADD #spendUsd :usd SET #fx = :now',
+    ConditionExpression: 'attribute_not_exists(#fx)',
+    ExpressionAttributeNames: { '#spendUsd': 'spendUsd', '#fx': guardAttribute(once) },
+    ExpressionAttributeValues: { ':usd': usd, ':now': nowSeconds },
   };
+}
+
+/** Where a reservation is held: a run header, an agent's month, or an account's touches in a week. */
+export type ReservationItem = { readonly run: string } | { readonly agentId: string; readonly month: string } | { readonly touchesOf: string; readonly week: string };
+
+/** Key of an account's touch reservations in one week of the run clock. */
+export const touchesKey = (accountId: string, week: string): PrimaryKey => ({ pk: `TOUCHES#${accountId}`, sk: `WEEK#${week}` });
+
+const reservationKey = (on: ReservationItem): PrimaryKey =>
+  'run' in on ? runHeaderKey(on.run) : 'agentId' in on ? agentSpendKey(on.agentId, on.month) : touchesKey(on.touchesOf, on.week);
+
+/** One counter a reservation adds to: its attribute (under the header's counters on a run), the amount, and its cap. */
+export interface ReservationTerm {
+  readonly attribute: string;
+  readonly n: number;
+  readonly max: number;
+}
+
+/** The guard that says an action holds a reservation on an item. */
+export const reservedGuard = (actionId: string): string => guardAttribute(`action#${actionId}#reserved`);
+
+/**
+ * UpdateItem reserving for one action on one item: each term adds `n` to its counter, only while
+ * every counter stays within its cap, and only once per action (the guard). Used for spend
+ * (`reservedUsd` on the run header and the agent's month: reserved when an action is granted or
+ * queued, released when it is rejected, expires, fails or is blocked at send) and for touches (per
+ * account and per stakeholder, in the week of the run's clock). Conditions cannot add, so each
+ * counter is compared with max - n.
+ */
+export function reserveOn(table: string, on: ReservationItem, actionId: string, terms: readonly ReservationTerm[], nowSeconds: number): UpdateCommandInput {
+  const run = 'run' in on;
+  const names: Record<string, string> = { '#fx': reservedGuard(actionId), ...(run ? { '#counters': 'counters' } : {}) };
+  const values: Record<string, number> = { ':now': nowSeconds };
+  const adds: string[] = [];
+  const room: string[] = [];
+  terms.forEach((t, i) => {
+    if (!Number.isFinite(t.n) || t.n <= 0) throw new InvalidInputError(`invalid reservation of ${t.attribute} for ${actionId}: ${t.n}`);
+    names[`#a${i}`] = t.attribute;
+    values[`:n${i}`] = t.n;
+    values[`:room${i}`] = t.max - t.n;
+    const path = run ? `#counters.#a${i}` : `#a${i}`;
+    adds.push(`${path} :n${i}`);
+    room.push(`(attribute_not_exists(${path}) OR ${path} <= :room${i})`);
+  });
+  return {
+    TableName: table,
+    Key: reservationKey(on),
+    UpdateExpression: `ADD ${adds.join(', ')} SET #fx = :now`,
+    ConditionExpression: [...(run ? ['attribute_exists(pk)'] : []), 'attribute_not_exists(#fx)', ...room].join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** UpdateItem releasing an action's reservation on one item, once, and only if it holds one there. */
+export function releaseOn(table: string, on: ReservationItem, actionId: string, terms: readonly Omit<ReservationTerm, 'max'>[], nowSeconds: number): UpdateCommandInput {
+  const run = 'run' in on;
+  const names: Record<string, string> = { '#held': reservedGuard(actionId), '#fx': guardAttribute(`action#${actionId}#released`), ...(run ? { '#counters': 'counters' } : {}) };
+  const values: Record<string, number> = { ':now': nowSeconds };
+  const adds = terms.map((t, i) => {
+    names[`#a${i}`] = t.attribute;
+    values[`:n${i}`] = -t.n;
+    return `${run ? `#counters.#a${i}` : `#a${i}`} :n${i}`;
+  });
+  return {
+    TableName: table,
+    Key: reservationKey(on),
+    UpdateExpression: `ADD ${adds.join(', ')} SET #fx = :now`,
+    ConditionExpression: 'attribute_exists(#held) AND attribute_not_exists(#fx)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** GetItem of a reservation's item (strongly consistent: was the action's reservation made?). */
+export function getReservationItem(table: string, on: ReservationItem): GetCommandInput {
+  return { TableName: table, Key: reservationKey(on), ConsistentRead: true };
 }
 
 /** GetItem of an agent's monthly spend (strongly consistent: governance compares it with the budget). */

@@ -7,9 +7,26 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
-import type { RunRepository } from '../../ports/index.ts';
+import type { RunRepository, SpendReservation, TouchReservation } from '../../ports/index.ts';
 import { documentClient, isConditionalCheckFailed } from './client.ts';
-import { addAgentSpend, addRunCounters, getAgentSpend, getRunHeader, getRunPage, putRunPage, runPartition, startRun } from './requests.ts';
+import {
+  addAgentSpend,
+  addRunCounters,
+  getAgentSpend,
+  getRunHeader,
+  getReservationItem,
+  getRunPage,
+  putRunPage,
+  releaseOn,
+  reserveOn,
+  reservedGuard,
+  runPartition,
+  type ReservationItem,
+  type ReservationTerm,
+  startRun,
+} from './requests.ts';
+
+const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** Counters were added to a run whose header was never written (start was skipped). */
 export class RunNotFoundError extends Error {
@@ -29,7 +46,7 @@ const RunHeader = z.object({
 const RunPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative() });
 
 /** Storage schema of an agent's monthly spend counter. */
-const AgentSpend = z.object({ spendUsd: z.number().default(0) });
+const AgentSpend = z.object({ spendUsd: z.number().default(0), reservedUsd: z.number().default(0) });
 
 /** Run headers and counters in DynamoDB (see tables.ts, `runs`). */
 export class DynamoRunRepository implements RunRepository {
@@ -78,14 +95,18 @@ export class DynamoRunRepository implements RunRepository {
     }
   }
 
-  /** Adds to named counters with ADD (atomic under concurrent shards); throws RunNotFoundError before start. */
-  async addCounters(runId: string, counters: Record<string, number>): Promise<void> {
-    for (const input of addRunCounters(this.table, runId, counters)) {
+  /**
+   * Adds to named counters with ADD (atomic under concurrent shards), once per `once` key: a
+   * repeated delivery of the same effect changes nothing. Throws RunNotFoundError before start.
+   */
+  async addCounters(runId: string, counters: Record<string, number>, once: string): Promise<void> {
+    for (const input of addRunCounters(this.table, runId, counters, once, epochSeconds())) {
       try {
         await this.doc.send(new UpdateCommand(input));
       } catch (err) {
-        if (isConditionalCheckFailed(err)) throw new RunNotFoundError(`run ${runId} was never started`, { cause: err });
-        throw err;
+        if (!isConditionalCheckFailed(err)) throw err;
+        // Either the run was never started, or this part of the effect is already applied.
+        if ((await this.get(runId)) === undefined) throw new RunNotFoundError(`run ${runId} was never started`, { cause: err });
       }
     }
   }
@@ -96,14 +117,94 @@ export class DynamoRunRepository implements RunRepository {
     return out.Item === undefined ? undefined : RunHeader.parse(out.Item);
   }
 
-  /** Adds to an agent's spend in a month (ADD on `AGENT#<id>` / `SPEND#<month>`). */
-  async addAgentSpend(agentId: string, month: string, usd: number): Promise<void> {
-    await this.doc.send(new UpdateCommand(addAgentSpend(this.table, agentId, month, usd)));
+  /** Adds to an agent's spend in a month (ADD on `AGENT#<id>` / `SPEND#<month>`), once per `once` key. */
+  async addAgentSpend(agentId: string, month: string, usd: number, once: string): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand(addAgentSpend(this.table, agentId, month, usd, once, epochSeconds())));
+    } catch (err) {
+      // Already applied by an earlier delivery of the same effect.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
   }
 
-  /** An agent's spend in a month; 0 when no spend was recorded. */
+  /**
+   * What an agent has committed in a month: spend reserved by granted and queued actions (less
+   * what was released), or what it executed if that is more (spend booked before reservations).
+   */
   async getAgentSpend(agentId: string, month: string): Promise<number> {
     const out = await this.doc.send(new GetCommand(getAgentSpend(this.table, agentId, month)));
-    return out.Item === undefined ? 0 : AgentSpend.parse(out.Item).spendUsd;
+    if (out.Item === undefined) return 0;
+    const item = AgentSpend.parse(out.Item);
+    return Math.max(item.spendUsd, item.reservedUsd);
+  }
+
+  /**
+   * Reserves an action's cost on its run and on its agent's month, each within its cap, once per
+   * action (a repeated reservation of the same action succeeds without adding). When the month
+   * has no room, the run's reservation is released again.
+   */
+  async reserveSpend(r: SpendReservation & { runCapUsd: number; monthCapUsd: number }): Promise<{ reserved: true } | { reserved: false; over: 'run' | 'month' }> {
+    const spend = (max: number) => [{ attribute: 'reservedUsd', n: r.usd, max }];
+    if (!(await this.reserve({ run: r.runId }, r.actionId, spend(r.runCapUsd)))) return { reserved: false, over: 'run' };
+    if (!(await this.reserve({ agentId: r.agentId, month: r.month }, r.actionId, spend(r.monthCapUsd)))) {
+      await this.release({ run: r.runId }, r.actionId, spend(0));
+      return { reserved: false, over: 'month' };
+    }
+    return { reserved: true };
+  }
+
+  /** Releases an action's reservation on its run and its agent's month (once; nothing if none was made). */
+  async releaseSpend(r: SpendReservation): Promise<void> {
+    const spend = [{ attribute: 'reservedUsd', n: r.usd }];
+    await this.release({ run: r.runId }, r.actionId, spend);
+    await this.release({ agentId: r.agentId, month: r.month }, r.actionId, spend);
+  }
+
+  /**
+   * Reserves one touch of an action's stakeholders and of their account in the week of the run's
+   * clock, within the guardrails' weekly limits, once per action: two overlapping runs cannot both
+   * take a stakeholder's last touch of the week.
+   */
+  async reserveTouches(r: TouchReservation & { maxPerStakeholder: number; maxPerAccount: number }): Promise<boolean> {
+    return this.reserve({ touchesOf: r.accountId, week: r.week }, r.actionId, touchTerms(r, r.maxPerAccount, r.maxPerStakeholder));
+  }
+
+  /** Gives an action's touch back (it was rejected, expired, failed or blocked at send): once. */
+  async releaseTouches(r: TouchReservation): Promise<void> {
+    await this.release({ touchesOf: r.accountId, week: r.week }, r.actionId, touchTerms(r, 0, 0));
+  }
+
+  /** What an account's stakeholders have reserved in a week (the chaos check reads it). */
+  async touchesInWeek(accountId: string, week: string): Promise<Record<string, number>> {
+    const out = await this.doc.send(new GetCommand(getReservationItem(this.table, { touchesOf: accountId, week })));
+    return Object.fromEntries(Object.entries(out.Item ?? {}).filter(([k, v]) => (k === 'account' || k.startsWith('s#')) && typeof v === 'number')) as Record<string, number>;
+  }
+
+  private async reserve(on: ReservationItem, actionId: string, terms: readonly ReservationTerm[]): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand(reserveOn(this.table, on, actionId, terms, epochSeconds())));
+      return true;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    // Reserved before (a repeated Govern), or no room (or, for a run, no header).
+    const out = await this.doc.send(new GetCommand(getReservationItem(this.table, on)));
+    if ('run' in on && out.Item === undefined) throw new RunNotFoundError(`run ${on.run} was never started`);
+    return out.Item?.[reservedGuard(actionId)] !== undefined;
+  }
+
+  private async release(on: ReservationItem, actionId: string, terms: readonly Omit<ReservationTerm, 'max'>[]): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand(releaseOn(this.table, on, actionId, terms, epochSeconds())));
+    } catch (err) {
+      // Released before, or never reserved there.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
   }
 }
+
+/** An account and each stakeholder count one touch. */
+const touchTerms = (r: TouchReservation, maxPerAccount: number, maxPerStakeholder: number): ReservationTerm[] => [
+  { attribute: 'account', n: 1, max: maxPerAccount },
+  ...[...new Set(r.stakeholderIds)].map((id) => ({ attribute: `s#${id}`, n: 1, max: maxPerStakeholder })),
+];

@@ -5,6 +5,7 @@
  * (AWS, or the local stand-ins on 127.0.0.1) and what watches them (locally, the IAM check of the
  * function's synthesized policy).
  */
+import { translateTransientErrors } from '../transient.ts';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -101,7 +102,7 @@ export async function buildStepDeps<N extends StepName>(
   const config = (service: AwsService) => platform.clientConfig?.(service) ?? {};
   const instrumented = <C extends InstrumentableClient>(client: C, service: AwsService): C => {
     platform.instrument?.(client, service);
-    return client;
+    return translateTransientErrors(client, service);
   };
   let dynamo: DynamoDBClient | undefined;
   const dynamoClient = (): DynamoDBClient => {
