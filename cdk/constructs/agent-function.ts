@@ -59,6 +59,12 @@ export interface AgentFunctionProps {
    */
   readonly timeout?: Duration;
   /**
+   * Concurrent executions reserved for (and at most allowed to) the function: a public endpoint
+   * under a flood cannot take the account's concurrency from the workflow, nor scale without bound.
+   * @default - none (the account's unreserved pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * Retention of the function's log group.
    * @default RetentionDays.ONE_MONTH
    */
@@ -138,6 +144,7 @@ export class AgentFunction extends Construct {
       timeout,
       tracing: Tracing.ACTIVE,
       role: this.role,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       logGroup: this.logGroup,
       description: `Autonomous Marketing: ${props.name}`,
       // Read by the Node.js runtime itself (stack traces through the bundle's source map); every

@@ -18,6 +18,12 @@ import { Construct } from 'constructs';
 import { STEP_PORTS } from '../../shared/app/steps.ts';
 import { AgentFunction, type AgentFunctionProps } from './agent-function.ts';
 
+/**
+ * Concurrent executions reserved for the approval page: far more than the people who approve at
+ * one moment, few enough that a flood of anonymous requests stays a small, bounded cost.
+ */
+export const APPROVAL_CONCURRENCY = 10;
+
 /** Properties of {@link ApprovalEndpoint}. */
 export interface ApprovalEndpointProps {
   /**
@@ -38,7 +44,14 @@ export class ApprovalEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalEndpointProps = {}) {
     super(scope, id);
-    this.handler = new AgentFunction(this, 'Handler', { ...props.handlerProps, name: 'approval-http', ports: STEP_PORTS['approval-http'] });
+    // Public and anonymous: a flood of requests gets at most APPROVAL_CONCURRENCY at once (the rest
+    // are throttled with 429 by Lambda) and cannot starve the workflow's functions.
+    this.handler = new AgentFunction(this, 'Handler', {
+      reservedConcurrentExecutions: APPROVAL_CONCURRENCY,
+      ...props.handlerProps,
+      name: 'approval-http',
+      ports: STEP_PORTS['approval-http'],
+    });
 
     this.signingKey = new Secret(this, 'LinkSigningKey', {
       description: 'HMAC key that signs approval links (approval id + expiry); never the task token',

@@ -15,6 +15,21 @@ export interface ApprovalHttpOptions {
   readonly log?: (entry: Record<string, unknown>) => void;
 }
 
+/** Namespace of the project's CloudWatch metrics. */
+export const METRICS_NAMESPACE = 'AutonomousMarketing';
+
+/** An embedded-metric-format line: one refused approval request, by reason. */
+export function refusedMetric(at: string, reason: string): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: Date.parse(at),
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['Reason']], Metrics: [{ Name: 'ApprovalLinkRefused', Unit: 'Count' }] }],
+    },
+    Reason: reason,
+    ApprovalLinkRefused: 1,
+  };
+}
+
 /** The approval use case's ports from the step's ports. */
 export function approvalDepsOf(deps: StepDeps<'approval-http'>, options: ApprovalHttpOptions = {}): ApprovalDeps {
   return {
@@ -29,6 +44,11 @@ export function approvalDepsOf(deps: StepDeps<'approval-http'>, options: Approva
     allowSimulatedReviewer: options.allowSimulatedReviewer ?? false,
     log: options.log ?? ((entry) => console.error(JSON.stringify(entry))),
     names: accountNames(deps.accounts),
+    refused: async ({ at, reason }) => {
+      await deps.runs.countRefused(at, reason);
+      // And a CloudWatch metric from the log line (embedded metric format: no API call, no extra cost).
+      console.log(JSON.stringify(refusedMetric(at, reason)));
+    },
   };
 }
 

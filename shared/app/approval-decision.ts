@@ -36,6 +36,12 @@ export interface ApprovalDeps {
   readonly nonce?: () => string;
   /** Where unexpected failures are logged (the visitor only ever sees a generic page). */
   readonly log?: (entry: Record<string, unknown>) => void;
+  /**
+   * Counts a request that proved no valid link (anyone on the internet can send those): added to
+   * one counter per hour and reason, never appended one by one, so anonymous traffic cannot grow
+   * storage or the audit trail.
+   */
+  readonly refused: (r: { readonly at: string; readonly reason: string }) => Promise<void>;
 }
 
 /** Where a request came from, for the audit of refused attempts. */
@@ -182,7 +188,8 @@ async function confirmationOf(deps: ApprovalDeps, v: Verified): Promise<Confirma
 
 /**
  * The checks every link goes through: a valid signature, a known approval of this approver, still
- * pending and unexpired. Refusals are audited; a decided approval is returned as such.
+ * pending and unexpired. Refusals of authentic links are audited, others counted; a decided
+ * approval is returned as such.
  */
 async function verified(
   deps: ApprovalDeps,
@@ -193,7 +200,8 @@ async function verified(
   const checked = verifyLink(parseLinkQuery(link.approvalId, link.query), deps.key, now);
   if (!checked.ok) {
     if (checked.reason !== 'expired') {
-      await recordAttempt(deps, attempt, checked.reason);
+      // Not an authentic link: counted, not audited one by one.
+      await deps.refused({ at: now, reason: checked.reason });
       return { kind: 'invalid_link', reason: checked.reason };
     }
     // Only an authentic link can be reported as expired, so it may be filed under its run.

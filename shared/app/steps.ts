@@ -127,6 +127,7 @@ export const STEP_PORTS = {
     approvals: ['get', 'decide'],
     accounts: ['get', 'listStakeholders'],
     audit: ['append'],
+    runs: ['countRefused'],
   }),
 } as const satisfies Record<string, StepPorts>;
 

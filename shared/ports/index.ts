@@ -151,6 +151,8 @@ export interface RunRepository {
   reserveTouches(r: TouchReservation & { maxPerStakeholder: number; maxPerAccount: number }): Promise<boolean>;
   /** Gives an action's touch back; once; a no-op if none was made. */
   releaseTouches(r: TouchReservation): Promise<void>;
+  /** Counts a refused anonymous request in its hour (UTC), by reason: one item per hour, however many. */
+  countRefused(at: string, reason: string): Promise<void>;
 }
 
 /** What a tool returned. */

@@ -2,6 +2,7 @@
  * The synthesized template (bundling skipped): the workflow's ASL as rendered, least-privilege IAM
  * per function, and the settings of tables, functions and schedules.
  */
+import { APPROVAL_CONCURRENCY } from '../../cdk/constructs/approval-endpoint.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -292,9 +293,26 @@ describe('CampaignRun and AccountBatch', () => {
 describe('blast radius of one', () => {
   const catchOf = (state: AslState | undefined) => (state?.Catch as Array<{ ErrorEquals: string[]; ResultPath?: string; Next: string }> | undefined) ?? [];
 
-  it('settles an Act whose tool retries ran out as that action\'s failed result, and records the page', () => {
+  it('retries every Lambda task on a dependency busy past the SDK\'s retries, and on a side effect another delivery holds', () => {
+    let tasks = 0;
+    for (const states of [accountBatch(), campaignRun()]) {
+      for (const [name, state] of states) {
+        if (state.Type !== 'Task' || !JSON.stringify(state.Resource ?? '').includes('lambda')) continue;
+        tasks += 1;
+        const retry = retryFor(state, ErrorName.ServiceUnavailable);
+        expect(retry, name).toBeDefined();
+        expect(asList(retry?.ErrorEquals as string[]), name).toContain(ErrorName.SideEffectInProgress);
+      }
+    }
+    // Observe, Plan, Govern, Act, SettleAct, Record; LoadCampaign, the listings, the approval branch, the failures, Summarize.
+    expect(tasks).toBeGreaterThanOrEqual(18);
+  });
+
+  it('settles an Act whose tool retries ran out (or whose call a crashed delivery still holds) as that action\'s failed result, and records the page', () => {
     const states = accountBatch();
-    expect(catchOf(stateOf(states, AccountBatchStates.Act))).toEqual([{ ErrorEquals: [ErrorName.ToolFailed], ResultPath: '$.actFailure', Next: AccountBatchStates.SettleAct }]);
+    expect(catchOf(stateOf(states, AccountBatchStates.Act))).toEqual([
+      { ErrorEquals: [ErrorName.ToolFailed, ErrorName.SideEffectInProgress], ResultPath: '$.actFailure', Next: AccountBatchStates.SettleAct },
+    ]);
     const settle = stateOf(states, AccountBatchStates.SettleAct);
     expect(settle.Resource).toBe(stateOf(states, AccountBatchStates.Act).Resource);
     expect((settle.Parameters as Record<string, unknown>).settle).toBe(true);
@@ -410,6 +428,13 @@ describe('IAM', () => {
     expect(sendTask.flatMap((g) => g.roles as unknown[])).toEqual(
       expect.arrayContaining([{ Ref: logicalId(stack.functions['approval-http'].role) }, { Ref: logicalId(stack.functions['request-approval'].role) }]),
     );
+  });
+
+  it('reserves (and so caps) the concurrency of the public approval function, and of no other', () => {
+    const reserved = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.ReservedConcurrentExecutions !== undefined)
+      .map((r) => [r.Metadata?.['amk:function'], r.Properties?.ReservedConcurrentExecutions]);
+    expect(reserved).toEqual([['approval-http', APPROVAL_CONCURRENCY]]);
   });
 
   it('lets the schedules start only CampaignRun executions', () => {

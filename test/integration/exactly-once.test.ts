@@ -193,3 +193,12 @@ describe('touch reservations', { timeout: 60_000 }, () => {
     expect(await runs.reserveTouches(touch('later', ['cfo']))).toBe(false);
   });
 });
+
+describe('refused anonymous requests', { timeout: 60_000 }, () => {
+  it('are counted in one item per hour, however many arrive at once', async () => {
+    const runs = new DynamoRunRepository(db.client, db.tables.runs);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => runs.countRefused(`2026-03-02T09:${String(i % 60).padStart(2, '0')}:00.000Z`, i % 3 === 0 ? 'malformed' : 'bad_signature')));
+    expect(await runs.refusedIn('2026-03-02T09')).toEqual({ total: 300, malformed: 100, bad_signature: 200 });
+    await expect(runs.countRefused('2026-03-02T09:00:00.000Z', 'Robert\'); DROP TABLE')).rejects.toThrow(/expected a short snake_case name/);
+  });
+});

@@ -138,6 +138,7 @@ class MemRuns implements RunRepository {
     if (!this.applied.has(`${item}|reserve#${r.actionId}`) || !this.once(item, `release#${r.actionId}`)) return;
     for (const k of [`${item}#account`, ...r.stakeholderIds.map((id) => `${item}#${id}`)]) this.reserved.set(k, (this.reserved.get(k) ?? 0) - 1);
   }
+  async countRefused(): Promise<void> {}
   async releaseSpend(r: SpendReservation): Promise<void> {
     for (const item of [r.runId, `${r.agentId}#${r.month}`]) {
       if (this.applied.has(`${item}|reserve#${r.actionId}`) && this.once(item, `release#${r.actionId}`)) this.reserved.set(item, (this.reserved.get(item) ?? 0) - r.usd);

@@ -66,6 +66,7 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     releaseSpend: on('UpdateItem'),
     reserveTouches: on('UpdateItem', 'GetItem'),
     releaseTouches: on('UpdateItem'),
+    countRefused: on('UpdateItem'),
   },
 };
 

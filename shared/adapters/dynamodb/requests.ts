@@ -899,6 +899,23 @@ export function releaseOn(table: string, on: ReservationItem, actionId: string, 
   };
 }
 
+/** Key of the counters of refused anonymous approval requests in one hour (UTC, `YYYY-MM-DDTHH`). */
+export const refusedKey = (hour: string): PrimaryKey => ({ pk: 'REFUSED', sk: `HOUR#${hour}` });
+
+/** UpdateItem counting one refused anonymous request in its hour, by reason. */
+export function countRefused(table: string, at: string, reason: string): UpdateCommandInput {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new InvalidInputError(`refused request at "${at}": not an ISO time`);
+  if (!/^[a-z_]{1,40}$/.test(reason)) throw new InvalidInputError(`refused request reason "${reason}": expected a short snake_case name`);
+  return {
+    TableName: table,
+    Key: refusedKey(new Date(ms).toISOString().slice(0, 13)),
+    UpdateExpression: 'ADD #reason :one, #total :one',
+    ExpressionAttributeNames: { '#reason': reason, '#total': 'total' },
+    ExpressionAttributeValues: { ':one': 1 },
+  };
+}
+
 /** GetItem of a reservation's item (strongly consistent: was the action's reservation made?). */
 export function getReservationItem(table: string, on: ReservationItem): GetCommandInput {
   return { TableName: table, Key: reservationKey(on), ConsistentRead: true };

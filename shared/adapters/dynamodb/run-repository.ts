@@ -12,6 +12,8 @@ import { documentClient, isConditionalCheckFailed } from './client.ts';
 import {
   addAgentSpend,
   addRunCounters,
+  countRefused,
+  refusedKey,
   getAgentSpend,
   getRunHeader,
   getReservationItem,
@@ -172,6 +174,17 @@ export class DynamoRunRepository implements RunRepository {
   /** Gives an action's touch back (it was rejected, expired, failed or blocked at send): once. */
   async releaseTouches(r: TouchReservation): Promise<void> {
     await this.release({ touchesOf: r.accountId, week: r.week }, r.actionId, touchTerms(r, 0, 0));
+  }
+
+  /** Counts a refused anonymous approval request in its hour, by reason (ADD on one item per hour). */
+  async countRefused(at: string, reason: string): Promise<void> {
+    await this.doc.send(new UpdateCommand(countRefused(this.table, at, reason)));
+  }
+
+  /** The refused anonymous requests of an hour (`YYYY-MM-DDTHH`), by reason and in total (the operator's view). */
+  async refusedIn(hour: string): Promise<Record<string, number>> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: refusedKey(hour), ConsistentRead: true }));
+    return Object.fromEntries(Object.entries(out.Item ?? {}).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
   }
 
   /** What an account's stakeholders have reserved in a week (the chaos check reads it). */
