@@ -6,7 +6,7 @@ import type { Approval } from '../domain/model.ts';
 import type { AccountRepository, ApprovalRepository, AuditLog, IdempotentRunner, Mailer, TaskCallback } from '../ports/index.ts';
 import { EffectKeys } from '../domain/effects.ts';
 import type { RequestApprovalInput } from './contracts.ts';
-import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidInputError } from '../domain/errors.ts';
+import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, InvalidInputError, TaskNotWaitingError } from '../domain/errors.ts';
 import { linkUrl, signLink } from '../domain/approval-link.ts';
 import { renderApprovalEmail, type ApprovalNames } from './approval-views.ts';
 
@@ -70,7 +70,12 @@ export async function requestApproval(
   } else if (existing.status === 'approved' || existing.status === 'rejected') {
     // Decided while no task waited for it (the run was down, or this is its retry with a new
     // token): the decision stands and goes to this task at once; nobody is asked again.
-    await deps.callback.succeed(input.taskToken, { approvalId: existing.id, status: existing.status });
+    try {
+      await deps.callback.succeed(input.taskToken, { approvalId: existing.id, status: existing.status });
+    } catch (err) {
+      // A second delivery of this very task: the first one completed it already.
+      if (!(err instanceof TaskNotWaitingError)) throw err;
+    }
     await deps.audit.appendOnce([
       {
         stream: runStream(existing.runId),

@@ -158,6 +158,34 @@ describe('requesting an approval', () => {
     expect(mailer.sent).toHaveLength(1);
     expect(second).toEqual(first);
   });
+
+  it('waits with a new task\'s token when the old task is gone (a retry or a restarted run), with a new link', async () => {
+    await approvals.create(queuedApproval());
+    const view = { accountName: 'Acme Corp', stakeholderNames: [] };
+    await requestApproval(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, taskToken: TOKEN }, view);
+    now = '2030-01-01T00:10:00.000Z';
+    const again = await requestApproval(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, taskToken: 'token-of-the-new-task' }, view);
+    expect(await approvals.get('apr-1')).toMatchObject({ status: 'pending', taskToken: 'token-of-the-new-task', expiresAt: '2030-01-01T01:10:00.000Z' });
+    expect(mailer.sent).toHaveLength(2);
+    expect(mailer.sent[1]?.text).toContain(again.link);
+    expect(audit.ofKind('approval_requested')).toHaveLength(2);
+  });
+
+  it('completes a new task at once with a decision made while no task waited, once however often it is delivered', async () => {
+    await approvals.create(queuedApproval());
+    const view = { accountName: 'Acme Corp', stakeholderNames: [] };
+    await requestApproval(deps, { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, taskToken: TOKEN }, view);
+    // The approver decides; the task that waited is gone (the run was killed), so nothing hears it.
+    await approvals.decide('apr-1', { status: 'approved', at: now, by: 'dana@example.com', reviewerKind: 'human' });
+    const input = { approvalId: 'apr-1', runId: 'run-1', timeoutSeconds: 3600, taskToken: 'token-of-the-resumed-run' };
+    await requestApproval(deps, input, view);
+    expect(callback.succeeded).toEqual([{ token: 'token-of-the-resumed-run', output: { approvalId: 'apr-1', status: 'approved' } }]);
+    // Delivered again: the task is already complete (Step Functions answers TaskTimedOut), nothing else happens.
+    callback.failWith = 'TaskTimedOut';
+    await requestApproval(deps, input, view);
+    expect(mailer.sent).toHaveLength(1);
+    expect(audit.ofKind('approval_decided').filter((e) => e.data['resumed'] === true)).toHaveLength(1);
+  });
 });
 
 describe('answering approval links', () => {
