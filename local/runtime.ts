@@ -49,7 +49,9 @@ import { Market } from './simulator/market.ts';
 import { SimulatedToolGateway } from './simulator/tool-gateway.ts';
 import { LOCAL_REGION, localSecretArn, resolveIntrinsics, resolveTemplate, type ResolveHooks, type ResolvedTemplate, type TemplateFunction, type TemplateStateMachine } from './engine/template.ts';
 import { TaskTokenRegistry } from './engine/task-tokens.ts';
-import { startSfnEndpoint } from './engine/sfn-endpoint.ts';
+import { StartExecutionError, startSfnEndpoint } from './engine/sfn-endpoint.ts';
+import { runIdOf } from '../shared/app/campaign-run.ts';
+import { randomUUID } from 'node:crypto';
 import { WorkflowEngine, type ExecutionStats, type LambdaUsage, type LocalLambda } from './engine/workflow-engine.ts';
 import { withLogTally } from './engine/log-meter.ts';
 import { costInputsOf, type RunUsage } from './engine/cost-inputs.ts';
@@ -326,6 +328,8 @@ export class LocalRuntime {
     /** What was injected so far (all zero without a fault plan). */
     readonly faults: FaultTally,
     private readonly closers: Array<() => Promise<void>>,
+    /** The schedules' target (StartRun), invoked for every scheduled run. */
+    private readonly startRun: { readonly logicalId: string; readonly lambda: LocalLambda },
   ) {
     this.runNow = market.now();
   }
@@ -410,10 +414,14 @@ export class LocalRuntime {
       market.onTouch = (touch) => appendFileSync(journal, `${JSON.stringify({ n: market.totalTouches(), touch })}\n`);
 
       const tokens = new TaskTokenRegistry();
-      const sfn = await startSfnEndpoint(tokens);
+      let runtime: LocalRuntime | undefined;
+      // StartExecution (the schedule's target starts runs by name) is served by this runtime's engine.
+      const sfn = await startSfnEndpoint(tokens, 0, (r) => {
+        if (runtime === undefined) throw new Error('StartExecution before the runtime started');
+        return runtime.startExecution(r);
+      });
       closers.push(() => sfn.close());
 
-      let runtime: LocalRuntime | undefined;
       const clock = () => (runtime ? runtime.clock() : market.now());
       const toolGateway = new SimulatedToolGateway(market, clock, { faults: { failOnCall: options.toolFaults ?? [] } });
       const faults = new FaultTally(options.faults ?? NO_FAULTS);
@@ -541,6 +549,7 @@ export class LocalRuntime {
       }
 
       const lambdas = new Map<string, LocalLambda>();
+      let startRunLambda: { logicalId: string; lambda: LocalLambda } | undefined;
       for (const fn of resolved.functions.values()) {
         if (fn.name === 'approval-http') continue; // served by the approval server, not the workflow
         const name = stepOf(fn);
@@ -572,7 +581,12 @@ export class LocalRuntime {
         runs: new DynamoRunRepository(client, names.runs),
         signingKey: Buffer.from(signingSecret ?? '', 'utf8'),
       };
-      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers);
+      for (const fn of resolved.functions.values()) {
+        const lambda = lambdas.get(fn.logicalId);
+        if (fn.name === 'start-run' && lambda) startRunLambda = { logicalId: fn.logicalId, lambda };
+      }
+      if (startRunLambda === undefined) throw new Error('the template has no start-run function (the schedules\' target)');
+      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers, startRunLambda);
       return runtime;
     } catch (err) {
       for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -604,7 +618,8 @@ export class LocalRuntime {
     const existing = opts.runId !== undefined ? await this.deps.runs.get(opts.runId) : undefined;
     this.runNow = existing?.now ?? this.market.now();
     this.runStartedAt = Date.now();
-    const runId = opts.runId ?? `${this.bundle.campaign.id}-${this.runNow.slice(0, 10)}`;
+    // A scheduled run is named by StartRun from its scheduled time (the same function in AWS).
+    const runId = opts.runId ?? runIdOf(this.bundle.campaign.id, this.runNow);
     const touchesBefore = this.market.totalTouches();
     const pagesBefore = await this.deps.runs.countPages(runId);
     // Everything counted from here to the end of the execution is this run's.
@@ -614,7 +629,21 @@ export class LocalRuntime {
     this.extraLambdas.take();
     const execute = (id: string, onEvent?: typeof opts.onEvent) =>
       this.engine.execute(this.campaignRun.logicalId, { campaignId: this.bundle.campaign.id, scheduledTime: this.runNow, runId: id }, { name: id, onEvent });
-    const [{ output, stats }] = await Promise.all([execute(runId, opts.onEvent), ...(opts.alongside !== undefined ? [execute(opts.alongside)] : [])]);
+    // Scheduled (no run id): as EventBridge Scheduler does, invoke StartRun, which starts the
+    // execution named after the run through StartExecution. A run id given: a manual start of it.
+    const scheduled = async () => {
+      this.currentOnEvent = opts.onEvent;
+      const started = performance.now();
+      const out = (await this.startRun.lambda(
+        { campaignId: this.bundle.campaign.id, scheduledTime: this.runNow },
+        { functionName: this.startRun.logicalId, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false },
+      )) as { runId: string };
+      this.extraLambdas.add(this.startRun.logicalId, performance.now() - started);
+      const execution = this.executions.get(out.runId);
+      if (out.runId !== runId || execution === undefined) throw new Error(`StartRun started ${out.runId}, expected the execution ${runId}`);
+      return execution.done;
+    };
+    const [{ output, stats }] = await Promise.all([opts.runId === undefined ? scheduled() : execute(runId, opts.onEvent), ...(opts.alongside !== undefined ? [execute(opts.alongside)] : [])]);
     const capacity: CapacitySnapshot = this.meter.snapshot();
     const extra = this.extraLambdas.take();
     const usage: RunUsage = {
@@ -637,6 +666,34 @@ export class LocalRuntime {
       writeAtomic(join(this.dataDir, 'market.json'), JSON.stringify(this.market.toJSON()));
     }
     return { runId, now: this.runNow, summary: output, stats, signalsNextWeek: signals.length, usage, cost: costInputsOf(usage, this.template), sideEffects };
+  }
+
+  /** Executions started through StartExecution in this process, by name. */
+  private readonly executions = new Map<string, { input: string; startDate: number; running: boolean; done: ReturnType<WorkflowEngine['execute']> }>();
+  private currentOnEvent: ((e: { type: string; state?: string; machine: string }) => void) | undefined;
+
+  /**
+   * StartExecution as Step Functions answers it for a Standard state machine: a name that is
+   * running with the same input is that execution (nothing new starts); a name already used
+   * otherwise is ExecutionAlreadyExists.
+   */
+  startExecution(r: { stateMachineArn: string; name: string; input: unknown }): { executionArn: string; startDate: number } {
+    const logicalId = r.stateMachineArn.split(':stateMachine:')[1];
+    if (logicalId !== this.campaignRun.logicalId) throw new StartExecutionError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${r.stateMachineArn}'`);
+    const executionArn = r.stateMachineArn.replace(':stateMachine:', ':execution:') + `:${r.name}`;
+    const input = JSON.stringify(r.input);
+    const existing = this.executions.get(r.name);
+    if (existing !== undefined) {
+      if (existing.running && existing.input === input) return { executionArn, startDate: existing.startDate };
+      throw new StartExecutionError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const entry = { input, startDate: Date.now(), running: true, done: this.engine.execute(logicalId, r.input, { name: r.name, onEvent: this.currentOnEvent }) };
+    const finished = () => {
+      entry.running = false;
+    };
+    entry.done.then(finished, finished);
+    this.executions.set(r.name, entry);
+    return { executionArn, startDate: entry.startDate };
   }
 
   /** Stops every server and closes the database. */

@@ -253,6 +253,11 @@ export class AgentFunction extends Construct {
         case 'approvalBaseUrl':
           setEnv(FLAG_PORT_ENV.approvalBaseUrl as string, resources.approvalBaseUrl);
           break;
+        case 'starter':
+          // Nothing the state machine invokes: the grant can sit in the function's default policy.
+          setEnv(FLAG_PORT_ENV.starter as string, resources.stateMachine().stateMachineArn);
+          this.allow(['states:StartExecution'], [resources.stateMachine().stateMachineArn]);
+          break;
         case 'callback':
           // Its own policy, which nothing depends on: the state machine depends on the functions it
           // invokes, so a grant in the function's default policy would close a cycle.

@@ -1,24 +1,28 @@
 /**
  * One EventBridge Scheduler schedule per campaign, starting a CampaignRun at the campaign's own
  * expression and time zone. The schedules come from the validated campaign files, so a campaign
- * added in git is scheduled by the next deploy and a broken one fails synth instead.
+ * added in git is scheduled by the next deploy and a broken one fails synth instead. The target is
+ * the StartRun function, which names the execution after the run: Scheduler's own Step Functions
+ * target cannot (the scheduled time's ':' is not allowed in an execution name), and a name is what
+ * makes a double-fired schedule one execution.
  */
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { Campaign } from '../../shared/domain/config.ts';
+import { wildcardResourceFinding } from '../nag.ts';
 
 /** Properties of {@link CampaignSchedules}. */
 export interface CampaignSchedulesProps {
   /** The validated campaigns (from `loadAllCampaigns`). */
   readonly campaigns: ReadonlyArray<{ readonly campaign: Campaign }>;
-  /** The state machine every schedule starts (CampaignRun). */
-  readonly stateMachine: IStateMachine;
+  /** The function every schedule invokes (StartRun), which starts the CampaignRun. */
+  readonly startRun: IFunction;
   /**
-   * Attempts Scheduler makes when StartExecution fails (throttling, transient errors).
+   * Attempts Scheduler makes when the invocation fails (throttling, transient errors).
    * @default 3
    */
   readonly retryAttempts?: number;
@@ -30,11 +34,11 @@ export interface CampaignSchedulesProps {
   readonly maxEventAge?: Duration;
 }
 
-/** A schedule per campaign, with a role that may only start the CampaignRun state machine. */
+/** A schedule per campaign, with a role that may only invoke StartRun. */
 export class CampaignSchedules extends Construct {
   /** The schedules, by campaign id. */
   readonly schedules: ReadonlyMap<string, Schedule>;
-  /** The role Scheduler assumes to start executions. */
+  /** The role Scheduler assumes to invoke StartRun. */
   readonly role: Role;
 
   constructor(scope: Construct, id: string, props: CampaignSchedulesProps) {
@@ -46,7 +50,7 @@ export class CampaignSchedules extends Construct {
     const stack = Stack.of(this);
     // Confused-deputy guard: only schedules of this account's default group may assume the role.
     this.role = new Role(this, 'Role', {
-      description: 'Lets EventBridge Scheduler start CampaignRun executions',
+      description: 'Lets EventBridge Scheduler invoke StartRun',
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: {
@@ -56,7 +60,7 @@ export class CampaignSchedules extends Construct {
         },
       }),
     });
-    props.stateMachine.grantStartExecution(this.role);
+    // (LambdaInvoke grants the role lambda:InvokeFunction on the function and its qualifiers.)
 
     const schedules = new Map<string, Schedule>();
     for (const { campaign } of props.campaigns) {
@@ -65,7 +69,7 @@ export class CampaignSchedules extends Construct {
         schedule: ScheduleExpression.expression(campaign.schedule.expression, TimeZone.of(campaign.schedule.timezone)),
         // Runs plan against the scheduled time; spreading them would only blur the run's clock.
         timeWindow: TimeWindow.off(),
-        target: new StepFunctionsStartExecution(props.stateMachine, {
+        target: new LambdaInvoke(props.startRun, {
           role: this.role,
           input: ScheduleTargetInput.fromObject({ campaignId: campaign.id, scheduledTime: ContextAttribute.scheduledTime }),
           retryAttempts: props.retryAttempts ?? 3,
@@ -75,5 +79,12 @@ export class CampaignSchedules extends Construct {
       schedules.set(campaign.id, schedule);
     }
     this.schedules = schedules;
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: wildcardResourceFinding(this, `${props.startRun.functionArn}:*`),
+        reason: 'LambdaInvoke grants lambda:InvokeFunction on StartRun and its versions/aliases (":*"); the wildcard covers qualifiers of this one function only.',
+      });
+    }
   }
 }

@@ -18,7 +18,7 @@ import { CampaignWorkflow, WORKFLOW_FUNCTION_NAMES, type WorkflowFunctionName } 
 import { DataTables } from '../constructs/data-tables.ts';
 
 /** Every Lambda of the system: the workflow's tasks plus the approval endpoint. */
-export type FunctionName = WorkflowFunctionName | 'approval-http';
+export type FunctionName = WorkflowFunctionName | 'approval-http' | 'start-run';
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -108,7 +108,9 @@ export class CampaignStack extends Stack {
     checkApprovalWaits(campaigns, this.workflow.runTimeout.toSeconds());
 
     this.approvals = new ApprovalEndpoint(this, 'Approvals');
-    this.functions = { ...workflowFunctions, 'approval-http': this.approvals.handler };
+    // The schedules' target: starts the CampaignRun execution named after its run.
+    const startRun = new AgentFunction(fnScope, 'StartRun', { name: 'start-run', ports: STEP_PORTS['start-run'], campaignsFile: this.campaignsFile });
+    this.functions = { ...workflowFunctions, 'approval-http': this.approvals.handler, 'start-run': startRun };
 
     // Each function gets exactly what its ports need (shared/app/steps.ts): environment and grants.
     for (const fn of Object.values(this.functions)) {
@@ -124,7 +126,7 @@ export class CampaignStack extends Stack {
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {
       campaigns,
-      stateMachine: this.workflow.campaignRun,
+      startRun: startRun.lambda,
     });
   }
 }

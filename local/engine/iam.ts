@@ -107,6 +107,8 @@ export function iamRequestsOf(
     case 'secretsmanager':
       return [{ action: `secretsmanager:${operation}`, anyOf: [String(input.SecretId ?? '')] }];
     case 'sfn': {
+      // StartExecution is on the state machine it names; the task callbacks on the machine that minted the token.
+      if (typeof input.stateMachineArn === 'string') return [{ action: `states:${operation}`, anyOf: [input.stateMachineArn] }];
       const token = String(input.taskToken ?? '');
       return [{ action: `states:${operation}`, anyOf: [stateMachineOfToken(token) ?? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:unknown-token`] }];
     }

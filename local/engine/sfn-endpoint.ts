@@ -1,6 +1,7 @@
 /**
  * A small HTTP endpoint on 127.0.0.1 that speaks the Step Functions JSON protocol for the task
- * callbacks, so unmodified `@aws-sdk/client-sfn` code (the approval handler) decides local tasks.
+ * callbacks, so unmodified `@aws-sdk/client-sfn` code (the approval handler) decides local tasks,
+ * and StartExecution (the schedule's target starts runs by name).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,20 @@ import { CallbackError, type TaskTokenRegistry } from './task-tokens.ts';
 const SuccessBody = z.object({ taskToken: z.string().min(1), output: z.string() });
 const FailureBody = z.object({ taskToken: z.string().min(1), error: z.string().optional(), cause: z.string().optional() });
 const HeartbeatBody = z.object({ taskToken: z.string().min(1) });
+const StartBody = z.object({ stateMachineArn: z.string().min(1), name: z.string().min(1).max(80), input: z.string().optional() });
+
+/** Starts a local execution (the runtime's engine); throws CallbackError-like faults by name. */
+export type StartExecution = (r: { stateMachineArn: string; name: string; input: unknown }) => { executionArn: string; startDate: number };
+
+/** A StartExecution the endpoint refuses, with the AWS error name it answers with. */
+export class StartExecutionError extends Error {
+  constructor(
+    override readonly name: 'ExecutionAlreadyExists' | 'StateMachineDoesNotExist' | 'InvalidName',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const readBody = (req: IncomingMessage, limit = 262_144): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -25,7 +40,7 @@ const readBody = (req: IncomingMessage, limit = 262_144): Promise<string> =>
   });
 
 /** Starts the endpoint; returns its URL for `new SFNClient({ endpoint })`. */
-export async function startSfnEndpoint(registry: TaskTokenRegistry, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+export async function startSfnEndpoint(registry: TaskTokenRegistry, port = 0, startExecution?: StartExecution): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
@@ -52,6 +67,24 @@ export async function startSfnEndpoint(registry: TaskTokenRegistry, port = 0): P
           const b = FailureBody.parse(body);
           registry.fail(b.taskToken, b.error ?? '', b.cause ?? '');
           return send(200, {});
+        }
+        case 'AWSStepFunctions.StartExecution': {
+          if (!startExecution) return fault('UnknownOperationException', 'StartExecution is not served by this endpoint');
+          const b = StartBody.parse(body);
+          if (!/^[A-Za-z0-9_-]+$/.test(b.name)) return fault('InvalidName', `Invalid Name: '${b.name}'`);
+          let input: unknown;
+          try {
+            input = b.input === undefined ? {} : JSON.parse(b.input);
+          } catch {
+            return fault('InvalidExecutionInput', 'input is not valid JSON');
+          }
+          try {
+            const started = startExecution({ stateMachineArn: b.stateMachineArn, name: b.name, input });
+            return send(200, { executionArn: started.executionArn, startDate: started.startDate / 1000 });
+          } catch (err) {
+            if (err instanceof StartExecutionError) return fault(err.name, err.message);
+            throw err;
+          }
         }
         case 'AWSStepFunctions.SendTaskHeartbeat': {
           HeartbeatBody.parse(body);

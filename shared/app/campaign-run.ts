@@ -26,6 +26,7 @@ import {
   type ToolCallResult,
   type ActInput,
   type RecordFailureInput,
+  type ScheduledRunInput,
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
 import { AgentPausedError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
@@ -58,13 +59,35 @@ function charterOf(bundle: CampaignBundle, agentId: string): { charter: Charter;
   return found;
 }
 
+/**
+ * The id of a campaign's run at a time: what a scheduled run is called, and the name of its
+ * execution (letters, digits, - and _ only, as execution names allow).
+ */
+export const runIdOf = (campaignId: string, at: string): string => `${campaignId}-${at.replace(/[-:.]/g, '').slice(0, 15)}`;
+
+/**
+ * StartRun, the schedule's target: starts the CampaignRun execution named after the run. Scheduler
+ * delivers at least once, and a second start of the same name and input is the first execution.
+ */
+export async function startScheduledRun(deps: StepDeps<'start-run'>, input: ScheduledRunInput): Promise<{ runId: string; executionArn: string }> {
+  const bundle = await deps.config.load(input.campaignId);
+  const runId = runIdOf(bundle.campaign.id, input.scheduledTime);
+  const { executionArn } = await deps.starter.start(runId, { campaignId: bundle.campaign.id, scheduledTime: input.scheduledTime, runId });
+  return { runId, executionArn };
+}
+
 /** LoadCampaign: validates the campaign, opens the run, and describes its shards. */
 export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: StartRunInput): Promise<LoadCampaignOutput> {
   const bundle = await deps.config.load(input.campaignId);
   const now = input.scheduledTime ?? deps.clock();
-  const runId = input.runId ?? `${bundle.campaign.id}-${now.replace(/[-:.]/g, '').slice(0, 15)}`;
+  const runId = input.runId ?? runIdOf(bundle.campaign.id, now);
   const charterHashes = Object.fromEntries(bundle.charters.map((c) => [c.charter.id, c.hash]));
-  const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes });
+  // What the agents have learned, as it stands now: every page of the run plans with it, so a page
+  // planned again (a retry, a restart, a redrive) plans the same actions whatever other pages and
+  // runs recorded meanwhile, and each decision can be replayed from the run header.
+  const active = bundle.charters.filter((c) => c.charter.status !== 'paused').map((c) => c.charter.id);
+  const models = Object.fromEntries(await Promise.all(active.map(async (id) => [id, (await deps.memory.getModel(id)).arms] as const)));
+  const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes, models });
   // The run exists (a repeated schedule, a manual re-run, a redrive): resume it at its own clock.
   // Pages it recorded are replayed from the ledger, not planned again.
   if (!started.created && started.run.campaignId !== bundle.campaign.id) {
@@ -86,10 +109,12 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
         charterHashes,
         paused: bundle.charters.filter((c) => c.charter.status === 'paused').map((c) => c.charter.id),
         seed: deps.seed,
+        // What every page of the run plans with (as the header holds it).
+        models: started.created ? models : (started.run.models ?? {}),
       },
     },
   ]);
-  return shardsOf(started.run, bundle.campaign.shards, !started.created);
+  return shardsOf({ runId: started.run.runId, campaignId: started.run.campaignId, now: started.run.now }, bundle.campaign.shards, !started.created);
 }
 
 /** The run and its shard descriptors, each from the start of its shard. */
@@ -200,7 +225,9 @@ const toRecentTouch = (m: MemoryEntry): RecentTouch => ({
 export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { observed: ObserveOutput }): Promise<PlanOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
   const active = bundle.charters.filter((c) => c.charter.status !== 'paused');
-  const models = new Map(await Promise.all(active.map(async (c) => [c.charter.id, await deps.memory.getModel(c.charter.id)] as const)));
+  // The statistics the run started with (see loadCampaign), not the live ones.
+  const run = await deps.runs.get(input.shard.runId);
+  const models = new Map(active.map((c) => [c.charter.id, { agentId: c.charter.id, arms: run?.models?.[c.charter.id] ?? {}, version: 0 }] as const));
   const plans = input.observed.accounts.flatMap((observed) =>
     active.map(({ charter }) =>
       planAccount({

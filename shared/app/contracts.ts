@@ -38,6 +38,10 @@ export const StartRunInput = z.object({
 });
 export type StartRunInput = z.infer<typeof StartRunInput>;
 
+/** StartRun (the schedule's target) input: the campaign and the time Scheduler fired for. */
+export const ScheduledRunInput = z.object({ campaignId: z.string().min(1), scheduledTime: Iso });
+export type ScheduledRunInput = z.infer<typeof ScheduledRunInput>;
+
 /** The run everything below belongs to. */
 export const RunContext = z.object({
   runId: z.string().min(1),

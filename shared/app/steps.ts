@@ -13,6 +13,7 @@ import type {
   ApprovalRepository,
   AuditLog,
   ConfigSource,
+  ExecutionStarter,
   IdempotentRunner,
   Mailer,
   MemoryRepository,
@@ -52,11 +53,13 @@ export interface FlagPorts {
   readonly signingKey: { readonly signingKey: Buffer };
   /** Where approval links point (the approval Function URL). */
   readonly approvalBaseUrl: { readonly approvalBaseUrl: string };
+  /** Starts CampaignRun executions by name. */
+  readonly starter: { readonly starter: ExecutionStarter };
 }
 /** Name of a flag port. */
 export type FlagPort = keyof FlagPorts;
 /** The flag ports, in a fixed order. */
-export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl'];
+export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter'];
 
 /** A step's declaration: the repository methods it calls and the flag ports it uses. */
 export type StepPorts = { readonly [K in TablePort]?: readonly (keyof TablePorts[K])[] } & { readonly [K in FlagPort]?: true };
@@ -85,14 +88,17 @@ export const declarePorts = <const P extends StepPorts>(ports: P): P => ports;
  * it here is a type error; adding it here gives the function its grant and environment.
  */
 export const STEP_PORTS = {
-  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], audit: ['appendOnce'] }),
+  // The schedule's target: names the CampaignRun execution after its run, so a double-fired
+  // schedule starts one execution.
+  'start-run': declarePorts({ config: true, starter: true }),
+  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], memory: ['getModel'], audit: ['appendOnce'] }),
   observe: declarePorts({
     config: true,
     runs: ['getPage'],
     accounts: ['listByShard', 'listStakeholders', 'listSignalsSince', 'saveState', 'putStakeholder'],
     memory: ['listForAccount', 'addOutcomes'],
   }),
-  plan: declarePorts({ config: true, seed: true, memory: ['getModel'] }),
+  plan: declarePorts({ config: true, seed: true, runs: ['get'] }),
   govern: declarePorts({ config: true, runs: ['reserveSpend', 'reserveTouches', 'releaseTouches'] }),
   act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'] }),
   record: declarePorts({ config: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),

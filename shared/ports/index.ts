@@ -121,9 +121,9 @@ export interface RunRepository {
    * Opens a run once: a second start of the same run id changes nothing and returns the run as
    * first started (`created: false`), so a repeated start resumes it at its own clock.
    */
-  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }): Promise<{
+  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, OutcomeModel['arms']> }): Promise<{
     created: boolean;
-    run: { runId: string; campaignId: string; now: string };
+    run: { runId: string; campaignId: string; now: string; models?: Record<string, OutcomeModel['arms']> };
   }>;
   /** The page of a shard this run already recorded, by the cursor it started at (null: the first). */
   getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined>;
@@ -131,7 +131,8 @@ export interface RunRepository {
   putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void>;
   /** Adds to named counters atomically. */
   addCounters(runId: string, counters: Record<string, number>, once: EffectKey): Promise<void>;
-  get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined>;
+  /** The run header: its counters, and the agents' learned statistics as they were when it started (every page plans with them). */
+  get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number>; models?: Record<string, OutcomeModel['arms']> } | undefined>;
   /** Adds to what an agent spent in a calendar month (`YYYY-MM`, UTC), atomically across runs and shards. */
   addAgentSpend(agentId: string, month: string, usd: number, once: EffectKey): Promise<void>;
   /** What an agent committed in a calendar month (`YYYY-MM`): reserved, or executed if more; 0 when nothing was recorded. */
@@ -166,6 +167,15 @@ export interface ToolResult {
 export interface ToolAccount {
   readonly id: string;
   readonly name: string;
+}
+
+/** Starts CampaignRun executions (the schedule's target does, by name). */
+export interface ExecutionStarter {
+  /**
+   * Starts an execution named `name` with `input`. Standard executions are idempotent by name: a
+   * second start with the same name and input returns the first execution and starts nothing.
+   */
+  start(name: string, input: unknown): Promise<{ executionArn: string }>;
 }
 
 /** The side-effecting connectors (email, CRM task, ads, ...). */

@@ -437,16 +437,23 @@ describe('IAM', () => {
     expect(reserved).toEqual([['approval-http', APPROVAL_CONCURRENCY]]);
   });
 
-  it('lets the schedules start only CampaignRun executions', () => {
-    const statements = statementsOfRole(template, logicalId(stack.schedules.role));
-    expect(statements).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId(stack.workflow.campaignRun) } }]);
+  it('lets the schedules invoke only StartRun, and StartRun start only CampaignRun executions', () => {
+    const startRun = stack.functions['start-run'];
+    const arn = { 'Fn::GetAtt': [logicalId(startRun.lambda), 'Arn'] };
+    expect(statementsOfRole(template, logicalId(stack.schedules.role))).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [arn, { 'Fn::Join': ['', [arn, ':*']] }] },
+    ]);
+    const starts = statementsOfRole(template, logicalId(startRun.role)).filter((st) => asList(st.Action).some((a) => a.startsWith('states:')));
+    expect(starts).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId(stack.workflow.campaignRun) } }]);
+    const variables = (template.Resources[logicalId(startRun.lambda)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.CAMPAIGN_RUN_ARN).toEqual({ Ref: logicalId(stack.workflow.campaignRun) });
   });
 });
 
 describe('functions', () => {
   it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group and its handler in metadata', () => {
     const ids = idsOfType(template, 'AWS::Lambda::Function');
-    expect(ids).toHaveLength(14);
+    expect(ids).toHaveLength(15);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const resource = template.Resources[logicalId(fn.lambda)];
       expect(resource?.Properties).toMatchObject({
@@ -524,7 +531,7 @@ describe('tables', () => {
 });
 
 describe('schedules', () => {
-  it('starts CampaignRun for each campaign at its own expression and time zone, with the scheduled time as the run clock', () => {
+  it('starts a run of each campaign at its own expression and time zone through StartRun, with the scheduled time as the run clock', () => {
     const campaigns = loadAllCampaigns(join(PROJECT_ROOT, 'config'));
     const schedules = idsOfType(template, 'AWS::Scheduler::Schedule').map((id) => template.Resources[id]?.Properties ?? {});
     expect(schedules).toHaveLength(campaigns.length);
@@ -536,7 +543,7 @@ describe('schedules', () => {
         ScheduleExpressionTimezone: campaign.schedule.timezone,
         FlexibleTimeWindow: { Mode: 'OFF' },
         Target: {
-          Arn: { Ref: logicalId(stack.workflow.campaignRun) },
+          Arn: { 'Fn::GetAtt': [logicalId(stack.functions['start-run'].lambda), 'Arn'] },
           RoleArn: { 'Fn::GetAtt': [logicalId(stack.schedules.role), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 3 },
         },

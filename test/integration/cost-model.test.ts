@@ -205,17 +205,18 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     expect(result.stats.maxHistoryEvents.EXPRESS).toBeGreaterThanOrEqual(2 + 2 * 7 + 3 * 5);
   });
 
-  it('counts every Lambda invocation: 5 per page, 6 in the parent, 2 for the approval page', () => {
+  it('counts every Lambda invocation: 5 per page, 6 in the parent, 2 for the approval page, 1 for StartRun', () => {
     // Parent: LoadCampaign, ListShardApprovals and ListApprovalPage (only for the shard that
     // queued), RequestApproval, ActApproved, Summarize. The reviewer's GET and POST of the
-    // approval page are the approval function's two invocations.
+    // approval page are the approval function's two invocations; the schedule invokes StartRun.
     expect(result.stats.lambdaInvocations).toBe(5 * pages + 6);
     const byName = Object.fromEntries(result.cost.lambda.map((f) => [f.name, f]));
     expect(byName['approval-http']?.invocations).toBe(2);
+    expect(byName['start-run']?.invocations).toBe(1);
     // Priced at the memory and architecture the synthesized template gives the function.
     const observe = [...env.runtime.template.functions.values()].find((f) => f.name === 'observe');
     expect(byName.observe).toMatchObject({ invocations: pages, memoryMb: observe?.memoryMb, architecture: observe?.architecture });
-    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2);
+    expect(result.cost.lambda.reduce((n, f) => n + f.invocations, 0)).toBe(5 * pages + 6 + 2 + 1);
   });
 
   it('sends one SES email per executed email action, plus the approval request and the run report, and is started by one schedule', () => {

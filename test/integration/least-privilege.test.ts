@@ -78,6 +78,8 @@ describe('every grant and variable of every function is needed, and its absence 
     await runWeekWith(runtime, { decide, ignore });
     // The first run started again (a scheduler double-fire): it resumes and replays its ledger.
     await runtime.runWeek({ runId: first.result.runId });
+    // Someone on the internet tries a forged link: refused and counted.
+    expect((await fetch(new URL('/approvals/apr-forged?a=x&exp=1&sig=y', runtime.approvalUrl))).status).toBe(400);
   }, 240_000);
   afterAll(async () => {
     await env?.stop();

@@ -394,6 +394,7 @@ function worldOf(c: Case): World {
     signingKey: Buffer.from('k'),
     approvalBaseUrl: 'http://127.0.0.1',
     mailFrom: 'amk@localhost',
+    starter: { start: async () => Promise.reject(new Error('no run is started here')) },
   };
   return { deps, approvals, audit, tools, observed: { accounts: observedAccounts }, planned: { plans } };
 }

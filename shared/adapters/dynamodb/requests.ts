@@ -743,7 +743,7 @@ export const runHeaderKey = (runId: string): PrimaryKey => ({ pk: runPartition(r
  */
 export function startRun(
   table: string,
-  run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> },
+  run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, Record<string, { trials: number; successes: number }>> },
 ): PutCommandInput {
   return {
     TableName: table,

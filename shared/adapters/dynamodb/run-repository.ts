@@ -37,11 +37,13 @@ export class RunNotFoundError extends Error {
 }
 
 /** Storage schema of a run header (the port has no model.ts schema for it). */
+const Arms = z.record(z.string(), z.object({ trials: z.number(), successes: z.number() }));
 const RunHeader = z.object({
   runId: z.string().min(1),
   campaignId: z.string().min(1),
   now: z.iso.datetime({ offset: true }),
   counters: z.record(z.string(), z.number()),
+  models: z.record(z.string(), Arms).optional(),
 });
 
 /** Storage schema of a recorded page. */
@@ -62,7 +64,7 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** Writes the run header with zero counters; a repeated start leaves it (and its counters) alone and returns it. */
-  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string> }) {
+  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, Record<string, { trials: number; successes: number }>> }) {
     try {
       await this.doc.send(new PutCommand(startRun(this.table, run)));
       return { created: true, run: { runId: run.runId, campaignId: run.campaignId, now: run.now } };
@@ -71,7 +73,7 @@ export class DynamoRunRepository implements RunRepository {
     }
     const existing = await this.get(run.runId);
     if (!existing) throw new RunNotFoundError(`run ${run.runId} exists but its header could not be read`);
-    return { created: false, run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now } };
+    return { created: false, run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now, ...(existing.models ? { models: existing.models } : {}) } };
   }
 
   /** A page this run recorded, or undefined. */
@@ -114,9 +116,11 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** The run header with its counters, or undefined. */
-  async get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number> } | undefined> {
+  async get(runId: string) {
     const out = await this.doc.send(new GetCommand(getRunHeader(this.table, runId)));
-    return out.Item === undefined ? undefined : RunHeader.parse(out.Item);
+    if (out.Item === undefined) return undefined;
+    const { runId: id, campaignId, now, counters, models } = RunHeader.parse(out.Item);
+    return { runId: id, campaignId, now, counters, ...(models !== undefined ? { models } : {}) };
   }
 
   /** Adds to an agent's spend in a month (ADD on `AGENT#<id>` / `SPEND#<month>`), once per `once` key. */

@@ -25,7 +25,7 @@ import { TABLES } from '../dynamodb/tables.ts';
 import { ConnectorToolGateway } from '../email-connector.ts';
 import { createIdempotentRunner } from '../idempotency.ts';
 import { SesMailer } from '../ses-mailer.ts';
-import { SfnTaskCallback } from '../sfn-callback.ts';
+import { SfnExecutionStarter, SfnTaskCallback } from '../sfn-callback.ts';
 import { loadSigningKey } from '../signing-key.ts';
 import { portEnvOf } from './port-env.ts';
 
@@ -112,6 +112,8 @@ export async function buildStepDeps<N extends StepName>(
     }
     return dynamo;
   };
+  let sfn: SFNClient | undefined;
+  const sfnClient = (): SFNClient => (sfn ??= instrumented(new SFNClient({ ...config('sfn') }), 'sfn'));
   let ses: SesMailer | undefined;
   const mailer = (): SesMailer => (ses ??= new SesMailer(instrumented(new SESv2Client({ ...config('sesv2') }), 'sesv2')));
 
@@ -146,7 +148,10 @@ export async function buildStepDeps<N extends StepName>(
         deps.mailFrom = variable('MAIL_FROM');
         break;
       case 'callback':
-        deps.callback = new SfnTaskCallback(instrumented(new SFNClient({ ...config('sfn') }), 'sfn'));
+        deps.callback = new SfnTaskCallback(sfnClient());
+        break;
+      case 'starter':
+        deps.starter = new SfnExecutionStarter(sfnClient(), variable('CAMPAIGN_RUN_ARN'));
         break;
       case 'signingKey':
         deps.signingKey = await loadSigningKey(instrumented(new SecretsManagerClient({ ...config('secretsmanager') }), 'secretsmanager'), variable('SIGNING_KEY_SECRET_ARN'));

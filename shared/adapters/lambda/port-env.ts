@@ -16,6 +16,7 @@ export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | undefined>> = {
   callback: undefined,
   signingKey: 'SIGNING_KEY_SECRET_ARN',
   approvalBaseUrl: 'APPROVAL_BASE_URL',
+  starter: 'CAMPAIGN_RUN_ARN',
 };
 
 /** The environment variables a declaration needs, each with the port that needs it. */
