@@ -205,14 +205,24 @@ export class DynamoAuditLog implements AuditLog {
           continue;
         }
         const at = Number(claim['seq']);
-        const holder = await this.getItem(auditEventKey(stream, at));
-        if (holder !== undefined && holder['key'] === key) return { event: auditEventOfItem(holder), head };
-        // The number is free (its claimant has not written yet, or crashed before it did) or held
-        // by another event: take it, or move the claim to the head as it is now.
+        // The head first, then the claimed number: an event at or below the head is there for good
+        // (the chain has no gaps and events never change), so what is read there is final.
         head = await this.readHead(stream);
-        if (holder === undefined && at === nextSeq(head)) claimed = at;
-        else if (await this.putClaim(stream, key, nextSeq(head), at)) claimed = nextSeq(head);
-        else {
+        const holder = at < nextSeq(head) ? await this.getItem(auditEventKey(stream, at)) : undefined;
+        if (holder !== undefined && holder['key'] === key) return { event: auditEventOfItem(holder), head };
+        if (holder === undefined) {
+          // Free: its claimant has not written yet, or crashed before it did. Take it when it is the
+          // next number; a claim is never moved back, so when the head is behind it, wait.
+          if (at !== nextSeq(head)) {
+            await this.backOff(stream, at, retry);
+            continue;
+          }
+          claimed = at;
+        } else if (await this.putClaim(stream, key, nextSeq(head), at)) {
+          // Held by another event: the key's event goes after the head (claims only move forward,
+          // and only away from a number another event holds).
+          claimed = nextSeq(head);
+        } else {
           await this.backOff(stream, at, retry);
           continue;
         }
