@@ -5,7 +5,8 @@
  * overlapping on one book. Then it checks, from the data itself (the tables, the audit trail and
  * the world's own journal of what reached it), that nothing happened twice and nothing was lost:
  *
- * - duplicates:         no action reached the world more than once (the market's journal);
+ * - duplicates:         no action reached the world more than once (the market's journal), and
+ *                       every one that did went through its idempotency record (`tool#<action>`);
  * - touchCapOverruns:   no stakeholder or account touched more often in a week than the guardrails allow;
  * - spendCapOverruns:   no run spent more than maxSpendPerRunUsd, no agent more than its monthly budget;
  * - lostUnsubscribes:   no email reached anyone who had unsubscribed (or is do-not-contact);
@@ -30,6 +31,10 @@ import { verifyChain } from '../shared/adapters/dynamodb/audit-log.ts';
 import { decisionsOfTurn } from '../shared/domain/turn.ts';
 import { isTouchChannel, isoWeekOf } from '../shared/domain/governance.ts';
 import type { Action } from '../shared/domain/model.ts';
+import { IdempotencyConfig, IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { createDynamoClient } from '../shared/adapters/dynamodb/client.ts';
+import { localTableName } from '../shared/adapters/dynamodb/tables.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
@@ -194,6 +199,22 @@ async function main(): Promise<void> {
     const arrivals = new Map<string, number>();
     for (const t of touches) arrivals.set(t.actionId, (arrivals.get(t.actionId) ?? 0) + 1);
     for (const [actionId, n] of arrivals) if (n > 1) flag('duplicates', `action ${actionId} reached the world ${n} times`);
+    // The same, from the idempotency records (Powertools, as the functions configure it): each
+    // action in the world has one; one left in progress is a call a killed delivery held.
+    const client = createDynamoClient({ endpoint: runtime.endpoints.dynamodb });
+    const records = new DynamoDBPersistenceLayer({ tableName: localTableName('idempotency'), awsSdkV3Client: client });
+    records.configure({ config: new IdempotencyConfig({ eventKeyJmesPath: 'key', throwOnNoIdempotencyKey: true, hashFunction: 'sha256' }), keyPrefix: 'amk' });
+    const recordStatus: Record<string, number> = {};
+    for (const actionId of arrivals.keys()) {
+      try {
+        const status = (await records.getRecord({ key: `tool#${actionId}` })).getStatus();
+        recordStatus[status] = (recordStatus[status] ?? 0) + 1;
+      } catch (err) {
+        if (!(err instanceof IdempotencyItemNotFoundError)) throw err;
+        flag('duplicates', `action ${actionId} reached the world without an idempotency record`);
+      }
+    }
+    client.destroy();
 
     const { maxTouchesPerStakeholderPerWeek: perStakeholder, maxTouchesPerAccountPerWeek: perAccount } = bundle.guardrails.contactPressure;
     const weekly = new Map<string, number>();
@@ -295,6 +316,7 @@ async function main(): Promise<void> {
       injected: { ...injected, kills },
       kills,
       touches: touches.length,
+      idempotencyRecords: recordStatus,
       failedParts,
       violations,
       ...(details.length > 0 ? { details } : {}),
@@ -305,7 +327,7 @@ async function main(): Promise<void> {
       log('');
       log(`  account-iterations  ${accountIterations} over ${runIds.length} runs (${Math.round(seconds)} s)`);
       log(`  injected            ${Object.entries(injected).map(([k, n]) => `${k} ${n}`).join(', ')}; kill -9 ${kills}`);
-      log(`  world               ${touches.length} touches, ${arrivals.size} distinct actions`);
+      log(`  world               ${touches.length} touches, ${arrivals.size} distinct actions; their idempotency records: ${Object.entries(recordStatus).map(([k, n]) => `${k} ${n}`).join(', ')}`);
       if (failedParts.length > 0) log(`  failed parts        ${failedParts.join('; ')}`);
       for (const [k, n] of Object.entries(violations)) log(`  ${k.padEnd(20)}${n}`);
       for (const d of details) log(`    ${d}`);
