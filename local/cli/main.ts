@@ -4,8 +4,8 @@
  * exit code and no stack trace (set AMK_DEBUG=1 for one).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { relative } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 import { loadYamlFile } from '../../shared/config/load.ts';
@@ -201,6 +201,10 @@ async function failuresOf(runtime: LocalRuntime, runIds: readonly string[]): Pro
 /** Prints an audit stream (a run's or an account's), and checks its hash chain. */
 async function auditCommand(flags: { run?: string; account?: string; data: string; campaign: string; json?: boolean; verify?: boolean }): Promise<number> {
   if (!flags.run === !flags.account) throw new UsageError('give exactly one of --run RUN_ID or --account ACCOUNT_ID (see `amk run` output for run ids)');
+  // Reading never creates: without a market there is nothing to read (and starting would make one).
+  if (!existsSync(join(flags.data, 'market.json'))) {
+    throw new UsageError(`no data in ${flags.data}: run \`npm start\` or \`npm run amk -- run\` first, or point --data at the folder they wrote`);
+  }
   const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data });
   try {
     const stream = flags.run ? `RUN#${flags.run}` : `ACCOUNT#${flags.account}`;
@@ -209,7 +213,7 @@ async function auditCommand(flags: { run?: string; account?: string; data: strin
     if (flags.json) {
       out(JSON.stringify({ stream, events, chain }, null, 2));
     } else {
-      if (events.length === 0) out(`No audit events in ${stream}. Run ids look like q1-committee-expansion-2027-01-04; account ids like acc-0001.`);
+      if (events.length === 0) out(`No audit events in ${stream}. Run ids look like q1-committee-expansion-20270104T140000 (\`amk run\` prints them); account ids like acc-0001.`);
       for (const e of events) {
         const lines = e.kind === 'turn' ? describeTurn(e) : [JSON.stringify(e.data).slice(0, 160)];
         out(`${String(e.seq).padStart(4)}  ${e.at}  ${e.kind.padEnd(22)} ${e.actor.padEnd(34)} ${lines[0] ?? ''}`);

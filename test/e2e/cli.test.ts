@@ -144,5 +144,13 @@ describe('amk run, then amk audit', () => {
     expect(missing.code).toBe(0);
     expect(missing.stdout).toContain('No audit events in ACCOUNT#acc-9999');
     expectNoStack(missing);
+
+    // A folder with no data: a clear error, and nothing is created there.
+    const empty = join(work, 'no-data-here');
+    const none = await amk('audit', '--account', 'acc-0001', '--data', empty);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`no data in ${empty}`);
+    expectNoStack(none);
+    expect(existsSync(empty)).toBe(false);
   });
 });
