@@ -67,6 +67,10 @@ async function giveUp(deps: { readonly runs: Pick<RunRepository, 'get' | 'releas
   await releaseReservation(deps, approval.runId, await runNowOf(deps, approval), approval.action);
 }
 
+/** An alert about an approval in the run's stream: named in its data, keyed by its name, so it is written once. */
+const alertOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, alert: string, data: Record<string, unknown>): AuditDraft =>
+  auditOf(deps, approval, actor, 'alert', EffectKeys.approval(approval.id, alert), { alert, approvalId: approval.id, ...data, executed: false });
+
 /** Where a two-person approval stands, as read from the approvals table. */
 type QuorumState =
   | { readonly state: 'complete'; readonly members: Approval[] }
@@ -205,14 +209,7 @@ const accountOf = (people: People, approval: Approval): ToolAccount => ({ id: ap
 /** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
 async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
   await deps.audit.appendOnce([
-    auditOf(deps, approval, 'system:act-approved', 'alert', EffectKeys.approval(approval.id, 'blocked_at_send'), {
-      alert: 'blocked_at_send',
-      approvalId: approval.id,
-      actionId: approval.action.id,
-      guardrail: err.guardrail,
-      reason: err.reason,
-      executed: false,
-    }),
+    alertOf(deps, approval, 'system:act-approved', 'blocked_at_send', { actionId: approval.action.id, guardrail: err.guardrail, reason: err.reason }),
   ]);
   await deps.runs.addCounters(approval.runId, { blockedAtSend: 1, [`blockedAtSend.${err.guardrail}`]: 1 }, EffectKeys.approval(approval.id, 'blocked_at_send'));
   await giveUp(deps, approval);
@@ -317,13 +314,7 @@ export async function recordDecision(deps: StepDeps<'record-decision'>, input: D
   // not hold (still pending, or approved) is alerted and recorded as nothing else.
   if (approval.status !== 'rejected') {
     await deps.audit.appendOnce([
-      auditOf(deps, approval, 'system:record-decision', 'alert', EffectKeys.approval(approval.id, 'decision_mismatch'), {
-        alert: 'decision_mismatch',
-        approvalId: approval.id,
-        reported: input.decision.status,
-        stored: approval.status,
-        executed: false,
-      }),
+      alertOf(deps, approval, 'system:record-decision', 'decision_mismatch', { reported: input.decision.status, stored: approval.status }),
     ]);
     return { recorded: false };
   }
