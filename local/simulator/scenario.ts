@@ -256,6 +256,9 @@ export const defaultScenario: Scenario = Scenario.parse({
     reference_call_offer: { economic_buyer: 0.7, champion: 0.6, technical_evaluator: 0.6, end_user: 0.3, blocker: 0.8, influencer: 0.4 },
     sales_handoff: { economic_buyer: 0.7, champion: 0.75, technical_evaluator: 0.5, end_user: 0.35, blocker: 0.3, influencer: 0.5 },
     ad_audience_add: { economic_buyer: 0.1, champion: 0.1, technical_evaluator: 0.1, end_user: 0.1, blocker: 0.1, influencer: 0.1 },
+    // Assumed: a generic webinar invitation and a templated SDR step are barely more relevant than nurture.
+    event_invite: { economic_buyer: 0.15, champion: 0.2, technical_evaluator: 0.15, end_user: 0.2, blocker: 0.1, influencer: 0.25 },
+    sdr_email: { economic_buyer: 0.15, champion: 0.2, technical_evaluator: 0.15, end_user: 0.15, blocker: 0.1, influencer: 0.15 },
   },
   // Keywords match the catalog's wording (shared/domain/catalog.ts) and plain role names.
   roleTopics: {

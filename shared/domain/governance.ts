@@ -205,6 +205,43 @@ function quietHoursBlock(action: Action, targets: readonly Stakeholder[], guardr
   return undefined;
 }
 
+/** How far an action may be deferred past the run's clock (to a stakeholder's next business hour). */
+export const MAX_DEFERRAL_MS = 24 * 60 * 60 * 1000;
+
+/** When an action will be sent: its notBefore when later than `nowMs`, else `nowMs`. */
+export function sendTimeOf(action: Pick<Action, 'notBefore'>, nowMs: number): number {
+  const at = action.notBefore === undefined ? Number.NaN : Date.parse(action.notBefore);
+  return Number.isNaN(at) || at < nowMs ? nowMs : at;
+}
+
+const QUARTER_HOUR_MS = 15 * 60 * 1000;
+
+/**
+ * The earliest time at or after `nowMs`, on a quarter hour, at which none of these people is in
+ * quiet hours (in their own time zones), within MAX_DEFERRAL_MS; `nowMs` itself when nobody is,
+ * or undefined when no such time exists (an unknown zone, a window that never opens).
+ */
+export function nextSendTime(nowMs: number, people: readonly Pick<Stakeholder, 'timeZone'>[], guardrails: Pick<Guardrails, 'quietHours'>): number | undefined {
+  const quiet = guardrails.quietHours;
+  if (!quiet) return nowMs;
+  const start = minutesOf(quiet.start);
+  const end = minutesOf(quiet.end);
+  const quietAt = (ms: number): boolean | undefined => {
+    for (const s of people) {
+      const local = localMinutes(ms, s.timeZone);
+      if (local === undefined) return undefined;
+      if (inWindow(local, start, end)) return true;
+    }
+    return false;
+  };
+  const first = quietAt(nowMs);
+  if (first === undefined) return undefined;
+  if (!first) return nowMs;
+  const firstSlot = Math.ceil(nowMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+  for (let ms = firstSlot; ms <= nowMs + MAX_DEFERRAL_MS; ms += QUARTER_HOUR_MS) if (quietAt(ms) === false) return ms;
+  return undefined;
+}
+
 /**
  * The guardrails that can change while an action waits for its approval — the people's consent
  * and do-not-contact, suppression lists, and quiet hours at the moment of sending — checked again
@@ -270,7 +307,15 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
     }
   }
 
-  const quiet = quietHoursBlock(action, targets, guardrails, nowMs);
+  // A deferred action is checked at the time it will be sent, which may not be later than a day.
+  const sendMs = sendTimeOf(action, nowMs);
+  if (sendMs > nowMs + MAX_DEFERRAL_MS) {
+    return {
+      guardrail: GUARDRAIL.quietHours,
+      reason: `The action is deferred to ${action.notBefore}, more than ${MAX_DEFERRAL_MS / 3_600_000} hours after the run's clock ${ctx.now}.`,
+    };
+  }
+  const quiet = quietHoursBlock(action, targets, guardrails, sendMs);
   if (quiet) return quiet;
 
   const total = ctx.spentThisRunUsd + batch.spendUsd + action.costUsd;

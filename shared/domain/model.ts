@@ -138,6 +138,8 @@ export const ActionType = z.enum([
   'reference_call_offer',
   'sales_handoff',
   'ad_audience_add',
+  'event_invite',
+  'sdr_email',
 ]);
 export type ActionType = z.infer<typeof ActionType>;
 
@@ -171,6 +173,12 @@ export const Action = z.object({
   expectedValue: z.number(),
   confidence: z.number().min(0).max(1),
   subGoal: SubGoalKind,
+  /**
+   * When the action may reach its people at the earliest: set when the run's clock falls in a
+   * stakeholder's quiet hours, to their next local business hour. Governance checks quiet hours
+   * at this time, and the action is sent then, not before (absent: at the run's clock).
+   */
+  notBefore: Iso.optional(),
 });
 export type Action = z.infer<typeof Action>;
 
