@@ -30,11 +30,11 @@ import {
 } from './contracts.ts';
 import type { CampaignBundle, Charter } from '../domain/config.ts';
 import { AgentPausedError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
-import type { AccountState, Action, Approval, AuditEvent, PipelineSignal, Plan, Stakeholder, Verdict } from '../domain/model.ts';
+import { isProgression, type AccountState, type Action, type Approval, type AuditEvent, type PipelineSignal, type Plan, type Stakeholder, type Verdict } from '../domain/model.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
-import { planAccount } from '../domain/planner.ts';
+import { planTeam, type Spent } from '../domain/orchestration.ts';
 import { turnDataOf } from '../domain/turn.ts';
 import { escapeHtml } from './approval-views.ts';
 import { GUARDRAIL, approvalPlanOf, governActions, isTouchChannel, isoWeekOf, spendMonthOf } from '../domain/governance.ts';
@@ -87,7 +87,11 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
   // runs recorded meanwhile, and each decision can be replayed from the run header.
   const active = bundle.charters.filter((c) => c.charter.status !== 'paused').map((c) => c.charter.id);
   const models = Object.fromEntries(await Promise.all(active.map(async (id) => [id, (await deps.memory.getModel(id)).arms] as const)));
-  const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes, models });
+  // And what each agent had committed in the month: the planners pace paid actions with it (the
+  // reservations in Govern are what enforces the budget).
+  const month = spendMonthOf(now);
+  const spend = Object.fromEntries(await Promise.all(active.map(async (id) => [id, await deps.runs.getAgentSpend(id, month)] as const)));
+  const started = await deps.runs.start({ runId, campaignId: bundle.campaign.id, now, shards: bundle.campaign.shards, charterHashes, models, spend });
   // The run exists (a repeated schedule, a manual re-run, a redrive): resume it at its own clock.
   // Pages it recorded are replayed from the ledger, not planned again.
   if (!started.created && started.run.campaignId !== bundle.campaign.id) {
@@ -111,6 +115,7 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
         seed: deps.seed,
         // What every page of the run plans with (as the header holds it).
         models: started.created ? models : (started.run.models ?? {}),
+        spend: started.created ? spend : (started.run.spend ?? {}),
       },
     },
   ]);
@@ -182,7 +187,7 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
     const executed = memory
       .filter((m) => m.kind === 'action_executed' && m.actionType && m.at >= lastWeek)
       .map((m) => ({ actionId: m.id, agentId: m.agentId, arm: armOf(m.actionType as Action['type'], roleOf.get(m.stakeholderIds?.[0] ?? '') ?? 'influencer') }));
-    const folded = foldSignals({ state: { ...account, observedUntil: from }, stakeholders, signals, executed, now: shard.now });
+    const folded = foldSignals({ state: { ...account, observedUntil: from }, stakeholders, signals, executed, now: shard.now, credits: bundle.guardrails.pipelineQuality.credits });
     for (const [agentId, arms] of Object.entries(folded.credits)) {
       const into = (credits[agentId] ??= {});
       for (const [arm, d] of Object.entries(arms)) {
@@ -203,7 +208,8 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
     accounts.push({
       state: saved,
       stakeholders: folded.stakeholders,
-      recent: memory.filter((m) => m.kind === 'action_executed').map(toRecentTouch),
+      // What was sent, and what a human rejected or a tool refused (the planner does not propose it again).
+      recent: memory.filter((m) => m.kind === 'action_executed' || m.kind === 'action_rejected' || m.kind === 'action_failed').map(toRecentTouch),
       newSignals: signals,
       previousStage: mine ? (account.observation?.stage ?? account.stage) : account.stage,
     });
@@ -219,28 +225,37 @@ const toRecentTouch = (m: MemoryEntry): RecentTouch => ({
   actionType: m.actionType,
   stakeholderIds: m.stakeholderIds ?? [],
   topic: m.topic,
+  ...(m.detail === undefined ? {} : { detail: m.detail }),
 });
 
-/** Plan: every active agent of the campaign plans every observed account. */
+/**
+ * Plan: every active agent proposes for every observed account, and the account's coordinator
+ * merges their proposals into one plan (shared/domain/orchestration.ts). Pages plan with what the
+ * run started with (the agents' statistics and month spend in the run header), so a page planned
+ * again plans the same actions.
+ */
 export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { observed: ObserveOutput }): Promise<PlanOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
-  const active = bundle.charters.filter((c) => c.charter.status !== 'paused');
-  // The statistics the run started with (see loadCampaign), not the live ones.
   const run = await deps.runs.get(input.shard.runId);
-  const models = new Map(active.map((c) => [c.charter.id, { agentId: c.charter.id, arms: run?.models?.[c.charter.id] ?? {}, version: 0 }] as const));
-  const plans = input.observed.accounts.flatMap((observed) =>
-    active.map(({ charter }) =>
-      planAccount({
-        observed,
-        charter,
-        campaign: bundle.campaign,
-        model: models.get(charter.id) ?? { agentId: charter.id, arms: {}, version: 0 },
-        runId: input.shard.runId,
-        now: input.shard.now,
-        seed: deps.seed,
-      }),
-    ),
-  );
+  const agents = bundle.charters
+    .filter((c) => c.charter.status !== 'paused')
+    .map(({ charter, hash }) => ({ charter, hash, model: { agentId: charter.id, arms: run?.models?.[charter.id] ?? {}, version: 0 } }));
+  let spent: Spent = { run: 0, month: run?.spend ?? {} };
+  const plans: Plan[] = [];
+  for (const observed of input.observed.accounts) {
+    const team = planTeam({
+      observed,
+      campaign: bundle.campaign,
+      guardrails: bundle.guardrails,
+      agents,
+      runId: input.shard.runId,
+      now: input.shard.now,
+      seed: deps.seed,
+      spent,
+    });
+    plans.push(...team.plans);
+    spent = team.spent;
+  }
   return PlanOutput.parse({ plans });
 }
 
@@ -452,7 +467,8 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
   // One audit event per account: what was observed, and every agent's plan with its verdicts.
   for (const observed of input.observed.accounts) {
     const { state } = observed;
-    tally = count(tally, { signals: observed.newSignals.length, stageAdvances: state.stage !== observed.previousStage ? 1 : 0 });
+    // A progression as the guardrails define it: forward among the open stages, never an exit.
+    tally = count(tally, { signals: observed.newSignals.length, stageAdvances: isProgression(observed.previousStage, state.stage) ? 1 : 0 });
     const data = turnDataOf({
       ...(observed.newSignals.length === 0
         ? {}

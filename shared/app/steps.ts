@@ -91,7 +91,7 @@ export const STEP_PORTS = {
   // The schedule's target: names the CampaignRun execution after its run, so a double-fired
   // schedule starts one execution.
   'start-run': declarePorts({ config: true, starter: true }),
-  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start'], memory: ['getModel'], audit: ['appendOnce'] }),
+  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start', 'getAgentSpend'], memory: ['getModel'], audit: ['appendOnce'] }),
   observe: declarePorts({
     config: true,
     runs: ['getPage'],

@@ -132,6 +132,17 @@ export const Charter = z
   .strict();
 export type Charter = z.infer<typeof Charter>;
 
+/**
+ * Outcomes that may credit an action when agents learn: a forward stage move, meetings, replies,
+ * content read, an objection resolved. Opens and clicks are not in the list, so no charter or
+ * guardrails file can make an agent optimize for them.
+ */
+export const PipelineCredit = z.enum(['stage_advance', 'meeting_accepted', 'meeting_booked', 'reply', 'content_consumed', 'objection_resolved'], {
+  error: (issue) => `${JSON.stringify(issue.input)} cannot credit an action; expected one of stage_advance, meeting_accepted, meeting_booked, reply, content_consumed, objection_resolved (opens and clicks never do)`,
+});
+export type PipelineCredit = z.infer<typeof PipelineCredit>;
+const DEFAULT_CREDITS: readonly PipelineCredit[] = PipelineCredit.options;
+
 /** Guardrails: hard constraints and the definition of pipeline quality. */
 export const Guardrails = z
   .object({
@@ -157,13 +168,19 @@ export const Guardrails = z
     budget: z.object({ maxSpendPerRunUsd: z.number().min(0) }).strict(),
     /** Organisation-wide HITL thresholds, applied to every agent. */
     approvalRules: z.array(ThresholdRule).default([]),
+    /**
+     * What counts as pipeline progress. `progressed` and `acceptedMeeting` are what the benchmark
+     * and the run figures count as progressions; `credits` are the outcomes that credit an action
+     * as a success when the agents learn. Opens and clicks can never be either.
+     */
     pipelineQuality: z
       .object({
-        progressed: z.array(z.string()).default(['stage_advance']),
-        acceptedMeeting: z.array(z.string()).default(['meeting_accepted']),
+        progressed: z.array(z.literal('stage_advance')).default(['stage_advance']),
+        acceptedMeeting: z.array(z.literal('meeting_accepted')).default(['meeting_accepted']),
+        credits: z.array(PipelineCredit).min(1).default([...DEFAULT_CREDITS]),
       })
       .strict()
-      .default({ progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'] }),
+      .default({ progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'], credits: [...DEFAULT_CREDITS] }),
   })
   .strict();
 export type Guardrails = z.infer<typeof Guardrails>;
@@ -173,6 +190,42 @@ export type Guardrails = z.infer<typeof Guardrails>;
  * per account in AWS (tool calls included), well within Express's 5 minutes.
  */
 export const MAX_ACCOUNTS_PER_EXECUTION = 1000;
+
+/** Open stages an account can be in while agents work it (coverage targets are per stage). */
+const OpenStage = z.enum(['unaware', 'problem_aware', 'solution_aware', 'evaluating']);
+
+/**
+ * How the agents of a campaign work one account as a team: the account-level coordinator merges
+ * their proposals into one plan per account and run.
+ */
+export const Orchestration = z
+  .object({
+    /**
+     * Committee roles to engage per stage (multi-threading matched to role and stage): a role of
+     * the account's current stage that nobody has engaged becomes a `cover_role` sub-goal.
+     */
+    coverage: z.partialRecord(OpenStage, z.array(CommitteeRole)).default({}),
+    /** Days within which no second agent touches a person another agent touched. */
+    stakeholderWindowDays: z.number().int().min(0).max(28).default(7),
+    /** Sequencing: an action type waits until one of these roles engaged (or the account reached `orStage`). */
+    sequencing: z
+      .array(
+        z
+          .object({
+            action: ActionType,
+            afterEngaged: z.array(CommitteeRole).min(1),
+            /** The rule no longer applies from this stage on. */
+            orStage: Stage.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+export type Orchestration = z.infer<typeof Orchestration>;
+
+/** Coverage when a campaign names none: the roles without which deals stall, at every stage. */
+const DEFAULT_ORCHESTRATION: Orchestration = { coverage: {}, stakeholderWindowDays: 7, sequencing: [] };
 
 /** A campaign: a goal over a segment of the book, worked by agents on a schedule. */
 export const Campaign = z
@@ -205,6 +258,8 @@ export const Campaign = z
      * iteration costs about three state transitions, so raise it for parallelism, not for size.
      */
     shards: z.number().int().min(1).max(64).default(1),
+    /** How the agents of this campaign work one account together (see Orchestration). */
+    orchestration: Orchestration.default(DEFAULT_ORCHESTRATION),
     /** Accounts one Lambda invocation handles. */
     pageSize: z.number().int().min(1).max(100).default(25),
     /**

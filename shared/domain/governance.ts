@@ -49,7 +49,7 @@ export const GUARDRAIL = {
 export type GuardrailId = (typeof GUARDRAIL)[keyof typeof GUARDRAIL];
 
 /** Memory kinds that record something that did not reach anyone, so they are not touches. */
-const NOT_TOUCHES: ReadonlySet<string> = new Set(['action_blocked', 'action_rejected', 'outcome']);
+const NOT_TOUCHES: ReadonlySet<string> = new Set(['action_blocked', 'action_rejected', 'action_failed', 'outcome']);
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 

@@ -14,7 +14,7 @@ export interface MemoryEntry {
   readonly agentId: string;
   readonly at: string;
   readonly id: string;
-  readonly kind: 'action_executed' | 'action_blocked' | 'action_rejected' | 'outcome';
+  readonly kind: 'action_executed' | 'action_blocked' | 'action_rejected' | 'action_failed' | 'outcome';
   readonly actionType?: string;
   readonly stakeholderIds?: string[];
   readonly topic?: string;
@@ -36,6 +36,8 @@ export const RecentTouch = z.object({
   actionType: z.string().optional(),
   stakeholderIds: z.array(z.string()).default([]),
   topic: z.string().optional(),
+  /** Why, for a rejected or failed action (the reviewer's reason, the tool's answer). */
+  detail: z.string().optional(),
 });
 export type RecentTouch = z.infer<typeof RecentTouch>;
 

@@ -33,6 +33,12 @@ export const STAGE_ORDER: readonly Stage[] = ['unaware', 'problem_aware', 'solut
 /** Rank of a stage in the progression (-1 for closed_lost / no_decision). */
 export const stageRank = (stage: Stage): number => STAGE_ORDER.indexOf(stage);
 
+/**
+ * True for a forward move among the open stages (committed included): a progression. A move to
+ * closed_lost or no_decision is an exit, never a progression.
+ */
+export const isProgression = (from: Stage, to: Stage): boolean => stageRank(from) >= 0 && stageRank(to) > stageRank(from);
+
 /** Seniority of a stakeholder, used by threshold rules. */
 export const Seniority = z.enum(['c_level', 'vp', 'director', 'manager', 'individual']);
 export type Seniority = z.infer<typeof Seniority>;
@@ -179,6 +185,8 @@ export const Action = z.object({
    * at this time, and the action is sent then, not before (absent: at the run's clock).
    */
   notBefore: Iso.optional(),
+  /** The probability with which the policy chose this action among those it could have (off-policy evaluation). */
+  propensity: z.number().min(0).max(1).optional(),
 });
 export type Action = z.infer<typeof Action>;
 
@@ -188,6 +196,8 @@ export const Plan = z.object({
   agentId: z.string().min(1),
   subGoals: z.array(SubGoal),
   actions: z.array(Action),
+  /** What the account's coordinator left out of this agent's proposals, and why (a few, for the audit). */
+  notes: z.array(z.string()).optional(),
 });
 export type Plan = z.infer<typeof Plan>;
 

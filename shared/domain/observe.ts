@@ -3,6 +3,7 @@
  * credit the outcomes of executed actions to the arms that chose them (what the planner learns from).
  */
 import {
+  isProgression,
   stageRank,
   type AccountState,
   type ActionType,
@@ -36,6 +37,11 @@ export interface FoldInput {
   executed: ExecutedAction[];
   /** The run's clock: signals after it are left for a later run. */
   now: string;
+  /**
+   * The outcomes that credit an action (the guardrails' pipelineQuality.credits): signal kinds, and
+   * `stage_advance` for a forward stage change. @default every pipeline outcome
+   */
+  credits?: readonly string[];
 }
 
 /** Output of foldSignals. */
@@ -54,14 +60,8 @@ export const CONSENSUS_ROLES: readonly CommitteeRole[] = ['economic_buyer', 'cha
 /** Signals that show a stakeholder engaged meaningfully (opens and clicks never do). */
 const ENGAGEMENT: ReadonlySet<SignalKind> = new Set(['reply', 'meeting_booked', 'meeting_accepted', 'content_consumed']);
 
-/** Signal kinds that count as an action's success whatever their payload. */
-const SUCCESS: ReadonlySet<SignalKind> = new Set([
-  'reply',
-  'meeting_booked',
-  'meeting_accepted',
-  'content_consumed',
-  'objection_resolved',
-]);
+/** What credits an action when the guardrails do not say: every pipeline outcome, never an open or a click. */
+const DEFAULT_CREDITS: readonly string[] = ['stage_advance', 'meeting_accepted', 'meeting_booked', 'reply', 'content_consumed', 'objection_resolved'];
 
 /** The consensus estimate: share of key roles engaged, less 0.1 per open objection, in [0, 1]. */
 export function consensusOf(engagedRoles: readonly CommitteeRole[], openObjections: number): number {
@@ -87,6 +87,7 @@ export function foldSignals(input: FoldInput): FoldResult {
   const changed = new Map<string, Stakeholder>();
   const executed = new Map(input.executed.map((e) => [e.actionId, e]));
   const succeeded = new Set<string>();
+  const credited = new Set(input.credits ?? DEFAULT_CREDITS);
 
   let stage = state.stage;
   const engaged = [...state.engagedRoles];
@@ -116,8 +117,9 @@ export function foldSignals(input: FoldInput): FoldResult {
       if (i >= 0) objections.splice(i, 1);
     }
 
-    const forward = s.kind === 'crm_stage_change' && s.stage !== undefined && stageRank(s.stage) > stageRank(stageBefore);
-    if (s.causedBy !== undefined && executed.has(s.causedBy) && (SUCCESS.has(s.kind) || forward)) succeeded.add(s.causedBy);
+    const forward = s.kind === 'crm_stage_change' && s.stage !== undefined && isProgression(stageBefore, s.stage);
+    const success = forward ? credited.has('stage_advance') : s.kind !== 'crm_stage_change' && credited.has(s.kind);
+    if (s.causedBy !== undefined && executed.has(s.causedBy) && success) succeeded.add(s.causedBy);
     observedUntil = s.at; // signals are sorted, so the last one folded is the latest
   }
 

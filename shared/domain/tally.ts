@@ -31,10 +31,28 @@ export function count(tally: Tally, counters: Readonly<Record<string, number>>):
  * One tool call's result: a failure counts as a failure; a success is executed, costs its price to
  * the run and the agent, is one trial of its arm, and is remembered at `at`.
  */
-export function tallyExecution(tally: Tally, x: { action: Action; result: { readonly ok: boolean; readonly replayed: boolean }; role: CommitteeRole; at: string }): Tally {
+export function tallyExecution(
+  tally: Tally,
+  x: { action: Action; result: { readonly ok: boolean; readonly replayed: boolean; readonly detail?: string | undefined }; role: CommitteeRole; at: string },
+): Tally {
   const { action, result } = x;
   const counted = count(tally, result.replayed ? { replayed: 1 } : {});
-  if (!result.ok) return count(counted, { toolFailures: 1 });
+  if (!result.ok) {
+    // Remembered, so the planner does not propose the same failing call again right away.
+    const failed = count(counted, { toolFailures: 1 });
+    const entry: MemoryEntry = {
+      accountId: action.accountId,
+      agentId: action.agentId,
+      at: x.at,
+      id: action.id,
+      kind: 'action_failed',
+      actionType: action.type,
+      stakeholderIds: action.stakeholderIds,
+      topic: action.content.topic,
+      ...(result.detail === undefined ? {} : { detail: result.detail.slice(0, 300) }),
+    };
+    return { ...failed, memory: [...failed.memory, entry] };
+  }
   const arm = armOf(action.type, x.role);
   const arms = { ...(counted.trials[action.agentId] ?? {}) };
   arms[arm] = { trials: (arms[arm]?.trials ?? 0) + 1, successes: arms[arm]?.successes ?? 0 };

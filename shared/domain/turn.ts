@@ -41,6 +41,8 @@ export const TurnPlan = z.object({
   charterHash: z.string().min(1),
   subGoals: z.array(SubGoal),
   decisions: z.array(TurnDecision),
+  /** What the coordinator left out of the agent's proposals, and why. */
+  notes: z.array(z.string()).optional(),
 });
 export type TurnPlan = z.infer<typeof TurnPlan>;
 
@@ -83,6 +85,7 @@ export function turnDataOf(input: TurnInput): TurnData | undefined {
       agentId: plan.agentId,
       charterHash,
       subGoals: plan.subGoals,
+      ...(plan.notes === undefined || plan.notes.length === 0 ? {} : { notes: plan.notes }),
       decisions: plan.actions.map((action) => {
         const { runId: _runId, accountId: _accountId, agentId: _agentId, ...rest } = action;
         const verdict = input.verdictOf(action.id);

@@ -121,9 +121,18 @@ export interface RunRepository {
    * Opens a run once: a second start of the same run id changes nothing and returns the run as
    * first started (`created: false`), so a repeated start resumes it at its own clock.
    */
-  start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, OutcomeModel['arms']> }): Promise<{
+  start(run: {
+    runId: string;
+    campaignId: string;
+    now: string;
+    shards: number;
+    charterHashes: Record<string, string>;
+    models?: Record<string, OutcomeModel['arms']>;
+    /** What each agent had committed in the run's month when it started (the planners pace with it). */
+    spend?: Record<string, number>;
+  }): Promise<{
     created: boolean;
-    run: { runId: string; campaignId: string; now: string; models?: Record<string, OutcomeModel['arms']> };
+    run: { runId: string; campaignId: string; now: string; models?: Record<string, OutcomeModel['arms']>; spend?: Record<string, number> };
   }>;
   /** The page of a shard this run already recorded, by the cursor it started at (null: the first). */
   getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined>;
@@ -132,7 +141,9 @@ export interface RunRepository {
   /** Adds to named counters atomically. */
   addCounters(runId: string, counters: Record<string, number>, once: EffectKey): Promise<void>;
   /** The run header: its counters, and the agents' learned statistics as they were when it started (every page plans with them). */
-  get(runId: string): Promise<{ runId: string; campaignId: string; now: string; counters: Record<string, number>; models?: Record<string, OutcomeModel['arms']> } | undefined>;
+  get(runId: string): Promise<
+    { runId: string; campaignId: string; now: string; counters: Record<string, number>; models?: Record<string, OutcomeModel['arms']>; spend?: Record<string, number> } | undefined
+  >;
   /** Adds to what an agent spent in a calendar month (`YYYY-MM`, UTC), atomically across runs and shards. */
   addAgentSpend(agentId: string, month: string, usd: number, once: EffectKey): Promise<void>;
   /** What an agent committed in a calendar month (`YYYY-MM`): reserved, or executed if more; 0 when nothing was recorded. */

@@ -323,7 +323,7 @@ function worldOf(c: Case): World {
     contactPressure: { maxTouchesPerStakeholderPerWeek: 5, maxTouchesPerAccountPerWeek: 20 },
     budget: { maxSpendPerRunUsd: c.maxSpendPerRunUsd },
     approvalRules: c.approvalRules,
-    pipelineQuality: { progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'] },
+    pipelineQuality: { progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'], credits: ['stage_advance', 'meeting_accepted', 'meeting_booked', 'reply', 'content_consumed', 'objection_resolved'] },
   };
   if (!validated) {
     check(canonical(Charter.parse(charter)) === canonical(charter), 'the generated charter is not what the schema would load');

@@ -203,7 +203,7 @@ const guardrailsArb: fc.Arbitrary<Guardrails> = fc
     quietHours: g.quietHours,
     budget: { maxSpendPerRunUsd: g.maxSpendPerRunUsd },
     approvalRules: g.approvalRules,
-    pipelineQuality: { progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'] },
+    pipelineQuality: { progressed: ['stage_advance'], acceptedMeeting: ['meeting_accepted'], credits: ['stage_advance', 'meeting_accepted', 'meeting_booked', 'reply', 'content_consumed', 'objection_resolved'] },
   }));
 
 const NOW_MIN = Date.parse('2025-01-01T00:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decomposeGoal, planAccount, type PlannerInput } from '../../shared/domain/planner.ts';
+import { decomposeGoal, planAccount, proposeActions, type PlannerInput } from '../../shared/domain/planner.ts';
 import { Action, Plan } from '../../shared/domain/model.ts';
 import { stableId } from '../../shared/domain/random.ts';
 import { NOW, aCampaign, aCharter, aModel, aStakeholder, aTouch, anAccount, anObservedAccount, daysAgo } from './builders.ts';
@@ -119,10 +119,20 @@ describe('planAccount', () => {
     expect(plan.actions.map((a) => a.stakeholderIds)).toEqual([['c-vp']]);
   });
 
-  it('still proposes an opted-out stakeholder when nobody else holds the role, leaving the block to governance', () => {
-    const only = [aStakeholder({ id: 'c-out', role: 'champion', consent: 'opted_out' })];
+  it('proposes nothing to a role whose only people opted out or must not be contacted', () => {
+    const only = [aStakeholder({ id: 'c-out', role: 'champion', consent: 'opted_out' }), aStakeholder({ id: 'c-dnc', role: 'champion', doNotContact: true })];
     const plan = planAccount(input({ observed: anObservedAccount({ stakeholders: only }) }));
-    expect(plan.actions.map((a) => a.stakeholderIds)).toEqual([['c-out']]);
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('does not propose again what a human rejected, or a tool refused, to the same person within 28 days', () => {
+    const charter = aCharter({ allowedActions: ['executive_briefing'] });
+    const stakeholders = committee.filter((s) => s.id === 'eb');
+    for (const kind of ['action_rejected', 'action_failed']) {
+      const refused = (days: number) => [aTouch({ kind, actionType: 'executive_briefing', stakeholderIds: ['eb'], at: daysAgo(days), detail: 'Not this quarter' })];
+      expect(planAccount(input({ charter, observed: anObservedAccount({ stakeholders, recent: refused(27) }) })).actions).toEqual([]);
+      expect(planAccount(input({ charter, observed: anObservedAccount({ stakeholders, recent: refused(29) }) })).actions).toHaveLength(1);
+    }
   });
 
   it('does not repeat an action type to the same stakeholder within 21 days', () => {
@@ -145,16 +155,17 @@ describe('planAccount', () => {
     expect(confidence(50)).toBeLessThanOrEqual(1);
   });
 
-  it('learns: an arm that worked beats one that failed, while untried arms are both explored', () => {
+  it('learns: an arm that worked scores above one that failed, and untried arms are scored with optimism', () => {
     const champion = [aStakeholder({ id: 'ch', role: 'champion' })];
-    const charter = aCharter({ allowedActions: ['role_content', 'ad_audience_add'] });
-    const chosen = (model: PlannerInput['model']) =>
-      Array.from({ length: 40 }, (_, i) =>
-        planAccount(input({ charter, model, seed: `seed-${i}`, observed: anObservedAccount({ stakeholders: champion }) })).actions[0]?.type,
-      );
-    const learned = chosen(aModel({ 'role_content:champion': { trials: 40, successes: 30 }, 'ad_audience_add:champion': { trials: 40, successes: 2 } }));
-    expect(learned.every((t) => t === 'role_content')).toBe(true);
-    const fresh = new Set(chosen(aModel()));
-    expect(fresh).toEqual(new Set(['role_content', 'ad_audience_add']));
+    const charter = aCharter({ allowedActions: ['role_content', 'nurture_email'], goal: { description: 'd', roles: ['champion'] } });
+    const observed = anObservedAccount({ state: anAccount({ engagedRoles: ['champion'] }), stakeholders: champion });
+    const scores = (model: PlannerInput['model']) =>
+      Object.fromEntries(proposeActions(input({ charter, model, observed })).proposals.map((p) => [p.action.type, p.score]));
+    const learned = scores(aModel({ 'role_content:champion': { trials: 40, successes: 30 }, 'nurture_email:champion': { trials: 40, successes: 2 } }));
+    expect(learned.role_content).toBeGreaterThan(3 * (learned.nurture_email ?? 0));
+    const fresh = scores(aModel());
+    const tried = scores(aModel({ 'role_content:champion': { trials: 40, successes: 20 } }));
+    // Same mean (1/2), but the untried arm gets the exploration bonus of its uncertainty.
+    expect(fresh.role_content).toBeGreaterThan(tried.role_content ?? 0);
   });
 });

@@ -27,7 +27,7 @@ import {
 const EntryFields = z.object({
   agentId: z.string().min(1),
   id: z.string().min(1),
-  kind: z.enum(['action_executed', 'action_blocked', 'action_rejected', 'outcome']),
+  kind: z.enum(['action_executed', 'action_blocked', 'action_rejected', 'action_failed', 'outcome']),
   actionType: z.string().optional(),
   stakeholderIds: z.array(z.string()).optional(),
   topic: z.string().optional(),

@@ -743,7 +743,15 @@ export const runHeaderKey = (runId: string): PrimaryKey => ({ pk: runPartition(r
  */
 export function startRun(
   table: string,
-  run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, Record<string, { trials: number; successes: number }>> },
+  run: {
+    runId: string;
+    campaignId: string;
+    now: string;
+    shards: number;
+    charterHashes: Record<string, string>;
+    models?: Record<string, Record<string, { trials: number; successes: number }>>;
+    spend?: Record<string, number>;
+  },
 ): PutCommandInput {
   return {
     TableName: table,

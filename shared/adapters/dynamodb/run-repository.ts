@@ -44,6 +44,7 @@ const RunHeader = z.object({
   now: z.iso.datetime({ offset: true }),
   counters: z.record(z.string(), z.number()),
   models: z.record(z.string(), Arms).optional(),
+  spend: z.record(z.string(), z.number()).optional(),
 });
 
 /** Storage schema of a recorded page. */
@@ -64,7 +65,7 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** Writes the run header with zero counters; a repeated start leaves it (and its counters) alone and returns it. */
-  async start(run: { runId: string; campaignId: string; now: string; shards: number; charterHashes: Record<string, string>; models?: Record<string, Record<string, { trials: number; successes: number }>> }) {
+  async start(run: Parameters<RunRepository['start']>[0]) {
     try {
       await this.doc.send(new PutCommand(startRun(this.table, run)));
       return { created: true, run: { runId: run.runId, campaignId: run.campaignId, now: run.now } };
@@ -73,7 +74,10 @@ export class DynamoRunRepository implements RunRepository {
     }
     const existing = await this.get(run.runId);
     if (!existing) throw new RunNotFoundError(`run ${run.runId} exists but its header could not be read`);
-    return { created: false, run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now, ...(existing.models ? { models: existing.models } : {}) } };
+    return {
+      created: false,
+      run: { runId: existing.runId, campaignId: existing.campaignId, now: existing.now, ...(existing.models ? { models: existing.models } : {}), ...(existing.spend ? { spend: existing.spend } : {}) },
+    };
   }
 
   /** A page this run recorded, or undefined. */
@@ -119,8 +123,8 @@ export class DynamoRunRepository implements RunRepository {
   async get(runId: string) {
     const out = await this.doc.send(new GetCommand(getRunHeader(this.table, runId)));
     if (out.Item === undefined) return undefined;
-    const { runId: id, campaignId, now, counters, models } = RunHeader.parse(out.Item);
-    return { runId: id, campaignId, now, counters, ...(models !== undefined ? { models } : {}) };
+    const { runId: id, campaignId, now, counters, models, spend } = RunHeader.parse(out.Item);
+    return { runId: id, campaignId, now, counters, ...(models !== undefined ? { models } : {}), ...(spend !== undefined ? { spend } : {}) };
   }
 
   /** Adds to an agent's spend in a month (ADD on `AGENT#<id>` / `SPEND#<month>`), once per `once` key. */
