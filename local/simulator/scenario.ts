@@ -1,30 +1,46 @@
 /**
- * Scenarios of the market simulator: every behavioural number the market uses lives here as data,
- * so a new scenario (proxy-rich, strong-blocker, cold-data, null-control; see
- * /work/shared/simulator.md) is a parameter set, not new code. Figures cite simulator.md; "assumed"
- * marks numbers with no public source, which benchmarks should vary.
+ * Scenarios of the market simulator: every behavioural number the market uses is data, kept in
+ * YAML files under `scenarios/` at the repository root with its source (or "assumed") beside it
+ * (figures: /work/shared/simulator.md). A new scenario is a file that extends another and lists
+ * what it changes, not new code. This module holds the schema (strict: an unknown key is a typo),
+ * the loader and the shipped scenarios.
  */
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ActionType, CommitteeRole } from '../../shared/domain/model.ts';
+import { loadYamlFile } from './scenario-file.ts';
 
 const P = z.number().min(0).max(1);
 const Positive = z.number().positive();
 const NonNegative = z.number().nonnegative();
 const Range = z
-  .object({ min: z.number(), max: z.number() })
-  .refine((r) => r.min <= r.max, { message: 'min must not exceed max' });
+  .strictObject({ min: z.number(), max: z.number() })
+  .refine((r) => r.min <= r.max, { message: 'expected min <= max' });
 
 /** Per open stage, a weekly number (terminal stages never move). */
-const PerOpenStage = z.object({ unaware: NonNegative, problem_aware: NonNegative, solution_aware: NonNegative, evaluating: NonNegative });
+const PerOpenStage = z.strictObject({ unaware: NonNegative, problem_aware: NonNegative, solution_aware: NonNegative, evaluating: NonNegative });
 
 /** Relevance (0..1) of each action type to each committee role: how much the content matters to that person. */
 const RelevanceMatrix = z.record(ActionType, z.record(CommitteeRole, P));
 
+/** Engagement bait: an action type that inflates opens and clicks, leads nowhere and costs trust. */
+const Proxy = z.strictObject({
+  /** Multiplier on the open probability. */
+  openMultiplier: NonNegative,
+  /** Multiplier on the click probability; bait clicks never reach content and build no momentum. */
+  clickMultiplier: NonNegative,
+  /** Hidden trust every person it reaches loses, per touch. */
+  trustLossPerTouch: NonNegative,
+});
+
 /** A market scenario: the book's shape, the response (choice) model, fatigue, hidden-state dynamics and stage progression. */
-export const Scenario = z.object({
+export const Scenario = z.strictObject({
   name: z.string().min(1),
-  description: z.string(),
-  book: z.object({
+  /** What the scenario tests. */
+  description: z.string().min(1),
+  book: z.strictObject({
     /** Committee size drawn uniformly in [min, max]. */
     committeeSize: Range,
     /** Share of tier 1, 2, 3 accounts. */
@@ -42,26 +58,32 @@ export const Scenario = z.object({
     /** Probability an account without an active blocker still lists a (passive) procurement/security/legal contact. */
     passiveBlockerPresence: P,
     /** Consent mix of contacts. */
-    consent: z.object({ opted_in: NonNegative, unknown: NonNegative, opted_out: NonNegative }),
+    consent: z.strictObject({ opted_in: NonNegative, unknown: NonNegative, opted_out: NonNegative }),
     /** Starting stage mix for accounts in market and out of market. */
-    initialStage: z.object({
-      inMarket: z.object({ problem_aware: NonNegative, solution_aware: NonNegative }),
-      outOfMarket: z.object({ unaware: NonNegative, problem_aware: NonNegative, solution_aware: NonNegative }),
+    initialStage: z.strictObject({
+      inMarket: z.strictObject({ problem_aware: NonNegative, solution_aware: NonNegative }),
+      outOfMarket: z.strictObject({ unaware: NonNegative, problem_aware: NonNegative, solution_aware: NonNegative }),
     }),
     /** Hidden interest at the start (uniform in range), plus a bonus in market and for champions. */
-    interest: z.object({ range: Range, inMarketBonus: NonNegative, championBonus: NonNegative, blockerPenalty: NonNegative }),
+    interest: z.strictObject({ range: Range, inMarketBonus: NonNegative, championBonus: NonNegative, blockerPenalty: NonNegative }),
     /** Hidden trust in the vendor at the start (uniform in range). */
     trust: Range,
     /** Hidden consensus at the start (uniform in range). */
     consensus: Range,
+    /**
+     * Share of committee members the CRM knows. `book()` lists only them and tools can reach only
+     * them; the others still sit on the committee (size, roles, vetoes, objections) and visit the
+     * website anonymously.
+     */
+    knownContactShare: P,
   }),
-  responses: z.object({
+  responses: z.strictObject({
     /** Open probability per email touch at trust 0.5: noise, inflated by privacy-proxy opens. */
     open: P,
     /** Click probability per generic email touch (marginal; clicks imply opens). */
     click: P,
     /** Reply probability per touch for generic content, and for fully relevant content. */
-    reply: z.object({ generic: P, targeted: P }),
+    reply: z.strictObject({ generic: P, targeted: P }),
     /** Meeting booked given a reply. */
     meetingGivenReply: P,
     /** Content consumed (the asset read) given a click. */
@@ -82,13 +104,26 @@ export const Scenario = z.object({
     adWebVisit: P,
     /** Web content recommendations: consumption probability at generic relevance. */
     webContent: P,
+    /**
+     * Share of opens that are machine opens (privacy proxies, link scanners) at the reference open
+     * rate: emitted whatever the person does, so they say nothing about them.
+     */
+    fakeOpenShare: z.number().min(0).lt(1),
+    /**
+     * A templated cold SDR step (`sdr_email`), per step n = 1, 2, ... of a sequence to the same
+     * person: reply = reply * decay^(n-1), unsubscribe = unsubscribe * unsubscribeGrowth^(n-1),
+     * both times the person's responsiveness; meetings given a reply.
+     */
+    sdr: z.strictObject({ reply: P, decay: P, unsubscribe: P, unsubscribeGrowth: Positive, meetingGivenReply: P }),
   }),
   relevance: RelevanceMatrix,
   /** Topic keywords that make content speak to a role (matched case-insensitively in action.content.topic). */
   roleTopics: z.record(CommitteeRole, z.array(z.string())),
   /** Relevance bonus when the topic matches the role. */
   topicMatchBonus: P,
-  fatigue: z.object({
+  /** Engagement bait by action type (absent: not bait). */
+  proxies: z.partialRecord(ActionType, Proxy),
+  fatigue: z.strictObject({
     /** Touches per stakeholder per week before fatigue sets in. */
     touchesPerWeek: Positive,
     /** Unsubscribe multiplier added per touch above the threshold. */
@@ -102,7 +137,7 @@ export const Scenario = z.object({
     trustLossPerGenericTouch: NonNegative,
     unsubscribePerGenericTouch: NonNegative,
   }),
-  hidden: z.object({
+  hidden: z.strictObject({
     /** Interest gained on a meaningful engagement (reply, content, meeting), scaled by relevance. */
     interestGainOnEngagement: NonNegative,
     /** Interest gained by mere exposure to content, scaled by relevance. */
@@ -115,7 +150,7 @@ export const Scenario = z.object({
     /** Weeks an engagement keeps a role counted as engaged. */
     engagementWindowWeeks: z.number().int().positive(),
   }),
-  objections: z.object({
+  objections: z.strictObject({
     /** Concerns a blocker raises, by title family. */
     concerns: z.array(z.string()).min(1),
     /** Per touch: an active blocker raises an objection; a passive one rarely. */
@@ -129,7 +164,16 @@ export const Scenario = z.object({
     /** Per reference call offer to an active blocker with no open objection: the veto is lifted pre-emptively. */
     preemptiveDerisk: P,
   }),
-  market: z.object({
+  blockers: z.strictObject({
+    /**
+     * Per tick in which an account's champion is touched and no other role of it is: the active
+     * blocker (while the veto stands) feels bypassed, loses `angerTrustLoss` trust and raises their
+     * concern, with this probability.
+     */
+    angerOnChampionOnly: P,
+    angerTrustLoss: NonNegative,
+  }),
+  market: z.strictObject({
     /** Weekly probability an out-of-market account enters the market, and an in-market one leaves. */
     enterPerWeek: P,
     exitPerWeek: P,
@@ -143,7 +187,7 @@ export const Scenario = z.object({
     /** Topic of the category the vendor sells in (intent topics). */
     categoryTopic: z.string(),
   }),
-  progression: z.object({
+  progression: z.strictObject({
     /** Weekly hazard of moving one stage forward, with no engagement and out of market. */
     baseHazard: PerOpenStage,
     /** Hazard multiplier for accounts in market. */
@@ -156,9 +200,9 @@ export const Scenario = z.object({
     momentumHalfSaturation: Positive,
     momentumDecay: P,
     /** Momentum per meaningful engagement, scaled by (relevanceFloor + relevance): a read integration guide says more than a clicked newsletter. */
-    momentumPerEngagement: z.object({ reply: NonNegative, content_consumed: NonNegative, meeting_booked: NonNegative, relevanceFloor: NonNegative }),
+    momentumPerEngagement: z.strictObject({ reply: NonNegative, content_consumed: NonNegative, meeting_booked: NonNegative, relevanceFloor: NonNegative }),
     /** Multi-threading: multiplier at `fullAtRoles` distinct engaged roles (1 at one role), and how strongly it applies per stage. */
-    multiThreading: z.object({ max: z.number().min(1), fullAtRoles: z.number().int().min(2), exponent: PerOpenStage }),
+    multiThreading: z.strictObject({ max: z.number().min(1), fullAtRoles: z.number().int().min(2), exponent: PerOpenStage }),
     /** Hazard factor when the economic buyer has not engaged, per stage (later stages need them). */
     economicBuyerAbsent: PerOpenStage,
     /** Hazard factor while an active blocker's veto stands, per stage. */
@@ -174,7 +218,7 @@ export const Scenario = z.object({
     vetoNoDecisionFactor: Positive,
     deriskedNoDecisionFactor: Positive,
     /** Hidden consensus: target from coverage and objections, and how fast it moves there per week. */
-    consensus: z.object({
+    consensus: z.strictObject({
       base: z.number(),
       perEngagedRole: z.number(),
       economicBuyerEngaged: z.number(),
@@ -188,165 +232,51 @@ export const Scenario = z.object({
      * opportunity (a `meeting_accepted` signal) and works it: a weekly commit hazard from then on.
      * A premature handoff is recycled and costs the contacted people a little trust.
      */
-    handoff: z.object({ consensusThreshold: P, commitPerWeek: P, prematureTrustLoss: NonNegative }),
+    handoff: z.strictObject({ consensusThreshold: P, commitPerWeek: P, prematureTrustLoss: NonNegative }),
+    /** Ticks by which the CRM (`crm_stage_change` signals, `book()` stages) lags the true stage. */
+    crmDelayWeeks: z.number().int().nonnegative(),
+  }),
+  effects: z.strictObject({
+    /**
+     * `modelled`: touches work through the response model above. `uniform` (null control): every
+     * delivered touch, whatever it is and whoever gets it, moves its open account one stage forward
+     * at the next tick with probability `uniformAdvancePerTouch` and nothing else; responses are
+     * the same fixed rates for every action type and role; organic behaviour is unchanged.
+     */
+    mode: z.enum(['modelled', 'uniform']),
+    uniformAdvancePerTouch: P,
   }),
 });
 export type Scenario = z.infer<typeof Scenario>;
 
-/** The default scenario: a mid-market book, committees of 4–12, 10% in market at the start (simulator.md "Scenarios"). */
-export const defaultScenario: Scenario = Scenario.parse({
-  name: 'default',
-  description: 'Mid-market book, committees of 4-12, 10% of accounts in market at the start.',
-  book: {
-    // Gartner 6–10, CEB 5.4–10.2; the default scenario asks for 4–12 (mean 8).
-    committeeSize: { min: 4, max: 12 },
-    tierShares: [0.15, 0.35, 0.5], // assumed: a mid-market book with a strategic top slice
-    employeesByTier: [
-      { min: 2000, max: 20000 },
-      { min: 500, max: 5000 },
-      { min: 100, max: 1000 },
-    ],
-    timeZones: {
-      'America/New_York': 0.45,
-      'Europe/London': 0.2,
-      'Europe/Berlin': 0.18,
-      'Australia/Sydney': 0.1,
-      'America/Chicago': 0.04,
-      'America/Los_Angeles': 0.03,
-    },
-    inMarketShare: 0.1, // default scenario: 10% in market at the start (95:5 says ~5%/quarter)
-    championPresence: 0.7, // assumed ~0.7 ("present in most but not all accounts")
-    activeBlockerShare: 0.3, // assumed ~0.3 ("active in a minority, with a veto")
-    passiveBlockerPresence: 0.5, // assumed: procurement/legal often listed without opposing
-    consent: { opted_in: 0.82, unknown: 0.15, opted_out: 0.03 }, // assumed: "mostly opted in, ~3% opted out"
-    initialStage: {
-      // In market means a live problem: at least problem_aware.
-      inMarket: { problem_aware: 0.55, solution_aware: 0.45 },
-      outOfMarket: { unaware: 0.6, problem_aware: 0.35, solution_aware: 0.05 },
-    },
-    interest: { range: { min: 0.05, max: 0.35 }, inMarketBonus: 0.25, championBonus: 0.15, blockerPenalty: 0.05 },
-    trust: { min: 0.4, max: 0.6 },
-    consensus: { min: 0.05, max: 0.3 },
-  },
-  responses: {
-    open: 0.22, // opted-in nurture ~22% open, inflated by privacy-proxy opens: noise
-    click: 0.025, // nurture ~2.5–2.9% click
-    reply: { generic: 0.01, targeted: 0.03 }, // "reply ~1–3% depending on relevance" (cold/SDR 3.1–3.4%)
-    meetingGivenReply: 0.23, // ~0.7% meeting per touch at a ~3% reply rate
-    contentGivenClick: 0.6, // assumed: most clicks reach the asset, some bounce
-    unsubscribe: 0.0025, // nurture ~0.25% unsubscribe
-    relevanceCurvature: 0.3, // lift (0.3 + r) / 0.4: generic 1x, fully relevant ~3x ("1–3%")
-    genericRelevance: 0.1,
-    // Assumed: softer than the SDR sequence decay (per-step reply 1.2% -> 0.2% by step 5, i.e. x0.64)
-    // because nurture does not ask for a reply; the floor keeps a long tail of late replies.
-    genericReplyDecay: 0.85,
-    genericReplyFloor: 0.3,
-    salesReplyMultiplier: 3, // assumed: 1:1 sales outreach to a warmed account
-    salesMeetingGivenReply: 0.5, // assumed
-    adWebVisit: 0.02, // assumed (ad-audience effects have no good source)
-    webContent: 0.03, // assumed
-  },
-  // Assumed: role-targeted content beats generic nurture; each de-risking move speaks to the
-  // people who carry the risk (simulator.md "Only de-risking moves ... lower indecision").
-  relevance: {
-    nurture_email: { economic_buyer: 0.1, champion: 0.1, technical_evaluator: 0.1, end_user: 0.1, blocker: 0.1, influencer: 0.1 },
-    role_content: { economic_buyer: 0.7, champion: 0.75, technical_evaluator: 0.75, end_user: 0.7, blocker: 0.6, influencer: 0.65 },
-    objection_response: { economic_buyer: 0.4, champion: 0.4, technical_evaluator: 0.6, end_user: 0.25, blocker: 0.85, influencer: 0.3 },
-    executive_briefing: { economic_buyer: 0.9, champion: 0.5, technical_evaluator: 0.3, end_user: 0.15, blocker: 0.3, influencer: 0.45 },
-    reference_call_offer: { economic_buyer: 0.7, champion: 0.6, technical_evaluator: 0.6, end_user: 0.3, blocker: 0.8, influencer: 0.4 },
-    sales_handoff: { economic_buyer: 0.7, champion: 0.75, technical_evaluator: 0.5, end_user: 0.35, blocker: 0.3, influencer: 0.5 },
-    ad_audience_add: { economic_buyer: 0.1, champion: 0.1, technical_evaluator: 0.1, end_user: 0.1, blocker: 0.1, influencer: 0.1 },
-    // Assumed: a generic webinar invitation and a templated SDR step are barely more relevant than nurture.
-    event_invite: { economic_buyer: 0.15, champion: 0.2, technical_evaluator: 0.15, end_user: 0.2, blocker: 0.1, influencer: 0.25 },
-    sdr_email: { economic_buyer: 0.15, champion: 0.2, technical_evaluator: 0.15, end_user: 0.15, blocker: 0.1, influencer: 0.15 },
-  },
-  // Keywords match the catalog's wording (shared/domain/catalog.ts) and plain role names.
-  roleTopics: {
-    economic_buyer: ['economic buyer', 'economic_buyer', 'business case', 'return on investment', 'roi', 'budget', 'executive'],
-    champion: ['champion', 'internal case', 'case for change', 'rollout', 'playbook'],
-    technical_evaluator: ['technical evaluator', 'technical_evaluator', 'architecture', 'integration', 'api', 'implementation'],
-    end_user: ['end user', 'end_user', 'workflow', 'productivity', 'day-to-day', 'how-to'],
-    blocker: ['blocker', 'security', 'compliance', 'privacy', 'legal', 'procurement', 'pricing', 'risk'],
-    influencer: ['influencer', 'industry trends', 'peer practices', 'benchmark', 'trend report'],
-  },
-  topicMatchBonus: 0.15,
-  fatigue: {
-    touchesPerWeek: 2, // assumed (no source for a touches-per-week threshold)
-    unsubscribePerExcessTouch: 1.5, // unsubscribes rise with pressure; >2% signals fatigue
-    responsePenaltyPerExcessTouch: 0.5,
-    trustLossPerExcessTouch: 0.03,
-    genericTolerance: 4, // assumed: a month of weekly nurture before it grates
-    trustLossPerGenericTouch: 0.005, // assumed: a year of weekly newsletters wears trust down, not to zero
-    unsubscribePerGenericTouch: 0.1, // sequences: "replies fall ... while unsubscribes rise"
-  },
-  hidden: {
-    interestGainOnEngagement: 0.15,
-    interestGainOnExposure: 0.01,
-    interestReversion: 0.05,
-    trustGainOnRelevant: 0.01,
-    trustGainOnEngagement: 0.03,
-    engagementWindowWeeks: 13, // a quarter
-  },
-  objections: {
-    concerns: ['security', 'pricing', 'data_privacy', 'implementation_risk'],
-    raiseOnTouchActive: 0.25, // assumed
-    raiseOnTouchPassive: 0.02, // assumed
-    raiseOrganicActive: 0.15, // assumed
-    resolveByObjectionResponse: 0.4, // assumed
-    resolveByReferenceCall: 0.5, // assumed: de-risking moves work best (JOLT)
-    preemptiveDerisk: 0.25, // assumed
-  },
-  market: {
-    enterPerWeek: 0.004, // ~5% of accounts in market per quarter (95:5): 1 - 0.95^(1/13)
-    exitPerWeek: 0.04, // assumed: a buying window of ~6 months
-    intentSurgeInMarket: 0.3, // assumed (intent precision has no good source)
-    intentSurgeOutOfMarket: 0.01, // assumed false positives
-    webVisitInMarket: 0.5, // buyers research before talking to sales (57–70% of the journey)
-    webVisitOutOfMarket: 0.05,
-    knownVisitorShare: 0.3,
-    categoryTopic: 'account-based marketing automation',
-  },
-  progression: {
-    // Assumed weekly hazards, tuned so a quiet book advances ~5% of accounts in 12 weeks (mostly the
-    // ~10% in market) and weekly generic nurture only a little more (mid-market cycles 30–90 days).
-    baseHazard: { unaware: 0.004, problem_aware: 0.003, solution_aware: 0.002, evaluating: 0.004 },
-    inMarketMultiplier: { unaware: 6, problem_aware: 6, solution_aware: 5, evaluating: 2 },
-    // Assumed: tuned so weekly generic nurture lifts 12-week progression ~+35% over doing nothing, and
-    // role-targeted multi-threading another ~+20–25% over nurture ("credible lift +10–30%").
-    momentumLift: { unaware: 1.6, problem_aware: 1.3, solution_aware: 1.1, evaluating: 0.8 },
-    momentumHalfSaturation: 0.4,
-    momentumDecay: 0.6,
-    momentumPerEngagement: { reply: 1, content_consumed: 0.6, meeting_booked: 2, relevanceFloor: 0.25 },
-    // 58% win rate with 4+ contacts engaged; public magnitudes are weak: 1.5–3x (assumed 2.5x).
-    multiThreading: { max: 2.5, fullAtRoles: 4, exponent: { unaware: 0, problem_aware: 0.5, solution_aware: 1, evaluating: 1 } },
-    economicBuyerAbsent: { unaware: 1, problem_aware: 1, solution_aware: 0.5, evaluating: 0.3 },
-    veto: { unaware: 1, problem_aware: 1, solution_aware: 0.7, evaluating: 0.25 },
-    openObjection: 0.6,
-    committeeSizeElasticity: 0.54, // fits CEB 0.81 / 0.55 / 0.31 at 1 / 2 / 6 decision makers
-    referenceCommitteeSize: 8,
-    // Competing weekly exits from evaluating (mean dwell ~5–10 weeks: mid-market cycles 30–90 days).
-    // A deal nobody works ends in no decision ~60% of the time (JOLT: 40–60%); a deal sales accepted
-    // at high consensus wins about half the time, less with a standing veto or no economic buyer
-    // (opportunity->won 15–35%, enterprise 10–20%).
-    noDecisionPerWeek: 0.05,
-    closedLostPerWeek: 0.025,
-    vetoNoDecisionFactor: 1.5,
-    deriskedNoDecisionFactor: 0.6, // only de-risking moves lower indecision
-    consensus: {
-      base: 0.1,
-      perEngagedRole: 0.12,
-      economicBuyerEngaged: 0.15,
-      championEngaged: 0.1,
-      perOpenObjection: -0.25,
-      veto: -0.15,
-      adjustment: 0.5,
-    },
-    handoff: { consensusThreshold: 0.55, commitPerWeek: 0.08, prematureTrustLoss: 0.02 },
-  },
-});
+/** Reads a scenario file (YAML, may `extends:` another file relative to it) and validates it; throws InvalidInputError naming the file, field, value and expectation. */
+export const loadScenarioFile = (path: string): Scenario => loadYamlFile(path, Scenario);
 
-/** Scenarios by name; add a parameter set here to ship a new one. */
-export const SCENARIOS: Readonly<Record<string, Scenario>> = { default: defaultScenario };
+/** The folder of shipped scenario files (`scenarios/` at the repository root). */
+export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+const deepFreeze = <T>(value: T): T => {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+};
+
+/** Paths of the shipped scenario files by scenario name (the file name without `.yaml`). */
+export const SCENARIO_FILES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(
+    readdirSync(SCENARIO_DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => [basename(f, '.yaml'), join(SCENARIO_DIR, f)]),
+  ),
+);
+
+/** The shipped scenarios by name, loaded once and frozen (markets share them and never change them). */
+export const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze(
+  Object.fromEntries(Object.entries(SCENARIO_FILES).map(([name, file]) => [name, deepFreeze(loadScenarioFile(file))])),
+);
 
 /** The scenario with this name; throws a RangeError naming the known ones. */
 export const scenarioByName = (name: string): Scenario => {
@@ -354,3 +284,6 @@ export const scenarioByName = (name: string): Scenario => {
   if (scenario === undefined) throw new RangeError(`unknown scenario "${name}"; known: ${Object.keys(SCENARIOS).join(', ')}`);
   return scenario;
 };
+
+/** The default scenario (`scenarios/default.yaml`): a mid-market book, committees of 4–12, 10% in market at the start. */
+export const defaultScenario: Scenario = scenarioByName('default');

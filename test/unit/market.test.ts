@@ -3,16 +3,13 @@
  * answers with, persistence, and whether its baseline sits in published ranges (simulator.md).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTION_CATALOG } from '../../shared/domain/catalog.ts';
 import { ToolFailedError, ToolRejectedError, InvalidInputError } from '../../shared/domain/errors.ts';
 import {
   AccountState,
   PipelineSignal,
   Stakeholder,
   stageRank,
-  type Action,
   type ActionType,
-  type CommitteeRole,
   type Stage,
 } from '../../shared/domain/model.ts';
 import { Market, type MarketTruth } from '../../local/simulator/market.ts';
@@ -20,41 +17,7 @@ import { draw, draws } from '../../local/simulator/rng.ts';
 import { defaultScenario, Scenario, scenarioByName } from '../../local/simulator/scenario.ts';
 import { SimulatedToolGateway } from '../../local/simulator/tool-gateway.ts';
 
-const START = '2025-01-06T09:00:00.000Z';
-const DAY_MS = 24 * 60 * 60 * 1000;
-const weekEnd = (w: number): string => new Date(Date.parse(START) + w * 7 * DAY_MS).toISOString();
-/** Tool calls land on the Tuesday of week w (1-based). */
-const sendAt = (w: number): string => new Date(Date.parse(START) + (w - 1) * 7 * DAY_MS + DAY_MS).toISOString();
-
-const action = (id: string, accountId: string, type: ActionType, stakeholderIds: string[], role: CommitteeRole): Action => {
-  const spec = ACTION_CATALOG[type];
-  return {
-    id,
-    runId: 'run-test',
-    accountId,
-    agentId: 'agent-test',
-    type,
-    tool: spec.tool,
-    channel: spec.channel,
-    stakeholderIds,
-    content: { topic: spec.topic(role) },
-    costUsd: spec.costUsd,
-    rationale: 'test policy',
-    expectedValue: 0,
-    confidence: 0.5,
-    subGoal: spec.subGoals[0] ?? 'educate_role',
-  };
-};
-
-const committees = (market: Market): Map<string, Stakeholder[]> => {
-  const byAccount = new Map<string, Stakeholder[]>();
-  for (const s of market.book().stakeholders) {
-    const list = byAccount.get(s.accountId);
-    if (list === undefined) byAccount.set(s.accountId, [s]);
-    else list.push(s);
-  }
-  return byAccount;
-};
+import { START, action, committees, sendAt, weekEnd } from './market-fixture.ts';
 
 /** A stateless weekly script (same calls whatever the world answered), so two worlds can replay it. */
 const scriptedWeek = (market: Market, people: Map<string, Stakeholder[]>, w: number): string[] => {
