@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
@@ -55,7 +56,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowEngine, type ExecutionStats, type LambdaUsage, type LocalLambda } from './engine/workflow-engine.ts';
 import { withLogTally } from './engine/log-meter.ts';
 import { costInputsOf, type RunUsage } from './engine/cost-inputs.ts';
-import { RunSummary } from '../shared/app/contracts.ts';
+import { DecidedApprovalInput, RunSummary, SendDeferredInput } from '../shared/app/contracts.ts';
+import { CampaignRunStates } from '../cdk/constructs/campaign-workflow.ts';
 import type { CostInputs } from '../shared/domain/cost.ts';
 import type { AccountState, Stakeholder } from '../shared/domain/model.ts';
 
@@ -198,6 +200,16 @@ async function importBook(
 }
 
 const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * Waits for a time of the simulated world, and the step each one releases. The world's clock is
+ * simulated (a run is at its scheduled time, not now), so the engine skips the wait, and the step
+ * runs at the time it waited for: what its wall clock reads in AWS after the Wait.
+ */
+const SIMULATED_WAITS: ReadonlyArray<{ readonly state: string; readonly step: StepName; readonly timeOf: (event: unknown) => string | undefined }> = [
+  { state: CampaignRunStates.WaitForSendTime, step: 'send-deferred', timeOf: (event) => SendDeferredInput.safeParse(event).data?.slot.at },
+  { state: CampaignRunStates.WaitForApprovedSendTime, step: 'act-approved', timeOf: (event) => DecidedApprovalInput.safeParse(event).data?.sent?.deferredTo },
+];
 
 /** The sender address of the in-process synth (the local SES stand-in accepts any). */
 export const LOCAL_SENDER = 'agents@amk.localhost';
@@ -422,7 +434,22 @@ export class LocalRuntime {
       });
       closers.push(() => sfn.close());
 
-      const clock = () => (runtime ? runtime.clock() : market.now());
+      // The clock of an invocation that a simulated Wait released is the time it waited for, moving
+      // on in real time from there (SIMULATED_WAITS); everything else runs at the run's clock.
+      const waited = new AsyncLocalStorage<{ readonly at: number; readonly since: number }>();
+      const clock = () => {
+        const now = runtime ? runtime.clock() : market.now();
+        const moved = waited.getStore();
+        return moved === undefined ? now : new Date(Math.max(Date.parse(now), moved.at + (Date.now() - moved.since))).toISOString();
+      };
+      const atItsTime = (name: StepName, handler: LocalLambda): LocalLambda => {
+        const wait = SIMULATED_WAITS.find((w) => w.step === name);
+        if (wait === undefined) return handler;
+        return async (event, context) => {
+          const at = wait.timeOf(event);
+          return at === undefined ? handler(event, context) : waited.run({ at: Date.parse(at), since: Date.now() }, () => handler(event, context));
+        };
+      };
       const toolGateway = new SimulatedToolGateway(market, clock, { faults: { failOnCall: options.toolFaults ?? [] } });
       const faults = new FaultTally(options.faults ?? NO_FAULTS);
       const mailCounter = { sent: 0, team: 0 };
@@ -556,7 +583,7 @@ export class LocalRuntime {
         const mod = (await import(pathToFileURL(resolve(PROJECT_ROOT, fn.entry)).href)) as { createHandler?: (deps: () => Promise<unknown>) => LocalLambda };
         if (typeof mod.createHandler !== 'function') throw new Error(`${fn.entry} exports no createHandler`);
         const { platform, env } = platformOf(fn);
-        const handler = faulty(name, recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform)))));
+        const handler = faulty(name, atItsTime(name, recorded(fn, mod.createHandler(once(() => buildStepDeps(name, env, platform))))));
         const twice = faults.plan.duplicates || options.duplicateDelivery?.includes(name) === true;
         // The first delivery's result is dropped, as when its response was lost to a retry.
         lambdas.set(
@@ -570,7 +597,13 @@ export class LocalRuntime {
             : handler,
         );
       }
-      const engine = new WorkflowEngine({ template: resolved, lambdas, tokens, retryIntervalMs: options.retryIntervalMs });
+      const engine = new WorkflowEngine({
+        template: resolved,
+        lambdas,
+        tokens,
+        retryIntervalMs: options.retryIntervalMs,
+        waitTimeOverrides: Object.fromEntries(SIMULATED_WAITS.map((w) => [w.state, 0])),
+      });
 
       const signingSecret = [...secrets.values()][0];
       const operator: OperatorView = {

@@ -17,12 +17,15 @@ import {
   JsonPath,
   LogLevel,
   Map as MapState,
+  Parallel,
   Pass,
   StateMachine,
   StateMachineType,
   Succeed,
   TaskInput,
   Timeout,
+  Wait,
+  WaitTime,
   type RetryProps,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -53,6 +56,10 @@ export const CampaignRunStates = {
   ProcessShard: 'ProcessShard',
   ShardProgress: 'ShardProgress?',
   ShardFinished: 'ShardFinished',
+  /** The shard's approvals and its deferred sends, side by side (neither waits for the other). */
+  ShardFollowUps: 'ShardFollowUps',
+  HasApprovals: 'HasApprovals?',
+  NoApprovals: 'NoApprovals',
   ListShardApprovals: 'ListShardApprovals',
   ApprovalPages: 'ApprovalPages',
   ListApprovalPage: 'ListApprovalPage',
@@ -60,6 +67,11 @@ export const CampaignRunStates = {
   RequestApproval: 'RequestApproval',
   ApprovalDecided: 'ApprovalDecided?',
   ActApproved: 'ActApproved',
+  /** Whether ActApproved deferred the action to its people's next business hour (quiet hours at the moment of approval). */
+  ApprovedSendTime: 'ApprovedSendTime?',
+  /** Waits until that hour (the embedded default skips the wait: its clock is simulated), then ActApproved again. */
+  WaitForApprovedSendTime: 'WaitForApprovedSendTime',
+  ApprovalSent: 'ApprovalSent',
   RecordDecision: 'RecordDecision',
   ApprovalTimedOut: 'ApprovalTimedOut',
   Escalate: 'Escalate?',
@@ -76,6 +88,24 @@ export const CampaignRunStates = {
   /** An approval branch failed (request, decision, execution): alerted, the other approvals go on. */
   RecordApprovalFailure: 'RecordApprovalFailure',
   ApprovalFailed: 'ApprovalFailed',
+  HasDeferredSends: 'HasDeferredSends?',
+  NoDeferredSends: 'NoDeferredSends',
+  /** The send slots (quarter hours) the shard's deferred actions wait in. */
+  ListSendSlots: 'ListSendSlots',
+  /** Listing the shard's send slots failed: alerted, its deferred sends given up. */
+  RecordSlotListingFailure: 'RecordSlotListingFailure',
+  SendsAbandoned: 'SendsAbandoned',
+  SendSlots: 'SendSlots',
+  /** Waits until the slot's time (the embedded default skips the wait: its clock is simulated). */
+  WaitForSendTime: 'WaitForSendTime',
+  SendDeferred: 'SendDeferred',
+  /** SendDeferred again once its retries of a transient tool failure ran out: that action fails, the slot goes on. */
+  SettleSendDeferred: 'SettleSendDeferred',
+  MoreDeferred: 'MoreDeferred?',
+  SlotSent: 'SlotSent',
+  /** A slot's sends failed after their retries: alerted, the other slots go on. */
+  RecordSendFailure: 'RecordSendFailure',
+  SlotFailed: 'SlotFailed',
   /** The shards' Map itself failed: alerted, and the run still summarized. */
   RecordRunFailure: 'RecordRunFailure',
   Summarize: 'Summarize',
@@ -94,6 +124,8 @@ export const WORKFLOW_FUNCTION_NAMES = [
   'act-approved',
   'record-decision',
   'approval-timed-out',
+  'list-send-slots',
+  'send-deferred',
   'summarize',
   'record-failure',
 ] as const;
@@ -125,6 +157,9 @@ export interface CampaignWorkflowProps {
    */
   readonly logRetention?: RetentionDays;
 }
+
+/** Send slots of a shard that wait side by side (an inline Map runs at most 40 iterations at once). */
+const SEND_SLOTS_AT_ONCE = 40;
 
 // Tool calls fail transiently (timeouts, 5xx); the tool adapters are idempotent, so retrying is safe.
 const TOOL_RETRY: RetryProps = { errors: [ErrorName.ToolFailed], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 };
@@ -198,6 +233,7 @@ export class CampaignWorkflow extends Construct {
         shard: JsonPath.objectAt('$.shard'),
         cursor: JsonPath.stringAt('$.cursor'),
         queued: JsonPath.numberAt('$.queued'),
+        deferred: JsonPath.numberAt('$.deferred'),
         pages: JsonPath.numberAt('$.pages'),
         observed: JsonPath.objectAt('$.observed'),
         planned: JsonPath.objectAt('$.planned'),
@@ -252,6 +288,7 @@ export class CampaignWorkflow extends Construct {
         shard: JsonPath.objectAt('$.shard'),
         cursor: JsonPath.stringAt('$.cursor'),
         queued: JsonPath.numberAt('$.queued'),
+        deferred: JsonPath.numberAt('$.deferred'),
         pages: JsonPath.numberAt('$.pages'),
       }),
       associateWithParent: true,
@@ -260,7 +297,7 @@ export class CampaignWorkflow extends Construct {
       taskTimeout: Timeout.duration(batchTimeout.plus(Duration.minutes(1))),
     });
     // Blast radius of one: a failing shard or approval branch is alerted and the rest of the run goes on.
-    const failureOf = (stateName: string, scope: 'shard' | 'approval' | 'run', where: Record<string, unknown>) =>
+    const failureOf = (stateName: string, scope: 'shard' | 'approval' | 'send' | 'run', where: Record<string, unknown>) =>
       invoke(run, stateName, fn['record-failure'], JsonPath.DISCARD, TaskInput.fromObject({ scope, ...where, failure: JsonPath.objectAt('$.failure') }));
     const approvalFailed = failureOf(R.RecordApprovalFailure, 'approval', { runId: JsonPath.stringAt('$.runId'), approvalId: JsonPath.stringAt('$.approvalId') });
     approvalFailed.next(new Succeed(run, R.ApprovalFailed));
@@ -295,7 +332,16 @@ export class CampaignWorkflow extends Construct {
         .addCatch(approvalFailed, onFailure);
     const firstRequest = requestApproval(R.RequestApproval);
     const escalatedRequest = requestApproval(R.RequestEscalatedApproval);
-    const actApproved = invoke(run, R.ActApproved, fn['act-approved'], JsonPath.DISCARD).addRetry(TOOL_RETRY).addCatch(approvalFailed, onFailure);
+    const actApproved = invoke(run, R.ActApproved, fn['act-approved'], '$.sent').addRetry(TOOL_RETRY).addCatch(approvalFailed, onFailure);
+    // Approved while its people are in quiet hours: the branch waits for their next business hour
+    // and ActApproved runs again then (once; quiet hours after that wait block it).
+    const waitForApprovedSendTime = new Wait(run, R.WaitForApprovedSendTime, { time: WaitTime.timestampPath('$.sent.deferredTo') });
+    waitForApprovedSendTime.next(actApproved);
+    actApproved.next(
+      new Choice(run, R.ApprovedSendTime)
+        .when(Condition.isPresent('$.sent.deferredTo'), waitForApprovedSendTime)
+        .otherwise(new Succeed(run, R.ApprovalSent)),
+    );
     const recordDecision = invoke(run, R.RecordDecision, fn['record-decision'], JsonPath.DISCARD).addCatch(approvalFailed, onFailure);
     const approvalDecided = new Choice(run, R.ApprovalDecided)
       .when(Condition.stringEquals('$.decision.status', 'approved'), actApproved)
@@ -321,16 +367,61 @@ export class CampaignWorkflow extends Construct {
       maxConcurrency: APPROVALS_PAGE_SIZE,
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(listApprovalPage.next(shardApprovals));
-    // A handed-over shard goes round again from its cursor; a shard that queued approvals waits
-    // for them; a shard with neither is finished (no Lambda, three transitions).
+    // ---- Deferred sends: each slot of the shard waits for its time, then sends a page at a time.
+    // Cost grows with the slots (quarter hours, at most a day's), not with the accounts.
+    const sendFailed = failureOf(R.RecordSendFailure, 'send', {
+      runId: JsonPath.stringAt('$.shard.runId'),
+      shard: JsonPath.numberAt('$.shard.shard'),
+      slot: JsonPath.stringAt('$.slot.at'),
+    });
+    sendFailed.next(new Succeed(run, R.SlotFailed));
+    const slotPayload = (settle: boolean) =>
+      TaskInput.fromObject({ shard: JsonPath.objectAt('$.shard'), slot: JsonPath.objectAt('$.slot'), ...(settle ? { settle: true } : {}) });
+    // The output (the slot with the cursor of its next page) replaces the item.
+    const settleSend = invoke(run, R.SettleSendDeferred, fn['send-deferred'], JsonPath.entirePayload, slotPayload(true)).addCatch(sendFailed, onFailure);
+    const sendDeferred = invoke(run, R.SendDeferred, fn['send-deferred'], JsonPath.entirePayload, slotPayload(false))
+      .addRetry(TOOL_RETRY)
+      .addCatch(settleSend, { errors: [ErrorName.ToolFailed, ErrorName.SideEffectInProgress], resultPath: '$.sendFailure' })
+      .addCatch(sendFailed, onFailure);
+    const moreDeferred = new Choice(run, R.MoreDeferred)
+      .when(Condition.isNotNull('$.slot.cursor'), sendDeferred)
+      .otherwise(new Succeed(run, R.SlotSent));
+    sendDeferred.next(moreDeferred);
+    settleSend.next(moreDeferred);
+    const waitForSendTime = new Wait(run, R.WaitForSendTime, { time: WaitTime.timestampPath('$.slot.at') });
+    waitForSendTime.next(sendDeferred);
+    // The slots wait side by side (a day has at most 96 of them, listed in time order: one that
+    // starts when an earlier one ends still waits for its own, later time).
+    const sendSlots = new MapState(run, R.SendSlots, {
+      itemsPath: '$.sends.slots',
+      itemSelector: { shard: JsonPath.objectAt('$.shard'), slot: JsonPath.objectAt('$$.Map.Item.Value') },
+      maxConcurrency: SEND_SLOTS_AT_ONCE,
+      resultPath: JsonPath.DISCARD,
+    }).itemProcessor(waitForSendTime);
+    const slotListingFailed = failureOf(R.RecordSlotListingFailure, 'send', { runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') });
+    slotListingFailed.next(new Succeed(run, R.SendsAbandoned));
+    const listSendSlots = invoke(run, R.ListSendSlots, fn['list-send-slots'], '$.sends').addCatch(slotListingFailed, onFailure);
+    // A shard whose execution failed may have deferred actions before it failed: listed anyway.
+    const failed = Condition.isPresent('$.failure');
+    const hasDeferredSends = new Choice(run, R.HasDeferredSends)
+      .when(Condition.or(Condition.numberGreaterThan('$.deferred', 0), failed), listSendSlots.next(sendSlots))
+      .otherwise(new Succeed(run, R.NoDeferredSends));
+    const hasApprovals = new Choice(run, R.HasApprovals)
+      .when(Condition.or(Condition.numberGreaterThan('$.queued', 0), failed), listShardApprovals.next(approvalPages))
+      .otherwise(new Succeed(run, R.NoApprovals));
+    // Approvals may wait for days, deferred sends for up to a day: neither waits for the other.
+    const followUps = new Parallel(run, R.ShardFollowUps, { resultPath: JsonPath.DISCARD }).branch(hasApprovals).branch(hasDeferredSends);
+
+    // A handed-over shard goes round again from its cursor; a shard that queued approvals or
+    // deferred sends follows them up; a shard with neither is finished (no Lambda, three transitions).
     const shardProgress = new Choice(run, R.ShardProgress)
       .when(Condition.isNotNull('$.cursor'), processShard)
-      .when(Condition.numberGreaterThan('$.queued', 0), listShardApprovals.next(approvalPages))
+      .when(Condition.or(Condition.numberGreaterThan('$.queued', 0), Condition.numberGreaterThan('$.deferred', 0)), followUps)
       .otherwise(new Succeed(run, R.ShardFinished));
     processShard.next(shardProgress);
-    // A shard whose execution failed is alerted; what it queued before failing is still requested.
+    // A shard whose execution failed is alerted; what it queued or deferred before failing still goes on.
     const shardFailed = failureOf(R.RecordShardFailure, 'shard', { runId: JsonPath.stringAt('$.shard.runId'), shard: JsonPath.numberAt('$.shard.shard') });
-    shardFailed.next(listShardApprovals);
+    shardFailed.next(followUps);
     processShard.addCatch(shardFailed, onFailure);
     const accounts = new MapState(run, R.Accounts, {
       itemsPath: '$.shards',
@@ -382,6 +473,8 @@ export class CampaignWorkflow extends Construct {
         fn['act-approved'],
         fn['record-decision'],
         fn['approval-timed-out'],
+        fn['list-send-slots'],
+        fn['send-deferred'],
         fn.summarize,
         fn['record-failure'],
       ],

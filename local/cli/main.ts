@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { join, relative } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 import { loadYamlFile } from '../../shared/config/load.ts';
@@ -18,7 +18,9 @@ import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { TurnData, decisionsOfTurn } from '../../shared/domain/turn.ts';
-import { renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
+import { RUN_REPORT_FILE, renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
+import { renderRunReportHtml } from './run-report-html.ts';
+import { RunSummary } from '../../shared/app/contracts.ts';
 import { DEFAULT_PRICES_FILE, loadPrices } from '../engine/cost-inputs.ts';
 
 const DEFAULT_CAMPAIGN = 'config/campaigns/q1-committee-expansion.yaml';
@@ -145,6 +147,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
       if (!json) out(renderRunLine(week, result));
     }
     const report: CampaignReport = await summarize(runtime, results, { startedAt: started, reviewer: reviewer ? 'simulated' : 'human', decisions: reviewer?.decisions.length ?? 0, prices });
+    const weeks = results.map((r, i) => ({ week: i + 1, date: r.now.slice(0, 10), runId: r.runId, counters: RunSummary.parse(r.summary).counters }));
+    writeFileSync(join(runtime.dataDir, RUN_REPORT_FILE), renderRunReportHtml(report, weeks, { generatedAt: new Date().toISOString(), command: `amk ${process.argv.slice(2).join(' ')}` }));
     // A run that completed with failed shards or approval branches did not do its work: say what
     // failed (the alerts of its audit stream) and exit non-zero.
     const failures = await failuresOf(runtime, results.map((r) => r.runId));
@@ -246,7 +250,9 @@ function describeTurn(event: AuditEvent): string[] {
           ? `NEEDS APPROVAL (${v.rules.map((r) => r.ruleId).join(', ')})`
           : d.toolResult?.ok === false
             ? `autonomous, tool failed: ${d.toolResult.detail ?? ''}`
-            : 'autonomous, executed';
+            : d.toolResult === null && d.action.notBefore !== undefined
+              ? `autonomous, deferred to ${d.action.notBefore} (its send is in the run's stream)`
+              : 'autonomous, executed';
     return `${d.agentId}: ${d.action.type} → ${verdict} — ${d.action.rationale}`;
   });
   return [head, ...decisions];

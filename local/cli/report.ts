@@ -83,6 +83,8 @@ export interface CampaignReport {
   readonly actions: {
     proposed: number;
     executed: number;
+    /** Autonomous actions sent at their people's next business hour rather than at the run's clock (counted in executed once sent). */
+    deferred: number;
     needsApproval: number;
     approved: number;
     rejected: number;
@@ -100,11 +102,14 @@ export interface CampaignReport {
   readonly definitionSha256: string;
   readonly childDefinitionSha256: Record<string, string>;
   readonly reviewer: 'simulated' | 'human';
-  readonly where: { data: string; outbox: string; emails: number; prospectEmails: number; approvalServer: string; audit: string };
+  readonly where: { data: string; outbox: string; emails: number; prospectEmails: number; approvalServer: string; audit: string; report: string };
   /** What the runs would cost on AWS. */
   readonly cost: CostReport;
   readonly durationMs: number;
 }
+
+/** The HTML report of the runs, in the data folder. */
+export const RUN_REPORT_FILE = 'report.html';
 
 const sum = (summaries: Array<Record<string, number>>, key: string): number => summaries.reduce((n, c) => n + (c[key] ?? 0), 0);
 
@@ -153,6 +158,7 @@ export async function summarize(
     actions: {
       proposed: sum(counters, 'proposed'),
       executed: sum(counters, 'executed'),
+      deferred: sum(counters, 'deferred'),
       needsApproval: sum(counters, 'needsApproval'),
       approved: sum(counters, 'approved'),
       rejected: sum(counters, 'rejected'),
@@ -181,6 +187,7 @@ export async function summarize(
       emails: readdirSync(runtime.outboxDir).filter((f) => f.endsWith('.eml')).length,
       prospectEmails: readdirSync(join(runtime.outboxDir, 'prospects')).filter((f) => f.endsWith('.eml')).length,
       approvalServer: runtime.approvalUrl,
+      report: rel(join(runtime.dataDir, RUN_REPORT_FILE)),
       audit: `npm run amk -- audit --run ${results.at(-1)?.runId ?? '<runId>'}`,
     },
     cost: costOf(results, meta.prices),
@@ -198,6 +205,7 @@ export function renderSummary(r: CampaignReport): string {
   lines.push(`What the agents did over ${r.runs} weekly run${r.runs === 1 ? '' : 's'} (${r.accounts} accounts)`);
   lines.push(`  proposed        ${a.proposed} actions`);
   lines.push(`  executed        ${a.executed}  (autonomous, plus approved ones)`);
+  if (a.deferred > 0) lines.push(`  deferred        ${a.deferred}  (quiet hours: sent at their people's next business hour, in executed once sent)`);
   lines.push(`  needed approval ${a.needsApproval}  → approved ${a.approved}, rejected ${a.rejected}, expired ${a.expired}${a.escalated ? `, escalated ${a.escalated}` : ''}` + (r.reviewer === 'simulated' ? '  [decided by the SIMULATED reviewer through the real links]' : ''));
   lines.push(`  blocked         ${a.blocked}  by guardrails:`);
   for (const [g, n] of Object.entries(r.blockedBy).sort((x, y) => y[1] - x[1])) lines.push(`                    ${g.padEnd(20)} ${String(n).padStart(4)}`);
@@ -219,6 +227,7 @@ export function renderSummary(r: CampaignReport): string {
   lines.push(...renderCost(r.cost, r.accounts));
   lines.push('');
   lines.push('Where to look');
+  lines.push(`  report     ${r.where.report}   (open it in a browser: funnel, weeks, pipeline, cost)`);
   lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
   lines.push(`             ${r.where.outbox}/prospects/ (${r.where.prospectEmails} .eml files: what the agents sent to the market, through the SES connector)`);
   lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);

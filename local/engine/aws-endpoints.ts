@@ -79,7 +79,9 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
           return send(503, { message: 'injected: service unavailable' }, 'application/json', 'ServiceUnavailable');
         }
         const prospect = e.EmailTags?.some((t) => t.Name === PROSPECT_EMAIL_TAG.name && t.Value === PROSPECT_EMAIL_TAG.value) ?? false;
-        const approvalEmail = `${e.Destination.ToAddresses.join(',')} ${e.Content.Simple.Subject.Data}`;
+        // One email, not one subject: two approvals can share a recipient and a subject, and the
+        // injected failures must hit the retries of one send (its link makes the body unique).
+        const approvalEmail = `${e.Destination.ToAddresses.join(',')} ${e.Content.Simple.Subject.Data} ${e.Content.Simple.Body.Text?.Data ?? ''}`;
         if (!prospect && !e.Content.Simple.Subject.Data.startsWith('[amk]') && approvalFailures < (options.failApprovalEmails ?? 0) && (failingApproval ??= approvalEmail) === approvalEmail) {
           approvalFailures += 1;
           return send(503, { message: 'injected: service unavailable' }, 'application/json', 'ServiceUnavailable');

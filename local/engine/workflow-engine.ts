@@ -76,7 +76,7 @@ export interface ExecutionStats {
    * The most history events one execution of each type logged, estimated as Step Functions
    * records them (execution start and end; each state's entered and exited; a Task's scheduled,
    * started and succeeded, plus submitted for `.sync` and `.waitForTaskToken`; a Map's start and
-   * end and each iteration's). A Standard execution fails past 25,000.
+   * end and each iteration's; a Parallel's start and end). A Standard execution fails past 25,000.
    */
   readonly maxHistoryEvents: PerWorkflowType<number>;
 }
@@ -129,6 +129,11 @@ export interface WorkflowEngineOptions {
   readonly tokens: TaskTokenRegistry;
   /** Overrides retry waits in ms per state name (tests make retries instant). */
   readonly retryIntervalMs?: number;
+  /**
+   * Wait states (by name) that pause this many ms instead of until their time: where the caller
+   * simulates the clock, a wait for a simulated time must not take real time. @default none
+   */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 const TOKEN_SENTINEL = '__AMK_LOCAL_TASK_TOKEN__';
@@ -245,7 +250,7 @@ export class WorkflowEngine {
     }
     const machine = this.machineOf(sm);
     const execution = machine.run(clone(input) as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryOverrides },
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryOverrides, waitTimeOverrides: { ...this.options.waitTimeOverrides } },
       context: {
         Execution: { Id: executionArn, Name: name, StartTime: new Date().toISOString(), Input: clone(input) as never },
         StateMachine: { Id: `arn:aws:states:us-east-1:123456789012:stateMachine:${sm.logicalId}`, Name: sm.logicalId },
@@ -260,6 +265,8 @@ export class WorkflowEngine {
         if (event.type === 'StateEntered' || event.type === 'StateExited') history += 1;
         if (event.type === 'StateEntered' && event.state.type === 'Task') history += taskHistoryEvents(resources.get(event.state.name));
         if (event.type === 'StateEntered' && event.state.type === 'Map') history += 2;
+        // A Parallel's started and succeeded (or failed) events.
+        if (event.type === 'StateEntered' && event.state.type === 'Parallel') history += 2;
         if (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') history += 1;
         // A retried Task is scheduled, started and fails again.
         if (event.type === 'StateRetried') history += 3;

@@ -12,16 +12,16 @@
  */
 import type { StepDeps } from './steps.ts';
 import type { ApprovalRepository, RunRepository } from '../ports/index.ts';
-import { executeOnce, approvalIdOf } from './campaign-run.ts';
-import type { ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
+import { executeOnce, approvalIdOf, guardedAtSend } from './campaign-run.ts';
+import type { ActApprovedOutput, ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, BlockedAtSendError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
-import { GUARDRAIL, distinctApprovers, samePerson, sendTimeBlock, spendMonthOf } from '../domain/governance.ts';
+import { GUARDRAIL, distinctApprovers, nextSendTime, samePerson } from '../domain/governance.ts';
+import { sendingAt, waitTimestamp } from '../domain/deferral.ts';
 import type { ToolAccount, ToolGateway } from '../ports/index.ts';
 import type { AccountState, Approval, AuditEvent, Stakeholder } from '../domain/model.ts';
 import { EffectKeys, type EffectKey } from '../domain/effects.ts';
-import { EMPTY_TALLY, count, tallyExecution } from '../domain/tally.ts';
-import { applyTally, releaseReservation } from './books.ts';
+import { bookBlockedAtSend, bookExecution, releaseReservation } from './books.ts';
 
 /** An event before the log seals it, keyed by the effect it records. */
 type AuditDraft = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string };
@@ -43,17 +43,22 @@ async function load(deps: { readonly approvals: Pick<ApprovalRepository, 'get'> 
 /** Distinct approvers the fired rules of an approval require (1 without a two-person rule). */
 const requiredApprovers = (approval: Approval): number => Math.max(1, ...approval.rules.map((r) => r.minApprovals));
 
-/** An event of the run's stream about an approval, keyed by what it records, so it is written once. */
-const auditOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, kind: AuditDraft['kind'], key: EffectKey, data: Record<string, unknown>): AuditDraft => ({
+/** Where an event about an approval goes (the run's stream), when, by whom, about what. */
+const envelopeOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string): Omit<AuditDraft, 'key' | 'kind' | 'data'> => ({
   stream: `RUN#${approval.runId}`,
-  key,
   at: deps.clock(),
-  kind,
   runId: approval.runId,
   accountId: approval.accountId,
   agentId: approval.agentId,
   actor,
   charterHash: approval.charterHash,
+});
+
+/** An event of the run's stream about an approval, keyed by what it records, so it is written once. */
+const auditOf = (deps: { readonly clock: () => string }, approval: Approval, actor: string, kind: AuditDraft['kind'], key: EffectKey, data: Record<string, unknown>): AuditDraft => ({
+  ...envelopeOf(deps, approval, actor),
+  key,
+  kind,
   data,
 });
 
@@ -143,7 +148,7 @@ export async function quorumStateOf(deps: { readonly approvals: Pick<ApprovalRep
  * byte-for-byte the one the approver saw (digest check); under a two-person rule, only once every
  * member is approved by distinct approvers. Idempotent with the autonomous path.
  */
-export async function actApproved(deps: StepDeps<'act-approved'>, input: DecidedApprovalInput): Promise<{ executed: boolean }> {
+export async function actApproved(deps: StepDeps<'act-approved'>, input: DecidedApprovalInput): Promise<ActApprovedOutput> {
   const approval = await load(deps, input.approvalId);
   const intact = actionDigest(approval.action) === approval.actionDigest;
   // The page records the link's approver as decidedBy; anything else is not that person's approval.
@@ -158,38 +163,55 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
     await giveUp(deps, approval);
     return { executed: false };
   }
-  if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval);
+  // The send time this branch waited for, when quiet hours deferred the action before.
+  const waited = input.sent?.deferredTo;
+  if (approval.quorum || requiredApprovers(approval) > 1) return actOnQuorum(deps, approval, waited);
 
   const people = await peopleOf(deps, approval);
   const targets = targetsIn(people, approval);
   let result: ToolCallResult;
   try {
-    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval, people) }, approval.action, targets, accountOf(people, approval));
+    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval, people, waited) }, approval.action, targets, accountOf(people, approval));
   } catch (err) {
-    if (err instanceof BlockedAtSendError) return blockedAtSend(deps, approval, err);
+    if (err instanceof BlockedAtSendError) return blockedOrDeferred(deps, approval, err, people, waited);
     throw err;
   }
-  await recordExecution(deps, approval, targets, result, { approvedBy: approval.decidedBy, reviewerKind: approval.reviewerKind });
+  await recordExecution(deps, approval, targets, result, { approvedBy: approval.decidedBy, reviewerKind: approval.reviewerKind, ...(waited === undefined ? {} : { deferredTo: waited }) });
   return { executed: result.ok };
 }
 
 /**
- * The tools, behind the guardrails that may have changed while the action waited (consent,
- * suppression, quiet hours now). Checked inside the at-most-once call: a replay of a call that
- * went out returns its result unchecked, and a blocked call leaves no record, so a retry checks again.
+ * The tools, behind the guardrails that may have changed while the action waited for its approval
+ * (see guardedAtSend), judged now: at the send time the branch waited for, if the clock is there.
  */
-function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, people: People): ToolGateway {
-  return {
-    execute: async (action, targets, account) => {
-      const run = await deps.runs.get(approval.runId);
-      if (!run) throw new ApprovalNotFoundError(`No run ${approval.runId}`);
-      const bundle = await deps.config.load(run.campaignId);
-      if (!people.account) throw new BlockedAtSendError(GUARDRAIL.unknownAccount, `Account ${approval.accountId} is no longer in the book.`);
-      const block = sendTimeBlock(action, { account: people.account, stakeholders: people.stakeholders, guardrails: bundle.guardrails, now: deps.clock() });
-      if (block) throw new BlockedAtSendError(block.guardrail, block.reason);
-      return deps.tools.execute(action, targets, account);
-    },
-  };
+function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, people: People, waited: string | undefined): ToolGateway {
+  return guardedAtSend(deps.tools, async () => {
+    const bundle = await bundleOf(deps, approval);
+    return { account: people.account, stakeholders: people.stakeholders, guardrails: bundle.guardrails, now: sendingAt(deps.clock(), waited) };
+  });
+}
+
+/** The campaign the approval's run belongs to. */
+async function bundleOf(deps: Pick<StepDeps<'act-approved'>, 'runs' | 'config'>, approval: Approval) {
+  const run = await deps.runs.get(approval.runId);
+  if (!run) throw new ApprovalNotFoundError(`No run ${approval.runId}`);
+  return deps.config.load(run.campaignId);
+}
+
+/**
+ * An approved action a guardrail blocks at send. Quiet hours defer it instead, once: nothing is
+ * booked and its reservation stays held, and its branch waits until the people's next business
+ * hour (`deferredTo`), when ActApproved runs again and judges it then. Anything else, quiet hours
+ * again after that wait, or no business hour within a day blocks it.
+ */
+async function blockedOrDeferred(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError, people: People, waited: string | undefined): Promise<ActApprovedOutput> {
+  if (err.guardrail === GUARDRAIL.quietHours && waited === undefined) {
+    const { guardrails } = await bundleOf(deps, approval);
+    const nowMs = Date.parse(deps.clock());
+    const next = nextSendTime(nowMs, targetsIn(people, approval), guardrails);
+    if (next !== undefined && next > nowMs) return { executed: false, deferredTo: waitTimestamp(next) };
+  }
+  return blockedAtSend(deps, approval, err);
 }
 
 /** The account and its people as they are now (read once per delivery). */
@@ -208,17 +230,22 @@ const accountOf = (people: People, approval: Approval): ToolAccount => ({ id: ap
 
 /** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
 async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
-  await deps.audit.appendOnce([
-    alertOf(deps, approval, 'system:act-approved', 'blocked_at_send', { actionId: approval.action.id, guardrail: err.guardrail, reason: err.reason }),
-  ]);
-  await deps.runs.addCounters(approval.runId, { blockedAtSend: 1, [`blockedAtSend.${err.guardrail}`]: 1 }, EffectKeys.approval(approval.id, 'blocked_at_send'));
-  await giveUp(deps, approval);
+  await bookBlockedAtSend(deps, {
+    runId: approval.runId,
+    runNow: await runNowOf(deps, approval),
+    action: approval.action,
+    guardrail: err.guardrail,
+    reason: err.reason,
+    once: EffectKeys.approval(approval.id, 'blocked_at_send'),
+    alert: envelopeOf(deps, approval, 'system:act-approved'),
+    data: { approvalId: approval.id },
+  });
   return { executed: false };
 }
 
 
 /** The approved member's half of a two-person approval: wait, give up, or execute. */
-async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): Promise<{ executed: boolean }> {
+async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval, waited: string | undefined): Promise<ActApprovedOutput> {
   const group = await quorumStateOf(deps, approval);
   const base = { approvalId: approval.id, actionId: approval.action.id, quorum: approval.quorum ?? null };
   if (group.state === 'failed') {
@@ -247,7 +274,7 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
   try {
     // The stored value names the member that executed, so a replay tells "my own retried step"
     // (record it) from "the other member got there first" (record nothing twice).
-    const tools = checkedAtSend(deps, approval, people);
+    const tools = checkedAtSend(deps, approval, people, waited);
     const { value, replayed } = await deps.idempotent(`tool#${approval.action.id}`, async () => ({
       ...(await tools.execute(approval.action, targets, accountOf(people, approval))),
       executedBy: approval.id,
@@ -259,7 +286,7 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
       result = { actionId: approval.action.id, ok: false, detail: err.message, replayed: false };
       executedBy = approval.id;
     } else if (err instanceof BlockedAtSendError) {
-      return blockedAtSend(deps, approval, err);
+      return blockedOrDeferred(deps, approval, err, people, waited);
     } else if (err instanceof SideEffectInProgressError) {
       // The other member completed the set at the same moment and is executing it right now.
       await deps.audit.appendOnce([auditOf(deps, approval, 'system:act-approved', 'approval_quorum', EffectKeys.approval(approval.id, 'quorum-complete'), { ...base, state: 'complete', approvedBy, executedBy: 'another member (in progress)', executed: false })]);
@@ -276,6 +303,7 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval): 
     approvedBy,
     reviewerKind: approval.reviewerKind,
     quorum: group.members.map((m) => ({ approvalId: m.id, approver: m.approver, decidedBy: m.decidedBy, reviewerKind: m.reviewerKind })),
+    ...(waited === undefined ? {} : { deferredTo: waited }),
   });
   return { executed: result.ok };
 }
@@ -292,19 +320,16 @@ async function recordExecution(
   result: ToolCallResult,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  const once = EffectKeys.execution(approval.action.id);
-  await deps.audit.appendOnce([
-    auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', once, { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
-  ]);
-  const tally = tallyExecution(count(EMPTY_TALLY, { approved: 1 }), {
+  await bookExecution(deps, {
+    runId: approval.runId,
+    runNow: await runNowOf(deps, approval),
     action: approval.action,
     result,
     role: targets[0]?.role ?? 'influencer',
     at: approval.decidedAt ?? deps.clock(),
+    counters: { approved: 1 },
+    toolCall: (once) => auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', once, { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
   });
-  const runNow = await runNowOf(deps, approval);
-  await applyTally(deps, { runId: approval.runId, month: spendMonthOf(runNow) }, tally, once);
-  if (!result.ok) await releaseReservation(deps, approval.runId, runNow, approval.action);
 }
 
 /** RecordDecision: a rejection goes into memory (the agent will not propose it again soon). */

@@ -28,18 +28,19 @@ import {
   type RecordFailureInput,
   type ScheduledRunInput,
 } from './contracts.ts';
-import type { CampaignBundle, Charter } from '../domain/config.ts';
-import { AgentPausedError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
-import { isProgression, type AccountState, type Action, type Approval, type AuditEvent, type PipelineSignal, type Plan, type Stakeholder, type Verdict } from '../domain/model.ts';
+import type { CampaignBundle, Charter, Guardrails } from '../domain/config.ts';
+import { AgentPausedError, BlockedAtSendError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
+import { isProgression, type AccountState, type Action, type Approval, type AuditEvent, type DeferredSend, type PipelineSignal, type Plan, type Stakeholder, type Verdict } from '../domain/model.ts';
+import { isDeferred, sendSlotOf } from '../domain/deferral.ts';
 import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
-import { planTeam, type Spent } from '../domain/orchestration.ts';
+import { planAccounts } from '../domain/orchestration.ts';
 import { turnDataOf } from '../domain/turn.ts';
 import { escapeHtml } from './approval-views.ts';
-import { GUARDRAIL, approvalPlanOf, governActions, isTouchChannel, isoWeekOf, spendMonthOf } from '../domain/governance.ts';
+import { GUARDRAIL, approvalPlanOf, governAccount, isTouchChannel, isoWeekOf, sendTimeBlock, spendMonthOf, type SpentSoFar } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
-import type { MemoryEntry, ToolAccount } from '../ports/index.ts';
+import type { MemoryEntry, ToolAccount, ToolGateway } from '../ports/index.ts';
 import { EffectKeys } from '../domain/effects.ts';
 import { EMPTY_TALLY, count, tallyExecution, type ArmDeltas } from '../domain/tally.ts';
 import { applyTally, releaseReservation } from './books.ts';
@@ -128,6 +129,7 @@ function shardsOf(run: { runId: string; campaignId: string; now: string }, shard
     shard: { ...run, shard, shardCount, ...(resumed ? { resumed } : {}) },
     cursor: null,
     queued: 0,
+    deferred: 0,
     pages: 0,
   }));
   return { run, shards };
@@ -240,22 +242,16 @@ export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { ob
   const agents = bundle.charters
     .filter((c) => c.charter.status !== 'paused')
     .map(({ charter, hash }) => ({ charter, hash, model: { agentId: charter.id, arms: run?.models?.[charter.id] ?? {}, version: 0 } }));
-  let spent: Spent = { run: 0, month: run?.spend ?? {} };
-  const plans: Plan[] = [];
-  for (const observed of input.observed.accounts) {
-    const team = planTeam({
-      observed,
-      campaign: bundle.campaign,
-      guardrails: bundle.guardrails,
-      agents,
-      runId: input.shard.runId,
-      now: input.shard.now,
-      seed: deps.seed,
-      spent,
-    });
-    plans.push(...team.plans);
-    spent = team.spent;
-  }
+  const plans = planAccounts({
+    accounts: input.observed.accounts,
+    campaign: bundle.campaign,
+    guardrails: bundle.guardrails,
+    agents,
+    runId: input.shard.runId,
+    now: input.shard.now,
+    seed: deps.seed,
+    monthSpent: run?.spend ?? {},
+  });
   return PlanOutput.parse({ plans });
 }
 
@@ -277,33 +273,31 @@ export async function governShard(
   const capUsd = bundle.guardrails.budget.maxSpendPerRunUsd;
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const verdicts: Verdict[] = [];
-  // What this page granted so far: its spend (the pure checks see the page; the reservations
-  // see everyone), and its touches, which count toward contact pressure for later agents.
-  let pageSpend = 0;
-  const pageSpendOf = new Map<string, number>();
-  const granted = new Map<string, RecentTouch[]>();
-  for (const plan of input.planned.plans) {
-    const observed = byAccount.get(plan.accountId);
+  // What this page granted so far (the pure checks see the page; the reservations see everyone).
+  let spent: SpentSoFar = { run: 0, month: {} };
+  const plansOf = new Map<string, Plan[]>();
+  for (const plan of input.planned.plans) plansOf.set(plan.accountId, [...(plansOf.get(plan.accountId) ?? []), plan]);
+  for (const [accountId, plans] of plansOf) {
+    const observed = byAccount.get(accountId);
     if (!observed) continue;
-    const { charter, hash } = charterOf(bundle, plan.agentId);
-    const recent = [...observed.recent, ...(granted.get(plan.accountId) ?? [])];
-    const planVerdicts = governActions(plan.actions, {
+    const governed = governAccount(plans, {
       account: observed.state,
       stakeholders: observed.stakeholders,
-      charter,
-      charterHash: hash,
       guardrails: bundle.guardrails,
-      recent,
+      recent: observed.recent,
       now,
-      spentThisRunUsd: pageSpend,
-      spentThisMonthUsd: pageSpendOf.get(plan.agentId) ?? 0,
+      charterOf: (agentId) => charterOf(bundle, agentId),
+      spent,
     });
-    for (const [i, action] of plan.actions.entries()) {
-      let verdict = planVerdicts[i];
-      if (!verdict || verdict.outcome === 'blocked') {
-        if (verdict) verdicts.push(verdict);
+    spent = governed.spent;
+    const actions = plans.flatMap((p) => p.actions);
+    for (const [i, action] of actions.entries()) {
+      const verdict = governed.verdicts[i] as Verdict;
+      if (verdict.outcome === 'blocked') {
+        verdicts.push(verdict);
         continue;
       }
+      const { charter } = charterOf(bundle, action.agentId);
       const touches = isTouchChannel(action.channel)
         ? { accountId: action.accountId, week: isoWeekOf(now), actionId: action.id, stakeholderIds: action.stakeholderIds }
         : undefined;
@@ -324,10 +318,10 @@ export async function governShard(
         continue;
       }
       if (action.costUsd > 0) {
-        const held = await deps.runs.reserveSpend({ runId, agentId: plan.agentId, month, actionId: action.id, usd: action.costUsd, runCapUsd: capUsd, monthCapUsd: charter.budgets.spendPerMonthUsd });
+        const held = await deps.runs.reserveSpend({ runId, agentId: action.agentId, month, actionId: action.id, usd: action.costUsd, runCapUsd: capUsd, monthCapUsd: charter.budgets.spendPerMonthUsd });
         if (!held.reserved) {
           if (touches) await deps.runs.releaseTouches(touches);
-          verdict = {
+          verdicts.push({
             outcome: 'blocked',
             actionId: action.id,
             guardrail: GUARDRAIL.budget,
@@ -335,17 +329,11 @@ export async function governShard(
               held.over === 'run'
                 ? `Spending $${action.costUsd} would take this run above its $${capUsd} limit (counting what granted and queued actions already reserved).`
                 : `Spending $${action.costUsd} would take agent ${charter.id} above the charter's budgets.spendPerMonthUsd of $${charter.budgets.spendPerMonthUsd} in ${month} (counting what granted and queued actions already reserved).`,
-          };
-          verdicts.push(verdict);
+          });
           continue;
         }
       }
       verdicts.push(verdict);
-      pageSpend += action.costUsd;
-      pageSpendOf.set(plan.agentId, (pageSpendOf.get(plan.agentId) ?? 0) + action.costUsd);
-      const list = granted.get(plan.accountId) ?? [];
-      list.push({ at: now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
-      granted.set(plan.accountId, list);
     }
   }
   return GovernOutput.parse({ verdicts });
@@ -353,6 +341,52 @@ export async function governShard(
 
 /** Id of the approval request of one action for one approver. */
 export const approvalIdOf = (actionId: string, approver: string): string => `apr-${stableId(actionId, approver)}`;
+
+/** What the guardrails that can change while an action waits see at the moment it is sent. */
+export interface SendTimeContext {
+  /** The account as it is now (undefined: no longer in the book). */
+  readonly account: AccountState | undefined;
+  /** Its people as they are now. */
+  readonly stakeholders: Stakeholder[];
+  readonly guardrails: Guardrails;
+  /** The moment of sending. */
+  readonly now: string;
+}
+
+/**
+ * The tools behind the guardrails that can change while an action waits (for its approval, or for
+ * its send time): consent and do-not-contact, suppression, and quiet hours at the moment of
+ * sending (sendTimeBlock). Meant for inside the at-most-once call (executeOnce): a replay of a call
+ * that went out returns its result unchecked, and a blocked call (BlockedAtSendError) leaves no
+ * record, so a retry checks again. `contextOf` is read only when the call really goes out.
+ */
+export function guardedAtSend(tools: ToolGateway, contextOf: () => Promise<SendTimeContext>): ToolGateway {
+  return {
+    execute: async (action, targets, account) => {
+      const ctx = await contextOf();
+      if (!ctx.account) throw new BlockedAtSendError(GUARDRAIL.unknownAccount, `Account ${action.accountId} is no longer in the book.`);
+      const block = sendTimeBlock(action, { account: ctx.account, stakeholders: ctx.stakeholders, guardrails: ctx.guardrails, now: ctx.now });
+      if (block) throw new BlockedAtSendError(block.guardrail, block.reason);
+      return tools.execute(action, targets, account);
+    },
+  };
+}
+
+/**
+ * A tool call's failure once the state machine's retries ran out (`settle`): that action's failed
+ * result, so the rest of its page or slot stands. Anything else (or without `settle`) is thrown.
+ */
+export function settledFailure(err: unknown, actionId: string, settle: boolean | undefined): ToolCallResult {
+  if (settle === true && err instanceof ToolFailedError) {
+    return { actionId, ok: false, detail: `failed after the workflow's retries: ${err.message}`, replayed: false };
+  }
+  if (settle === true && err instanceof SideEffectInProgressError) {
+    // Another delivery started this very call and never finished it (it crashed mid-call): it may
+    // have reached the world. Never sent again; recorded as not done, outcome unknown.
+    return { actionId, ok: false, detail: `outcome unknown: an earlier delivery started this call and did not finish (${err.message}); not sent again`, replayed: false };
+  }
+  throw err;
+}
 
 /** Runs one tool call at most once (keyed by action id), translating a permanent refusal into a result. */
 export async function executeOnce(
@@ -370,33 +404,34 @@ export async function executeOnce(
   }
 }
 
-/** Act: executes autonomous actions through tools (idempotent) and queues approval requests. */
+/**
+ * Act: executes autonomous actions through tools (idempotent) and queues approval requests. An
+ * autonomous action whose notBefore is later than the run's clock (its people's quiet hours) is
+ * not executed: it is stored for sending in its slot (once, however often Act is delivered), and
+ * the CampaignRun sends it then (SendDeferred). Its verdict stays autonomous, its reservations held.
+ */
 export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<ActOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
+  const { runId, now, shard } = input.shard;
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const results: ToolCallResult[] = [];
   const queuedApprovalIds: string[] = [];
+  const deferred: DeferredSend[] = [];
   for (const plan of input.planned.plans) {
     const observed = byAccount.get(plan.accountId);
     if (!observed) continue;
     for (const action of plan.actions) {
       const verdict = verdictOf.get(action.id);
-      if (verdict?.outcome === 'autonomous') {
+      if (verdict?.outcome === 'autonomous' && isDeferred(action, now)) {
+        deferred.push({ runId, shard, slot: sendSlotOf(action), runNow: now, action, charterHash: charterOf(bundle, action.agentId).hash });
+      } else if (verdict?.outcome === 'autonomous') {
         const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
         try {
           results.push(await executeOnce(deps, action, targets, observed.state));
         } catch (err) {
           // The state machine's retries ran out: this action failed, the rest of the page stands.
-          if (input.settle === true && err instanceof ToolFailedError) {
-            results.push({ actionId: action.id, ok: false, detail: `failed after the workflow's retries: ${err.message}`, replayed: false });
-          } else if (input.settle === true && err instanceof SideEffectInProgressError) {
-            // Another delivery started this very call and never finished it (it crashed mid-call):
-            // it may have reached the world. Never sent again; recorded as not done, outcome unknown.
-            results.push({ actionId: action.id, ok: false, detail: `outcome unknown: an earlier delivery started this call and did not finish (${err.message}); not sent again`, replayed: false });
-          } else {
-            throw err;
-          }
+          results.push(settledFailure(err, action.id, input.settle));
         }
       } else if (verdict?.outcome === 'needs_approval') {
         // One request per required approver (one, unless a two-person rule fired); each waits in
@@ -432,23 +467,27 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
       }
     }
   }
-  return ActOutput.parse({ results, queuedApprovalIds });
+  // Stored before the page is recorded, which counts them for the shard (so the parent lists them).
+  if (deferred.length > 0) await deps.runs.deferSends(deferred);
+  return ActOutput.parse({ results, queuedApprovalIds, deferredActionIds: deferred.map((d) => d.action.id) });
 }
 
 /** Record: the audit trail, agent memory and run counters for everything the page did. */
 export async function recordShard(deps: StepDeps<'record'>, input: RecordInput): Promise<RecordOutput> {
   const bundle = await deps.config.load(input.shard.campaignId);
   const replayed = input.observed.replayed;
-  if (replayed) return nextOf(input, bundle.campaign.pagesPerExecution, replayed.queued);
+  if (replayed) return nextOf(input, bundle.campaign.pagesPerExecution, replayed);
   const { runId, now, shard } = input.shard;
   const verdictOf = new Map(input.governed.verdicts.map((v) => [v.actionId, v]));
   const resultOf = new Map(input.acted.results.map((r) => [r.actionId, r]));
+  const deferredIds = new Set(input.acted.deferredActionIds);
   const byAccount = new Map(input.observed.accounts.map((a) => [a.state.id, a]));
   const events: AuditDraft[] = [];
   let tally = count(EMPTY_TALLY, {
     accounts: input.observed.accounts.length,
     proposed: 0,
     executed: 0,
+    deferred: 0,
     needsApproval: 0,
     approvalRequests: 0,
     blocked: 0,
@@ -503,6 +542,9 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
       } else if (verdict?.outcome === 'needs_approval') {
         // Approval requests queued for it (two or more under a two-person rule).
         tally = count(tally, { needsApproval: 1, approvalRequests: approvalPlanOf(verdict)?.approvers.length ?? 0 });
+      } else if (verdict?.outcome === 'autonomous' && deferredIds.has(action.id)) {
+        // Not executed yet: SendDeferred books it when it goes out in its slot (its reservations stay held).
+        tally = count(tally, { deferred: 1 });
       } else if (result) {
         tally = tallyExecution(tally, { action, result, role: roleOf.get(action.stakeholderIds[0] ?? '') ?? 'influencer', at: now });
       }
@@ -514,16 +556,21 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
   await Promise.all(failed.map((action) => releaseReservation(deps, runId, now, action)));
   await applyTally(deps, { runId, month: spendMonthOf(now) }, tally, EffectKeys.pageRecorded(runId, shard, input.cursor));
   // Last: once the page is in the ledger, a repeated run replays it instead of planning it again.
-  const queued = input.acted.queuedApprovalIds.length;
-  await deps.runs.putPage(runId, input.shard.shard, input.cursor, { nextCursor: input.observed.nextCursor ?? null, queued });
-  return nextOf(input, bundle.campaign.pagesPerExecution, queued);
+  const thisPage = { queued: input.acted.queuedApprovalIds.length, deferred: input.acted.deferredActionIds.length };
+  await deps.runs.putPage(runId, input.shard.shard, input.cursor, { nextCursor: input.observed.nextCursor ?? null, ...thisPage });
+  return nextOf(input, bundle.campaign.pagesPerExecution, thisPage);
 }
 
 /**
  * Where the shard stands after a page, and whether this execution goes on: it stops when the shard
  * is done, or hands the rest over after `pagesPerExecution` pages (a fresh execution starts at 0).
+ * `thisPage` is what the page queued for approval and deferred to a send time.
  */
-export function nextOf(input: RecordInput, pagesPerExecution: number, queuedThisPage = input.acted.queuedApprovalIds.length): RecordOutput {
+export function nextOf(
+  input: RecordInput,
+  pagesPerExecution: number,
+  thisPage: { readonly queued: number; readonly deferred?: number } = { queued: input.acted.queuedApprovalIds.length, deferred: input.acted.deferredActionIds.length },
+): RecordOutput {
   const cursor = input.observed.nextCursor;
   const pages = input.pages + 1;
   const goOn = cursor !== undefined && pages < pagesPerExecution;
@@ -531,7 +578,8 @@ export function nextOf(input: RecordInput, pagesPerExecution: number, queuedThis
     next: {
       shard: input.shard,
       cursor: cursor ?? null,
-      queued: input.queued + queuedThisPage,
+      queued: input.queued + thisPage.queued,
+      deferred: input.deferred + (thisPage.deferred ?? 0),
       pages: goOn ? pages : 0,
     },
     continue: goOn,
@@ -620,7 +668,8 @@ export async function recordFailure(deps: StepDeps<'record-failure'>, input: Rec
   const error = input.failure?.Error ?? 'Unknown';
   const cause = (input.failure?.Cause ?? '').slice(0, MAX_CAUSE_CHARS);
   // Keyed by what failed: a redelivered or redriven failure is one alert and one count.
-  const once = EffectKeys.failure(input.runId, input.scope, input.approvalId ?? input.shard ?? 'run');
+  const where = input.approvalId ?? (input.slot !== undefined ? `${input.shard ?? 'run'}#${input.slot}` : (input.shard ?? 'run'));
+  const once = EffectKeys.failure(input.runId, input.scope, where);
   await deps.audit.appendOnce([
     {
       stream: `RUN#${input.runId}`,
@@ -633,6 +682,7 @@ export async function recordFailure(deps: StepDeps<'record-failure'>, input: Rec
         alert: `${input.scope}_failed`,
         ...(input.shard !== undefined ? { shard: input.shard } : {}),
         ...(input.approvalId !== undefined ? { approvalId: input.approvalId } : {}),
+        ...(input.slot !== undefined ? { slot: input.slot } : {}),
         error,
         cause,
       },

@@ -8,16 +8,26 @@
  *   LoadCampaign -> Accounts (Map over $.shards, ShardInput items) {
  *       ProcessShard (startExecution.sync:2 on AccountBatch; the state becomes its ShardInput output)
  *       -> ShardProgress? (Choice):
- *            cursor not null (handed over) -> ProcessShard again, from the cursor
- *            queued > 0                    -> ListShardApprovals -> ApprovalPages
- *            otherwise                     -> ShardFinished
- *       ListShardApprovals: where the shard's pages of APPROVALS_PAGE_SIZE approvals start and end
- *       ApprovalPages (Map over $.pending.pages, side by side) {
- *         ListApprovalPage (ListShardApprovals with the page) -> ShardApprovals (Map over $.pending.approvals) {
- *         RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
- *           -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
- *         ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
- *       } }
+ *            cursor not null (handed over)   -> ProcessShard again, from the cursor
+ *            queued > 0 or deferred > 0      -> ShardFollowUps
+ *            otherwise                       -> ShardFinished
+ *       ShardFollowUps (Parallel: the approvals and the deferred sends of the shard, side by side) [
+ *         HasApprovals? (queued > 0, or the shard failed) -> ListShardApprovals -> ApprovalPages | NoApprovals
+ *         ListShardApprovals: where the shard's pages of APPROVALS_PAGE_SIZE approvals start and end
+ *         ApprovalPages (Map over $.pending.pages, side by side) {
+ *           ListApprovalPage (ListShardApprovals with the page) -> ShardApprovals (Map over $.pending.approvals) {
+ *           RequestApproval (.waitForTaskToken, TimeoutSecondsPath $.timeoutSeconds; Catch States.Timeout)
+ *             -> ApprovalDecided? (Choice) -> ActApproved | RecordDecision
+ *           ActApproved -> ApprovedSendTime? (Choice): $.sent.deferredTo present (quiet hours at the
+ *             moment of approval) -> WaitForApprovedSendTime (Wait) -> ActApproved again | ApprovalSent
+ *           ApprovalTimedOut -> Escalate? (Choice) -> RequestEscalatedApproval (-> ApprovalDecided?) | ApprovalClosed
+ *         } } ,
+ *         HasDeferredSends? (deferred > 0, or the shard failed) -> ListSendSlots -> SendSlots | NoDeferredSends
+ *         SendSlots (Map over $.sends.slots, side by side) {
+ *           WaitForSendTime (Wait, TimestampPath $.slot.at) -> SendDeferred (a page of the slot's actions)
+ *           -> MoreDeferred? (Choice): $.slot.cursor not null -> SendDeferred again | SlotSent
+ *         }
+ *       ]
  *   } -> Summarize
  * AccountBatch (Express), input ShardInput, output ShardInput (where the shard stands):
  *   Observe -> Plan -> Govern -> Act -> Record -> MorePages? (Choice)
@@ -72,6 +82,8 @@ export const ShardInput = z.object({
   cursor: z.string().nullable().default(null),
   /** Approval requests this shard has queued in this run so far (the parent lists them when > 0). */
   queued: z.number().int().nonnegative().default(0),
+  /** Actions this shard has deferred to their send time in this run so far (the parent sends them when > 0). */
+  deferred: z.number().int().nonnegative().default(0),
   /** Pages this AccountBatch execution has worked so far (a fresh execution starts at 0). */
   pages: z.number().int().nonnegative().default(0),
 });
@@ -86,8 +98,13 @@ export { ObservedAccount, RecentTouch } from '../domain/memory.ts';
 import { ObservedAccount } from '../domain/memory.ts';
 
 /** Observe output ($.observed). */
-/** A page a run already recorded (the run ledger): where it left the shard, and what it queued. */
-export const RecordedPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative() });
+/** A page a run already recorded (the run ledger): where it left the shard, and what it queued and deferred. */
+export const RecordedPage = z.object({
+  nextCursor: z.string().nullable(),
+  queued: z.number().int().nonnegative(),
+  /** Absent in pages recorded before deferred sends existed (none). */
+  deferred: z.number().int().nonnegative().optional(),
+});
 export type RecordedPage = z.infer<typeof RecordedPage>;
 
 /**
@@ -120,6 +137,8 @@ export type ToolCallResult = z.infer<typeof ToolCallResult>;
 export const ActOutput = z.object({
   results: z.array(ToolCallResult),
   queuedApprovalIds: z.array(z.string()),
+  /** Autonomous actions stored for sending at their notBefore (not executed yet). */
+  deferredActionIds: z.array(z.string()).default([]),
 });
 export type ActOutput = z.infer<typeof ActOutput>;
 
@@ -187,8 +206,16 @@ export const ApprovalDecision = z.object({
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 
-/** ActApproved / RecordDecision input. */
-export const DecidedApprovalInput = ApprovalItem.extend({ decision: ApprovalDecision });
+/**
+ * ActApproved output ($.sent): whether the approved action executed, or, when its people were in
+ * quiet hours at the moment of approval, the time (their next business hour) its branch waits for
+ * before ActApproved runs again.
+ */
+export const ActApprovedOutput = z.object({ executed: z.boolean(), deferredTo: Iso.optional() });
+export type ActApprovedOutput = z.infer<typeof ActApprovedOutput>;
+
+/** ActApproved / RecordDecision input; after a wait for the send time, with ActApproved's earlier output. */
+export const DecidedApprovalInput = ApprovalItem.extend({ decision: ApprovalDecision, sent: ActApprovedOutput.optional() });
 export type DecidedApprovalInput = z.infer<typeof DecidedApprovalInput>;
 
 /** ApprovalTimedOut input: the item (the error is kept at $.timeout). */
@@ -215,12 +242,42 @@ export const SummarizeInput = z.object({ run: RunContext });
 export const ActInput = ShardInput.extend({ observed: ObserveOutput, planned: PlanOutput, governed: GovernOutput, settle: z.boolean().optional() });
 export type ActInput = z.infer<typeof ActInput>;
 
+/**
+ * Where the deferred sends of one slot of a shard stand: the SendSlots Map item, SendDeferred's
+ * input and output. `cursor` is where the next page of the slot's actions starts (null: at the
+ * first, and once the slot is done).
+ */
+export const SendSlot = z.object({ at: Iso, cursor: z.string().nullable().default(null) });
+export type SendSlot = z.infer<typeof SendSlot>;
+
+/** ListSendSlots input: the shard's state (the whole state goes in). */
+export const ListSendSlotsInput = z.object({ shard: ShardDescriptor });
+export type ListSendSlotsInput = z.infer<typeof ListSendSlotsInput>;
+
+/** ListSendSlots output ($.sends): the shard's send slots in time order, each from its start. */
+export const ListSendSlotsOutput = z.object({ slots: z.array(SendSlot) });
+export type ListSendSlotsOutput = z.infer<typeof ListSendSlotsOutput>;
+
+/**
+ * SendDeferred input: a slot of a shard, after its Wait. With `settle` (the state machine's path
+ * once its retries of a transient tool failure ran out), such a failure becomes that action's
+ * failed result instead of failing the slot.
+ */
+export const SendDeferredInput = z.object({ shard: ShardDescriptor, slot: SendSlot, settle: z.boolean().optional() });
+export type SendDeferredInput = z.infer<typeof SendDeferredInput>;
+
+/** SendDeferred output (replaces the item): the slot with the cursor of its next page (null: done). */
+export const SendDeferredOutput = z.object({ shard: ShardDescriptor, slot: SendSlot });
+export type SendDeferredOutput = z.infer<typeof SendDeferredOutput>;
+
 /** What a Catch hands RecordFailure: where it happened, and Step Functions' error and cause. */
 export const RecordFailureInput = z.object({
   runId: z.string().min(1),
-  scope: z.enum(['shard', 'approval', 'run']),
+  scope: z.enum(['shard', 'approval', 'send', 'run']),
   shard: z.number().int().nonnegative().optional(),
   approvalId: z.string().min(1).optional(),
+  /** The send slot whose deferred sends failed (scope `send`; absent: listing the shard's slots failed). */
+  slot: Iso.optional(),
   failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
 });
 export type RecordFailureInput = z.infer<typeof RecordFailureInput>;
@@ -231,6 +288,7 @@ export const RUN_COUNTERS = [
   'accounts',
   'proposed',
   'executed',
+  'deferred',
   'needsApproval',
   'approvalRequests',
   'approved',

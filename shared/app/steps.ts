@@ -100,7 +100,7 @@ export const STEP_PORTS = {
   }),
   plan: declarePorts({ config: true, seed: true, runs: ['get'] }),
   govern: declarePorts({ config: true, runs: ['reserveSpend', 'reserveTouches', 'releaseTouches'] }),
-  act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'] }),
+  act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'], runs: ['deferSends'] }),
   record: declarePorts({ config: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),
   'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
   'request-approval': declarePorts({
@@ -122,6 +122,17 @@ export const STEP_PORTS = {
     audit: ['appendOnce'],
     memory: ['append', 'addOutcomes'],
     runs: ['get', 'addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches'],
+  }),
+  // Deferred sends: the shard's send slots, then each slot's actions at its time.
+  'list-send-slots': declarePorts({ runs: ['listSendSlots'] }),
+  'send-deferred': declarePorts({
+    config: true,
+    idempotent: true,
+    tools: true,
+    accounts: ['get', 'listStakeholders'],
+    audit: ['appendOnce'],
+    memory: ['append', 'addOutcomes'],
+    runs: ['listDeferredSends', 'addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches'],
   }),
   'record-decision': declarePorts({ approvals: ['get'], audit: ['appendOnce'], memory: ['append'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
   'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['appendOnce'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),

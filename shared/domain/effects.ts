@@ -20,8 +20,13 @@ export const EffectKeys = {
   pageRecorded: (runId: string, shard: number, cursor: string | null): EffectKey => `page#${runId}#${shard}#${at(cursor)}#recorded`,
   /** The turn of one account on one page (its audit event). */
   turn: (runId: string, shard: number, cursor: string | null, accountId: string): EffectKey => `page#${runId}#${shard}#${at(cursor)}#turn#${accountId}`,
-  /** The execution of an approved action, whichever member of its approval executes it. */
+  /**
+   * The execution of an action booked apart from its page: an approved one (whichever member of
+   * its approval executes it) or a deferred one (sent in its slot).
+   */
   execution: (actionId: string): EffectKey => `action#${actionId}#executed`,
+  /** What else became of one action sent apart from its page (e.g. a deferred one blocked at send). */
+  action: (actionId: string, what: string): EffectKey => `action#${actionId}#${what}`,
   /** What became of one approval request (decided, expired, escalated, blocked at send, alerted). */
   approval: (approvalId: string, what: string): EffectKey => `approval#${approvalId}#${what}`,
   /** A failure of a shard or an approval branch, after its retries. */

@@ -4,6 +4,7 @@
  * spend this month come in through GovernContext, so a verdict can be replayed from its audit record.
  */
 import type { RecentTouch } from './memory.ts';
+import type { Plan } from './model.ts';
 import { ACTION_CATALOG } from './catalog.ts';
 import type { Charter, Guardrails } from './config.ts';
 import { ActionType, type AccountState, type Action, type FiredRule, type Stakeholder, type Verdict } from './model.ts';
@@ -110,8 +111,21 @@ const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Numb
 // Formatters are costly to build and time zones are few, so keep one per zone (null: invalid zone).
 const formatters = new Map<string, Intl.DateTimeFormat | null>();
 
+// Answers per zone and minute: the same few send times are asked about for every stakeholder.
+const minutesCache = new Map<string, number | undefined>();
+const MINUTES_CACHE_MAX = 50_000;
+
 /** Minutes since local midnight at `atMs` in the IANA zone, or undefined for an unknown zone. */
 function localMinutes(atMs: number, timeZone: string): number | undefined {
+  const key = `${timeZone}|${Math.floor(atMs / 60_000)}`;
+  if (minutesCache.has(key)) return minutesCache.get(key);
+  if (minutesCache.size >= MINUTES_CACHE_MAX) minutesCache.clear();
+  const value = computeLocalMinutes(atMs, timeZone);
+  minutesCache.set(key, value);
+  return value;
+}
+
+function computeLocalMinutes(atMs: number, timeZone: string): number | undefined {
   let f = formatters.get(timeZone);
   if (f === undefined) {
     try {
@@ -142,6 +156,17 @@ function domainMatches(emailDomain: string, suppressed: string): boolean {
   return emailDomain === d || emailDomain.endsWith(`.${d}`);
 }
 
+// The suppression list as a set, built once per guardrails object (they are immutable once loaded).
+const suppressionSets = new WeakMap<Guardrails['suppression'], ReadonlySet<string>>();
+function suppressedEmailsOf(guardrails: Pick<Guardrails, 'suppression'>): ReadonlySet<string> {
+  let set = suppressionSets.get(guardrails.suppression);
+  if (set === undefined) {
+    set = new Set(guardrails.suppression.emails.map((e) => e.toLowerCase()));
+    suppressionSets.set(guardrails.suppression, set);
+  }
+  return set;
+}
+
 /** The action's people as the account knows them, or the consent or suppression guardrail they hit. */
 function peopleBlock(action: Action, ctx: Pick<GovernContext, 'account' | 'stakeholders' | 'guardrails'>): Block | { targets: Stakeholder[] } {
   const { guardrails } = ctx;
@@ -162,7 +187,7 @@ function peopleBlock(action: Action, ctx: Pick<GovernContext, 'account' | 'stake
     }
   }
 
-  const suppressedEmails = new Set(guardrails.suppression.emails.map((e) => e.toLowerCase()));
+  const suppressedEmails = suppressedEmailsOf(guardrails);
   const accountDomain = ctx.account.domain.toLowerCase();
   const domainHit = guardrails.suppression.domains.find((d) => domainMatches(accountDomain, d));
   if (domainHit !== undefined) {
@@ -283,14 +308,21 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
 
   const nowMs = Date.parse(ctx.now);
   if (isTouchChannel(action.channel)) {
-    const touches = ctx.recent.filter((t) => isTouch(t) && withinLastWeek(t.at, nowMs));
+    // One pass over memory: the account's touches in the last 7 days, and each target's.
+    let accountTouches = 0;
+    const byTarget = new Map<string, number>();
+    for (const t of ctx.recent) {
+      if (!isTouch(t) || !withinLastWeek(t.at, nowMs)) continue;
+      accountTouches += 1;
+      for (const s of targets) if (t.stakeholderIds.includes(s.id)) byTarget.set(s.id, (byTarget.get(s.id) ?? 0) + 1);
+    }
     const perStakeholder = Math.min(
       charter.budgets.touchesPerStakeholderPerWeek,
       guardrails.contactPressure.maxTouchesPerStakeholderPerWeek,
     );
     const perAccount = Math.min(charter.budgets.touchesPerAccountPerWeek, guardrails.contactPressure.maxTouchesPerAccountPerWeek);
     for (const s of targets) {
-      const count = touches.filter((t) => t.stakeholderIds.includes(s.id)).length + (batch.touchesByStakeholder.get(s.id) ?? 0);
+      const count = (byTarget.get(s.id) ?? 0) + (batch.touchesByStakeholder.get(s.id) ?? 0);
       if (count + 1 > perStakeholder) {
         return {
           guardrail: GUARDRAIL.contactPressure,
@@ -298,7 +330,7 @@ function findBlock(action: Action, ctx: GovernContext, batch: BatchUsage): Block
         };
       }
     }
-    const accountCount = touches.length + batch.accountTouches;
+    const accountCount = accountTouches + batch.accountTouches;
     if (accountCount + 1 > perAccount) {
       return {
         guardrail: GUARDRAIL.contactPressure,
@@ -435,4 +467,51 @@ export function governActions(actions: readonly Action[], ctx: GovernContext): V
 /** The verdict for one action: blocked by the first guardrail that applies, else needs_approval or autonomous. */
 export function govern(action: Action, ctx: GovernContext): Verdict {
   return verdictFor(action, ctx, { touchesByStakeholder: new Map(), accountTouches: 0, spendUsd: 0 });
+}
+
+/** What is committed before an account is governed: the run's spend and each agent's in the month. */
+export interface SpentSoFar {
+  readonly run: number;
+  readonly month: Readonly<Record<string, number>>;
+}
+
+/**
+ * Governs every agent's plan for one account, plans in order: each plan's checks see the touches
+ * and spend earlier plans were granted (needs_approval counts too: it may still execute). Pure:
+ * the Govern step adds the reservations that see every shard and run; the benchmark uses it as is.
+ */
+export function governAccount(
+  plans: readonly Plan[],
+  ctx: Omit<GovernContext, 'charter' | 'charterHash' | 'spentThisRunUsd' | 'spentThisMonthUsd'> & {
+    readonly charterOf: (agentId: string) => { charter: Charter; hash: string };
+    readonly spent: SpentSoFar;
+  },
+): { verdicts: Verdict[]; spent: SpentSoFar } {
+  const { charterOf, spent, ...base } = ctx;
+  let run = spent.run;
+  const month: Record<string, number> = { ...spent.month };
+  const granted: RecentTouch[] = [];
+  const verdicts: Verdict[] = [];
+  for (const plan of plans) {
+    const { charter, hash } = charterOf(plan.agentId);
+    const planVerdicts = governActions(plan.actions, {
+      ...base,
+      charter,
+      charterHash: hash,
+      recent: [...base.recent, ...granted],
+      spentThisRunUsd: run,
+      spentThisMonthUsd: month[plan.agentId] ?? 0,
+    });
+    plan.actions.forEach((action, i) => {
+      const verdict = planVerdicts[i] as Verdict;
+      verdicts.push(verdict);
+      if (verdict.outcome === 'blocked') return;
+      run += action.costUsd;
+      month[plan.agentId] = (month[plan.agentId] ?? 0) + action.costUsd;
+      if (isTouchChannel(action.channel)) {
+        granted.push({ at: base.now, agentId: plan.agentId, kind: 'action_executed', actionType: action.type, stakeholderIds: action.stakeholderIds, topic: action.content.topic });
+      }
+    });
+  }
+  return { verdicts, spent: { run, month } };
 }

@@ -83,6 +83,8 @@ export const AccountState = z.object({
   /** 0..1: how aligned the committee seems, from the roles engaged and objections open. */
   consensus: z.number().min(0).max(1).default(0),
   lastMeaningfulInteraction: Iso.nullable().default(null),
+  /** Time of the latest sign of research: an intent surge or a web visit (null: none seen). */
+  lastIntentAt: Iso.nullable().optional(),
   /** ISO time of the last signal folded in, so Observe only reads newer signals. */
   observedUntil: Iso.nullable().default(null),
   /**
@@ -146,6 +148,7 @@ export const ActionType = z.enum([
   'ad_audience_add',
   'event_invite',
   'sdr_email',
+  'sdr_call',
 ]);
 export type ActionType = z.infer<typeof ActionType>;
 
@@ -281,6 +284,23 @@ export const Approval = z.object({
   version: z.number().int().nonnegative(),
 });
 export type Approval = z.infer<typeof Approval>;
+
+/**
+ * An autonomous action kept for sending at its time (its `notBefore`, in the send slot of a
+ * shard of a run): Act stores it instead of executing it, and SendDeferred sends it in its slot.
+ */
+export const DeferredSend = z.object({
+  runId: z.string().min(1),
+  shard: z.number().int().nonnegative(),
+  /** The send slot (ISO, on a quarter hour): when it is sent, at or after the action's notBefore. */
+  slot: Iso,
+  /** The run's clock: the week and month its touch and spend are reserved in. */
+  runNow: Iso,
+  action: Action,
+  /** Content hash of the charter the action was planned and governed under. */
+  charterHash: z.string(),
+});
+export type DeferredSend = z.infer<typeof DeferredSend>;
 
 /** Kinds of audit event. */
 export const AuditKind = z.enum([

@@ -95,6 +95,7 @@ export function foldSignals(input: FoldInput): FoldResult {
   let lastMeaningful = state.lastMeaningfulInteraction;
   let lastMeaningfulMs = lastMeaningful === null ? -Infinity : Date.parse(lastMeaningful);
   let observedUntil = state.observedUntil;
+  let lastIntentAt = state.lastIntentAt ?? null;
 
   for (const { s, ms } of signals) {
     const stageBefore = stage;
@@ -108,6 +109,7 @@ export function foldSignals(input: FoldInput): FoldResult {
         lastMeaningfulMs = ms;
       }
     }
+    if ((s.kind === 'intent_surge' || s.kind === 'web_visit') && (lastIntentAt === null || ms > Date.parse(lastIntentAt))) lastIntentAt = s.at;
     if (s.kind === 'unsubscribe' && stakeholder && stakeholder.consent !== 'opted_out') {
       changed.set(stakeholder.id, { ...stakeholder, consent: 'opted_out' });
     }
@@ -139,6 +141,7 @@ export function foldSignals(input: FoldInput): FoldResult {
     objections,
     consensus: consensusOf(engaged, objections.length),
     lastMeaningfulInteraction: lastMeaningful,
+    ...(lastIntentAt === null ? {} : { lastIntentAt }),
     observedUntil,
   };
   return {

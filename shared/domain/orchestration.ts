@@ -140,10 +140,12 @@ export function planTeam(input: TeamInput): TeamPlan {
   let runSpent = input.spent.run;
   const monthSpent: Record<string, number> = { ...input.spent.month };
   const targetsOf = (action: Action): Stakeholder[] => stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
+  const timed = new Map<Candidate, Action>();
 
   for (let slot = 0; open.length > 0; slot += 1) {
     const eligible: Array<{ c: Candidate; action: Action }> = [];
     const keep: Candidate[] = [];
+    const recent = granted.length === 0 ? observed.recent : [...observed.recent, ...granted];
     for (const c of open) {
       const { charter } = c.member;
       const agentId = charter.id;
@@ -157,7 +159,7 @@ export function planTeam(input: TeamInput): TeamPlan {
         note(agentId, `${c.action.type} to ${who.join(', ')} left out: another agent answers "${objection}" in this run`);
         continue;
       }
-      if (isTouchChannel(c.action.channel) && anotherAgentWithin([...observed.recent, ...granted], agentId, who, nowMs, window)) {
+      if (isTouchChannel(c.action.channel) && anotherAgentWithin(recent, agentId, who, nowMs, window)) {
         note(agentId, `${c.action.type} to ${who.join(', ')} left out: another agent reached them within ${window} days`);
         continue;
       }
@@ -171,12 +173,15 @@ export function planTeam(input: TeamInput): TeamPlan {
         note(agentId, `${c.action.type} to ${who.join(', ')} left out: $${c.action.costUsd} would pass the month's budget paced to this week ($${Math.floor(charter.budgets.spendPerMonthUsd * paced)} of $${charter.budgets.spendPerMonthUsd} in ${month})`);
         continue;
       }
-      // Quiet hours: send at the people's next local business hour instead.
-      const targets = targetsOf(c.action);
-      let action = c.action;
-      if (c.action.channel === 'email' || c.action.channel === 'sales') {
-        const sendAt = nextSendTime(nowMs, targets, guardrails);
-        if (sendAt !== undefined && sendAt > nowMs) action = { ...action, notBefore: new Date(sendAt).toISOString() };
+      // Quiet hours: send at the people's next local business hour instead (worked out once per proposal).
+      let action = timed.get(c);
+      if (action === undefined) {
+        action = c.action;
+        if (c.action.channel === 'email' || c.action.channel === 'sales') {
+          const sendAt = nextSendTime(nowMs, targetsOf(c.action), guardrails);
+          if (sendAt !== undefined && sendAt > nowMs) action = { ...action, notBefore: new Date(sendAt).toISOString() };
+        }
+        timed.set(c, action);
       }
       const verdict = govern(action, {
         account: state,
@@ -184,7 +189,7 @@ export function planTeam(input: TeamInput): TeamPlan {
         charter,
         charterHash: c.member.hash,
         guardrails,
-        recent: [...observed.recent, ...granted],
+        recent,
         now,
         spentThisRunUsd: runSpent,
         spentThisMonthUsd: spentMonth,
@@ -208,7 +213,7 @@ export function planTeam(input: TeamInput): TeamPlan {
     for (let acc = weights[0] ?? 0; index < eligible.length - 1 && u >= acc; acc += weights[index] ?? 0) index += 1;
     const pick = eligible[index] as (typeof eligible)[number];
     const propensity = Math.round(((weights[index] ?? 0) / total) * 1e6) / 1e6;
-    const action: Action = { ...pick.action, propensity };
+    const action: Action = { ...pick.action, id: pick.c.id(), rationale: pick.c.rationale(), propensity };
     const agentId = pick.c.member.charter.id;
     (chosen.get(agentId) as Action[]).push(action);
     for (const id of action.stakeholderIds) usedPeople.add(id);
@@ -231,4 +236,24 @@ export function planTeam(input: TeamInput): TeamPlan {
     };
   });
   return { plans, spent: { run: runSpent, month: monthSpent } };
+}
+
+/** Input of planAccounts: a page (or a book) of observed accounts and the team that plans them. */
+export interface PageInput extends Omit<TeamInput, 'observed' | 'spent'> {
+  readonly accounts: readonly ObservedAccount[];
+  /** What each agent committed in the month before this page (the run header's snapshot). */
+  readonly monthSpent: Readonly<Record<string, number>>;
+}
+
+/** Every account's team plan, accounts in order, each seeing the spend of those before it. */
+export function planAccounts(input: PageInput): Plan[] {
+  const { accounts, monthSpent, ...team } = input;
+  let spent: Spent = { run: 0, month: monthSpent };
+  const plans: Plan[] = [];
+  for (const observed of accounts) {
+    const planned = planTeam({ ...team, observed, spent });
+    plans.push(...planned.plans);
+    spent = planned.spent;
+  }
+  return plans;
 }

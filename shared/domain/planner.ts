@@ -46,7 +46,7 @@ export const SUBGOAL_VALUE: Readonly<Record<SubGoalKind, number>> = {
 };
 
 /** Days within which the same action type is not repeated to the same stakeholder. */
-export const REPEAT_WINDOW_DAYS = 21;
+export const REPEAT_WINDOW_DAYS = 7;
 
 /** Days within which an action a human rejected, or a tool refused, is not proposed again to the same person. */
 export const REJECTION_WINDOW_DAYS = 28;
@@ -66,8 +66,13 @@ const EXPLORATION_SD = 1;
 /** Dollars that weigh as much as one unit of sub-goal value (an executive briefing at $150 costs 0.75). */
 export const USD_PER_VALUE_UNIT = 200;
 
+/** Touches within the memory window after which a person whose role has not engaged is rested. */
+export const REST_AFTER_TOUCHES = 3;
+/** The window of REST_AFTER_TOUCHES, in days. */
+export const REST_WINDOW_DAYS = 28;
+
 /** How much fresh signals raise an account's (or a person's) priority. */
-const SIGNAL_PRIORITY = { intent_surge: 0.3, web_visit: 0.15, personEngaged: 0.25 } as const;
+const SIGNAL_PRIORITY = { personEngaged: 0.25 } as const;
 
 /** Memory kinds that do not mean the stakeholder received the action. */
 const NOT_DELIVERED: ReadonlySet<string> = new Set(['action_blocked', 'action_rejected', 'action_failed', 'outcome']);
@@ -144,6 +149,9 @@ export function decomposeGoal(state: AccountState, stakeholders: readonly Stakeh
   return goals;
 }
 
+/** Placeholder of a proposal's id and rationale until it is chosen (Proposal.id and .rationale write them). */
+const PENDING = '(proposed)';
+
 /** One scored proposal of an agent, before the coordinator screens and selects. */
 export interface Proposal {
   readonly action: Action;
@@ -151,6 +159,10 @@ export interface Proposal {
   readonly score: number;
   readonly goalIndex: number;
   readonly role: CommitteeRole;
+  /** The action's rationale, written out only for the proposals that are chosen. */
+  readonly rationale: () => string;
+  /** The action's id (a hash), computed only for the proposals that are chosen. */
+  readonly id: () => string;
 }
 
 /** An agent's proposals for one account: its sub-goals and every scored candidate, best first. */
@@ -161,29 +173,68 @@ export interface Proposals {
   readonly proposals: Proposal[];
 }
 
-function touchedWithin(recent: readonly RecentTouch[], kinds: (kind: string) => boolean, type: ActionType, stakeholderId: string, nowMs: number, days: number): boolean {
-  const since = nowMs - days * DAY_MS;
-  return recent.some((t) => {
-    const at = Date.parse(t.at);
-    return kinds(t.kind) && t.actionType === type && t.stakeholderIds.includes(stakeholderId) && at > since && at <= nowMs;
-  });
+/** What memory says about the people of an account, read once per planning turn. */
+interface MemoryIndex {
+  /** Latest delivery and latest refusal (rejected, failed) per `type|person`, in ms. */
+  readonly delivered: ReadonlyMap<string, number>;
+  readonly refused: ReadonlyMap<string, number>;
+  /** Deliveries per person within REST_WINDOW_DAYS. */
+  readonly recentTouches: ReadonlyMap<string, number>;
 }
 
-/** The account's priority from fresh signals: intent and research raise it. */
-function accountPriority(observed: ObservedAccount): { factor: number; why: string[] } {
-  const kinds = new Set(observed.newSignals.map((s) => s.kind));
-  let factor = 1;
-  const why: string[] = [];
-  if (kinds.has('intent_surge')) {
-    factor += SIGNAL_PRIORITY.intent_surge;
-    why.push('an intent surge');
+function indexMemory(recent: readonly RecentTouch[], nowMs: number): MemoryIndex {
+  const delivered = new Map<string, number>();
+  const refused = new Map<string, number>();
+  const recentTouches = new Map<string, number>();
+  const restSince = nowMs - REST_WINDOW_DAYS * DAY_MS;
+  for (const t of recent) {
+    const at = Date.parse(t.at);
+    if (!(at <= nowMs)) continue;
+    const into = REFUSED.has(t.kind) ? refused : NOT_DELIVERED.has(t.kind) ? undefined : delivered;
+    for (const id of t.stakeholderIds) {
+      if (into !== undefined && t.actionType !== undefined) {
+        const key = `${t.actionType}|${id}`;
+        if (at > (into.get(key) ?? -Infinity)) into.set(key, at);
+      }
+      if (t.kind === 'action_executed' && at > restSince) recentTouches.set(id, (recentTouches.get(id) ?? 0) + 1);
+    }
   }
-  if (kinds.has('web_visit')) {
-    factor += SIGNAL_PRIORITY.web_visit;
-    why.push('web visits');
-  }
-  return { factor, why };
+  return { delivered, refused, recentTouches };
 }
+
+/** True when `type` reached (or was refused for) the person within `days`. */
+const within = (index: ReadonlyMap<string, number>, type: ActionType, stakeholderId: string, nowMs: number, days: number): boolean =>
+  (index.get(`${type}|${stakeholderId}`) ?? -Infinity) > nowMs - days * DAY_MS;
+
+/** Days a sign of research (intent surge, web visit) keeps an account warm. */
+export const WARM_DAYS = 28;
+
+/**
+ * The account's priority: research (an intent surge or web visit within WARM_DAYS, fresher is
+ * warmer), engagement already under way, or a later stage raise it; a cold account (none of these)
+ * gets a fraction of the effort, since touches there rarely move anything.
+ */
+export function accountPriority(observed: ObservedAccount, nowMs: number): { factor: number; why: string[] } {
+  const { state } = observed;
+  const why: string[] = [];
+  const kinds = new Set(observed.newSignals.map((s) => s.kind));
+  const intentAt = state.lastIntentAt === null || state.lastIntentAt === undefined ? Number.NaN : Date.parse(state.lastIntentAt);
+  const intentAge = Number.isNaN(intentAt) ? Infinity : (nowMs - intentAt) / DAY_MS;
+  let factor = WARMTH.cold;
+  if (intentAge <= WARM_DAYS) {
+    factor += WARMTH.intent * (1 - intentAge / (2 * WARM_DAYS));
+    why.push(kinds.has('intent_surge') ? 'an intent surge' : kinds.has('web_visit') ? 'web visits' : 'recent research');
+  }
+  if (state.engagedRoles.length > 0) {
+    factor += WARMTH.engaged;
+    if (why.length === 0) why.push('engagement under way');
+  }
+  if (stageRank(state.stage) >= stageRank('solution_aware')) factor += WARMTH.lateStage;
+  return { factor: Math.min(factor, WARMTH.max), why };
+}
+
+/** Priority weights: a cold account, and what research, engagement and a later stage add. */
+const WARMTH = { cold: 0.35, intent: 1, engaged: 0.4, lateStage: 0.4, max: 1.8 } as const;
 
 /** People who just engaged (replied, read content, booked a meeting): following up with them pays. */
 function freshlyEngaged(observed: ObservedAccount): ReadonlySet<string> {
@@ -228,8 +279,9 @@ export function proposeActions(input: PlannerInput): Proposals {
 
   const subGoals = decomposeGoal(state, stakeholders, charter, campaign);
   const nowMs = Date.parse(input.now);
-  const priority = accountPriority(observed);
+  const priority = accountPriority(observed, nowMs);
   const engagedNow = freshlyEngaged(observed);
+  const memory = indexMemory(observed.recent, nowMs);
   const byKey = new Map<string, Proposal>();
 
   subGoals.forEach((goal, goalIndex) => {
@@ -242,8 +294,10 @@ export function proposeActions(input: PlannerInput): Proposals {
         if (!spec.suits.includes(role)) continue;
         const stakeholder = bestStakeholder(stakeholders, role);
         if (!stakeholder) continue;
-        if (touchedWithin(observed.recent, (k) => !NOT_DELIVERED.has(k), type, stakeholder.id, nowMs, REPEAT_WINDOW_DAYS)) continue;
-        if (touchedWithin(observed.recent, (k) => REFUSED.has(k), type, stakeholder.id, nowMs, REJECTION_WINDOW_DAYS)) continue;
+        if (within(memory.delivered, type, stakeholder.id, nowMs, REPEAT_WINDOW_DAYS)) continue;
+        if (within(memory.refused, type, stakeholder.id, nowMs, REJECTION_WINDOW_DAYS)) continue;
+        // Someone reached again and again whose role never engaged is rested for a while.
+        if (spec.channel !== 'ads' && !state.engagedRoles.includes(role) && (memory.recentTouches.get(stakeholder.id) ?? 0) >= REST_AFTER_TOUCHES) continue;
 
         const arm = armOf(type, role);
         const stats = model.arms[arm];
@@ -261,15 +315,17 @@ export function proposeActions(input: PlannerInput): Proposals {
         const prior = byKey.get(key);
         // One proposal per type and person: the sub-goal it serves best.
         if (prior !== undefined && prior.score >= score) continue;
-        const signals = [...priority.why, ...(engagedNow.has(stakeholder.id) ? [`${stakeholder.name}'s fresh engagement`] : [])];
+        const signals = engagedNow.has(stakeholder.id) ? [...priority.why, `${stakeholder.name}'s fresh engagement`] : priority.why;
         const topic = goal.kind === 'answer_objection' && goal.objection ? `Objection: ${goal.objection}` : spec.topic(role);
         const subject = spec.subject?.(role, state.name);
         byKey.set(key, {
           goalIndex,
           role,
           score,
+          rationale: () => rationale(goal, type, role, stakeholder, state, trials, successes, signals),
+          id: () => stableId(runId, state.id, agentId, type, stakeholder.id),
           action: {
-            id: stableId(runId, state.id, agentId, type, stakeholder.id),
+            id: PENDING,
             runId,
             accountId: state.id,
             agentId,
@@ -279,7 +335,7 @@ export function proposeActions(input: PlannerInput): Proposals {
             stakeholderIds: [stakeholder.id],
             content: subject === undefined ? { topic } : { topic, subject },
             costUsd: spec.costUsd,
-            rationale: rationale(goal, type, role, stakeholder, state, trials, successes, signals),
+            rationale: PENDING,
             expectedValue: round6(value * mean),
             confidence: round6(Math.min(1, Math.max(0, 1 - CONFIDENCE_SD_WEIGHT * sd))),
             subGoal: goal.kind,
@@ -313,7 +369,7 @@ export function planAccount(input: PlannerInput): Plan {
     const who = p.action.stakeholderIds[0] ?? '';
     if (used.has(who)) continue;
     used.add(who);
-    actions.push(p.action);
+    actions.push({ ...p.action, id: p.id(), rationale: p.rationale() });
   }
   return { accountId, agentId, subGoals, actions };
 }

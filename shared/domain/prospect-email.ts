@@ -27,7 +27,7 @@ const escapeHtml = (value: string): string =>
 const COPY: Partial<Record<ActionType, { subject: string; body: readonly string[] }>> = {
   nurture_email: {
     subject: 'Ideas for {account}',
-    body: ['Teams like yours at {account} often ask how others approach this.', 'We put together a short read with what has worked for them; happy to share it if useful.'],
+    body: ['Teams like yours at {account} often ask how others approach this.', 'We put together a short read on what worked for them; happy to share it if useful.'],
   },
   objection_response: {
     subject: 'Your questions about our fit for {account}',
@@ -40,6 +40,14 @@ const COPY: Partial<Record<ActionType, { subject: string; body: readonly string[
   role_content: {
     subject: 'A guide for {account}',
     body: ['We thought this guide could be useful to you and your team at {account}.'],
+  },
+  event_invite: {
+    subject: 'You are invited: our monthly webinar',
+    body: ['Our monthly webinar looks at how B2B teams like {account} run account-based programmes.', 'Reply if you would like a seat; we will send the details.'],
+  },
+  sdr_email: {
+    subject: "A quick question about {account}'s pipeline",
+    body: ['Would a short call about how {account} builds pipeline be useful?', 'If now is not the right time, just let me know.'],
   },
 };
 

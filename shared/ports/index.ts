@@ -7,6 +7,7 @@ import type {
   Action,
   Approval,
   AuditEvent,
+  DeferredSend,
   PipelineSignal,
   ReviewerKind,
   Stakeholder,
@@ -115,6 +116,15 @@ export interface TouchReservation {
   readonly stakeholderIds: readonly string[];
 }
 
+/** A page a run recorded (its ledger entry): where it left the shard, what it queued and deferred. */
+export interface RecordedPageItem {
+  readonly nextCursor: string | null;
+  /** Approval requests the page queued. */
+  readonly queued: number;
+  /** Actions the page deferred to their send time (absent in pages recorded before deferred sends). */
+  readonly deferred?: number;
+}
+
 /** Run counters and status (kept in the audit table's run header item). */
 export interface RunRepository {
   /**
@@ -135,9 +145,18 @@ export interface RunRepository {
     run: { runId: string; campaignId: string; now: string; models?: Record<string, OutcomeModel['arms']>; spend?: Record<string, number> };
   }>;
   /** The page of a shard this run already recorded, by the cursor it started at (null: the first). */
-  getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined>;
+  getPage(runId: string, shard: number, cursor: string | null): Promise<RecordedPageItem | undefined>;
   /** Records a page once (conditional); a second record of the same page changes nothing. */
-  putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void>;
+  putPage(runId: string, shard: number, cursor: string | null, page: RecordedPageItem): Promise<void>;
+  /**
+   * Stores actions for sending in their slots, each once (conditional), with the slots they wait
+   * in: a repeated store (a redelivered Act) stores nothing twice.
+   */
+  deferSends(sends: readonly DeferredSend[]): Promise<void>;
+  /** The send slots (ISO, in time order) that a shard's deferred actions wait in, in a run. */
+  listSendSlots(runId: string, shard: number): Promise<string[]>;
+  /** One page of the actions deferred to one send slot of a shard, in action id order. */
+  listDeferredSends(runId: string, shard: number, slot: string, page: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeferredSend>>;
   /** Adds to named counters atomically. */
   addCounters(runId: string, counters: Record<string, number>, once: EffectKey): Promise<void>;
   /** The run header: its counters, and the agents' learned statistics as they were when it started (every page plans with them). */

@@ -7,15 +7,19 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.ts';
 import type { Approval } from '../../shared/domain/model.ts';
+import { NURTURE_RULE_WHEN, tempConfig } from '../integration/workflow-fixture.ts';
 
 const run = promisify(execFile);
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AMK_RETRY_INTERVAL_MS: '20' };
-const CAMPAIGN = resolve('config/campaigns/q1-committee-expansion.yaml');
+// Nurture emails at tier-1 accounts need marketing ops: the run waits for a few approvals, all
+// requested well before the kill.
+const config = tempConfig({ 'charters/nurture-agent.yaml': [[NURTURE_RULE_WHEN, '{ all: [ { field: action.type, op: eq, value: nurture_email }, { field: account.tier, op: eq, value: 1 } ] }']] });
+const CAMPAIGN = config.campaignFile;
 const RUN = 'weekly-killed';
 
 const approvalEmails = (outbox: string): string[] => (existsSync(outbox) ? readdirSync(outbox).filter((f) => f.endsWith('.eml')) : []);
@@ -34,11 +38,14 @@ async function approvalsOf(runtime: LocalRuntime): Promise<Approval[]> {
 describe('a run killed with kill -9 while its approvals wait', () => {
   const dir = mkdtempSync(join(tmpdir(), 'amk-kill-'));
   const data = join(dir, 'data');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    config.cleanup();
+  });
 
   it('asks the waiting approvals again, honours the one decided while it was down, and repeats nothing', async () => {
     // Nobody answers the links (human reviewer): the run waits for its approvals, and is killed.
-    const child = spawn('node', ['local/cli/bin.mjs', 'run', '--reset', '--run-id', RUN, '--data', data, '--accounts', '40', '--reviewer', 'human', '--json'], { env, stdio: 'ignore' });
+    const child = spawn('node', ['local/cli/bin.mjs', 'run', '--reset', '--campaign', CAMPAIGN, '--run-id', RUN, '--data', data, '--accounts', '40', '--reviewer', 'human', '--json'], { env, stdio: 'ignore' });
     const outbox = join(data, 'outbox');
     const deadline = Date.now() + 120_000;
     while (approvalEmails(outbox).length < 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
@@ -60,7 +67,7 @@ describe('a run killed with kill -9 while its approvals wait', () => {
     await downRuntime.close();
 
     // Started again: it resumes, and the simulated reviewer answers what it is asked now.
-    const resumed = JSON.parse((await run('node', ['local/cli/bin.mjs', 'run', '--run-id', RUN, '--data', data, '--json'], { env, timeout: 240_000 })).stdout) as { runIds: string[] };
+    const resumed = JSON.parse((await run('node', ['local/cli/bin.mjs', 'run', '--campaign', CAMPAIGN, '--run-id', RUN, '--data', data, '--json'], { env, timeout: 240_000 })).stdout) as { runIds: string[] };
     expect(resumed.runIds).toEqual([RUN]);
 
     downRuntime = await LocalRuntime.start({ campaignFile: CAMPAIGN, dataDir: data });

@@ -59,7 +59,7 @@ export function definitionOf(template: CfnTemplate, logicalId: string): Asl {
   return JSON.parse(resolveIntrinsics(resource.Properties?.DefinitionString)) as Asl;
 }
 
-/** Every state of a definition, including those inside Map item processors, by name. */
+/** Every state of a definition, including those inside Map item processors and Parallel branches, by name. */
 export function allStates(asl: Asl): Map<string, AslState> {
   const out = new Map<string, AslState>();
   const visit = (a: Asl) => {
@@ -68,6 +68,7 @@ export function allStates(asl: Asl): Map<string, AslState> {
       out.set(name, state);
       const processor = state.ItemProcessor ?? state.Iterator;
       if (isRecord(processor)) visit(processor as unknown as Asl);
+      for (const branch of Array.isArray(state.Branches) ? state.Branches : []) if (isRecord(branch)) visit(branch as unknown as Asl);
     }
   };
   visit(asl);

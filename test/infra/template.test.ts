@@ -106,7 +106,15 @@ describe('CampaignRun approvals', () => {
       Choices: [{ Variable: '$.decision.status', StringEquals: 'approved', Next: CampaignRunStates.ActApproved }],
       Default: CampaignRunStates.RecordDecision,
     });
-    expect(stateOf(states, CampaignRunStates.ActApproved)).toMatchObject({ Resource: functionArn('act-approved'), ResultPath: null, End: true });
+    expect(stateOf(states, CampaignRunStates.ActApproved)).toMatchObject({ Resource: functionArn('act-approved'), ResultPath: '$.sent', Next: CampaignRunStates.ApprovedSendTime });
+    // Approved during its people's quiet hours: wait for their next business hour, then act again.
+    expect(stateOf(states, CampaignRunStates.ApprovedSendTime)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.sent.deferredTo', IsPresent: true, Next: CampaignRunStates.WaitForApprovedSendTime }],
+      Default: CampaignRunStates.ApprovalSent,
+    });
+    expect(stateOf(states, CampaignRunStates.WaitForApprovedSendTime)).toEqual({ Type: 'Wait', TimestampPath: '$.sent.deferredTo', Next: CampaignRunStates.ActApproved });
+    expect(stateOf(states, CampaignRunStates.ApprovalSent).Type).toBe('Succeed');
     expect(stateOf(states, CampaignRunStates.RecordDecision)).toMatchObject({ Resource: functionArn('record-decision'), End: true });
     expect(stateOf(states, CampaignRunStates.ApprovalTimedOut)).toMatchObject({
       Resource: functionArn('approval-timed-out'),
@@ -149,6 +157,59 @@ describe('CampaignRun approvals', () => {
   });
 });
 
+describe('CampaignRun deferred sends', () => {
+  it('lists a shard\'s send slots, and sends each slot after a Wait until its time, a page at a time', () => {
+    const states = campaignRun();
+    const R = CampaignRunStates;
+    // The whole shard state goes in; the slots come back under $.sends.
+    const list = stateOf(states, R.ListSendSlots);
+    expect(list).toMatchObject({ Resource: functionArn('list-send-slots'), ResultPath: '$.sends', Next: R.SendSlots });
+    expect(list.Parameters).toBeUndefined();
+    const slots = stateOf(states, R.SendSlots);
+    expect(slots).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.sends.slots',
+      ItemSelector: { 'shard.$': '$.shard', 'slot.$': '$$.Map.Item.Value' },
+      MaxConcurrency: 40,
+      ResultPath: null,
+      End: true,
+    });
+    expect(slots.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'INLINE' }, StartAt: R.WaitForSendTime });
+    expect(stateOf(states, R.WaitForSendTime)).toEqual({ Type: 'Wait', TimestampPath: '$.slot.at', Next: R.SendDeferred });
+    // The slot with the cursor of its next page replaces the item; the Choice comes back for the rest.
+    const send = stateOf(states, R.SendDeferred);
+    expect(send).toMatchObject({
+      Type: 'Task',
+      Resource: functionArn('send-deferred'),
+      Parameters: { 'shard.$': '$.shard', 'slot.$': '$.slot' },
+      ResultPath: '$',
+      Next: R.MoreDeferred,
+    });
+    expect(stateOf(states, R.MoreDeferred)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.slot.cursor', IsNull: false, Next: R.SendDeferred }],
+      Default: R.SlotSent,
+    });
+  });
+
+  it('retries a transient tool failure of a send, then settles it as that action\'s failure and goes on with the slot', () => {
+    const states = campaignRun();
+    const R = CampaignRunStates;
+    const send = stateOf(states, R.SendDeferred);
+    expect(retryFor(send, ErrorName.ToolFailed)).toEqual({ ErrorEquals: [ErrorName.ToolFailed], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 3 });
+    expect(send.Catch).toEqual([
+      { ErrorEquals: [ErrorName.ToolFailed, ErrorName.SideEffectInProgress], ResultPath: '$.sendFailure', Next: R.SettleSendDeferred },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordSendFailure },
+    ]);
+    expect(stateOf(states, R.SettleSendDeferred)).toMatchObject({
+      Resource: functionArn('send-deferred'),
+      Parameters: { 'shard.$': '$.shard', 'slot.$': '$.slot', settle: true },
+      ResultPath: '$',
+      Next: R.MoreDeferred,
+    });
+  });
+});
+
 describe('CampaignRun and AccountBatch', () => {
   it('runs AccountBatch as an Express state machine logging errors and CampaignRun as a Standard one logging every state but no execution data (task tokens), both traced', () => {
     const batch = template.Resources[logicalId(stack.workflow.accountBatch)]?.Properties;
@@ -186,6 +247,7 @@ describe('CampaignRun and AccountBatch', () => {
           'shard.$': '$.shard',
           'cursor.$': '$.cursor',
           'queued.$': '$.queued',
+          'deferred.$': '$.deferred',
           'pages.$': '$.pages',
           'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
         },
@@ -193,16 +255,38 @@ describe('CampaignRun and AccountBatch', () => {
     });
     expect(processShard.ResultPath).toBeUndefined();
     expect(processShard.TimeoutSeconds).toBeGreaterThan(300);
-    // A handed-over shard goes round again; one that queued approvals waits for them.
+    // A handed-over shard goes round again; one that queued approvals or deferred sends follows them up.
     expect(stateOf(states, CampaignRunStates.ShardProgress)).toEqual({
       Type: 'Choice',
       Choices: [
         { Variable: '$.cursor', IsNull: false, Next: CampaignRunStates.ProcessShard },
-        { Variable: '$.queued', NumericGreaterThan: 0, Next: CampaignRunStates.ListShardApprovals },
+        {
+          Or: [
+            { Variable: '$.queued', NumericGreaterThan: 0 },
+            { Variable: '$.deferred', NumericGreaterThan: 0 },
+          ],
+          Next: CampaignRunStates.ShardFollowUps,
+        },
       ],
       Default: CampaignRunStates.ShardFinished,
     });
     expect(stateOf(states, CampaignRunStates.ShardFinished).Type).toBe('Succeed');
+    // The approvals and the deferred sends of a shard go side by side: neither waits for the other.
+    const followUps = stateOf(states, CampaignRunStates.ShardFollowUps);
+    expect(followUps).toMatchObject({ Type: 'Parallel', ResultPath: null, End: true });
+    expect((followUps.Branches as Array<{ StartAt: string }>).map((b) => b.StartAt)).toEqual([CampaignRunStates.HasApprovals, CampaignRunStates.HasDeferredSends]);
+    // Each lists what it follows up when the shard has some, or when its execution failed (what it had done before is not known).
+    const failed = { Variable: '$.failure', IsPresent: true };
+    expect(stateOf(states, CampaignRunStates.HasApprovals)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Or: [{ Variable: '$.queued', NumericGreaterThan: 0 }, failed], Next: CampaignRunStates.ListShardApprovals }],
+      Default: CampaignRunStates.NoApprovals,
+    });
+    expect(stateOf(states, CampaignRunStates.HasDeferredSends)).toEqual({
+      Type: 'Choice',
+      Choices: [{ Or: [{ Variable: '$.deferred', NumericGreaterThan: 0 }, failed], Next: CampaignRunStates.ListSendSlots }],
+      Default: CampaignRunStates.NoDeferredSends,
+    });
   });
 
   it('loads the campaign into the state and fails the run with the caught error when the configuration is invalid', () => {
@@ -323,15 +407,21 @@ describe('blast radius of one', () => {
     const states = campaignRun();
     const R = CampaignRunStates;
     expect(catchOf(stateOf(states, R.ProcessShard))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordShardFailure }]);
-    expect(stateOf(states, R.RecordShardFailure).Next).toBe(R.ListShardApprovals);
+    expect(stateOf(states, R.RecordShardFailure).Next).toBe(R.ShardFollowUps);
     for (const name of [R.RequestEscalatedApproval, R.ActApproved, R.RecordDecision, R.ApprovalTimedOut]) {
       expect(catchOf(stateOf(states, name)).at(-1), name).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordApprovalFailure });
     }
     expect(catchOf(stateOf(states, R.ListShardApprovals))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordListingFailure }]);
     expect(catchOf(stateOf(states, R.ListApprovalPage))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordPageFailure }]);
+    expect(catchOf(stateOf(states, R.ListSendSlots))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordSlotListingFailure }]);
+    expect(catchOf(stateOf(states, R.SettleSendDeferred))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordSendFailure }]);
+    expect(stateOf(states, R.RecordSendFailure)).toMatchObject({
+      Parameters: { scope: 'send', 'runId.$': '$.shard.runId', 'shard.$': '$.shard.shard', 'slot.$': '$.slot.at', 'failure.$': '$.failure' },
+      Next: R.SlotFailed,
+    });
     expect(catchOf(stateOf(states, R.Accounts))).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: R.RecordRunFailure }]);
     expect(stateOf(states, R.RecordRunFailure).Next).toBe(R.Summarize);
-    for (const name of [R.RecordShardFailure, R.RecordListingFailure, R.RecordPageFailure, R.RecordApprovalFailure, R.RecordRunFailure]) {
+    for (const name of [R.RecordShardFailure, R.RecordListingFailure, R.RecordPageFailure, R.RecordApprovalFailure, R.RecordSlotListingFailure, R.RecordSendFailure, R.RecordRunFailure]) {
       expect(stateOf(states, name).Resource, name).toBe(functionArn('record-failure'));
     }
   });
@@ -453,7 +543,9 @@ describe('IAM', () => {
 describe('functions', () => {
   it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group and its handler in metadata', () => {
     const ids = idsOfType(template, 'AWS::Lambda::Function');
-    expect(ids).toHaveLength(15);
+    // The 15 workflow tasks (list-send-slots and send-deferred among them), the approval page and StartRun.
+    expect(ids).toHaveLength(17);
+    expect(Object.keys(stack.functions)).toHaveLength(17);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const resource = template.Resources[logicalId(fn.lambda)];
       expect(resource?.Properties).toMatchObject({

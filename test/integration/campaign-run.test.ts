@@ -98,21 +98,18 @@ describe('a campaign run on the synthesized state machine', () => {
     }
   });
 
-  it('blocks every action aimed at a stakeholder who opted out, and never contacts them', async () => {
+  it('never proposes to or contacts stakeholders who opted out: the agents plan within the guardrails', async () => {
     const { runtime } = env;
-    const { result, counters } = week;
-    expect(n(counters, 'blocked')).toBeGreaterThan(0);
+    const { result } = week;
+    const optedOut = new Set((await runtime.deps.accounts.listStakeholders(optedOutAccount)).map((s) => s.id));
     const turns = (await runtime.deps.audit.readStream(`ACCOUNT#${optedOutAccount}`)).filter((e: AuditEvent) => e.kind === 'turn' && e.runId === result.runId);
-    expect(turns).toHaveLength(1);
     const decisions = turns.flatMap((e) => decisionsOfTurn(e));
-    expect(decisions.length).toBeGreaterThan(0);
-    for (const d of decisions) {
-      expect(d.action.accountId).toBe(optedOutAccount);
-      expect(d.verdict).toMatchObject({ outcome: 'blocked', guardrail: 'consent', actionId: d.action.id });
-      expect(d.toolResult).toBeNull();
-      expect(runtime.market.touchCount(d.action.id)).toBe(0);
-    }
+    expect(decisions.filter((d) => d.action.stakeholderIds.some((id) => optedOut.has(id)))).toEqual([]);
+    // The world counts every email or sales delivery to an opted-out or do-not-contact person.
+    expect(runtime.market.truth().contacts).toBeGreaterThan(0);
+    expect(runtime.market.truth().violations).toBe(0);
   });
+
 });
 
 describe('a tool failure during Act', () => {

@@ -20,7 +20,7 @@ import { SimulatedReviewer } from '../../local/reviewer.ts';
 import { costOf } from '../../local/cli/report.ts';
 import type { LocalRunResult } from '../../local/runtime.ts';
 import { STANDARD_HISTORY_LIMIT } from '../../local/engine/workflow-engine.ts';
-import { startTestRuntime, tempConfig } from './workflow-fixture.ts';
+import { BUSY_WEEKS, startTestRuntime, tempConfig } from './workflow-fixture.ts';
 
 describe('the DynamoDB capacity meter on dynalite', () => {
   let dynalite: RunningDynalite;
@@ -112,9 +112,9 @@ describe('the DynamoDB capacity meter on dynalite', () => {
 // Only one approval rule anywhere: an executive briefing to a tier-1 C-level needs the account
 // director. With this seed and book exactly one such action passes the guardrails in the first run.
 const ONE_RULE = `thresholds:
-  - id: tier1-c-level-briefing
-    description: An executive briefing to a tier-1 C-level needs the account director (cost-model test).
-    when: { all: [ { field: action.type, op: eq, value: executive_briefing }, { field: account.tier, op: eq, value: 1 }, { field: stakeholder.seniority, op: eq, value: c_level } ] }
+  - id: tier2-c-level-briefing
+    description: An executive briefing to a tier-2 C-level needs the account director (cost-model test; the week plans one).
+    when: { all: [ { field: action.type, op: eq, value: executive_briefing }, { field: account.tier, op: eq, value: 2 }, { field: stakeholder.seniority, op: eq, value: c_level } ] }
     approvers: [account-director@example.com]
 `;
 
@@ -129,7 +129,9 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     ],
     'charters/executive-outreach-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, ONE_RULE]],
     'charters/nurture-agent.yaml': [[/^thresholds:\n[\s\S]*?(?=^escalation:)/m, 'thresholds: []\n']],
-    'guardrails/default.yaml': [[/^approvalRules:\n[\s\S]*?(?=^\S)/m, 'approvalRules: []\n']],
+    // Quiet hours of a minute: no action waits for its people's morning, so the figures below
+    // count the skeleton and the approval (deferred sends: quiet-hours-deferral.test.ts).
+    'guardrails/default.yaml': [[/^approvalRules:\n[\s\S]*?(?=^\S)/m, 'approvalRules: []\n'], ...BUSY_WEEKS],
   });
   let env: Awaited<ReturnType<typeof startTestRuntime>>;
   let result: LocalRunResult;
@@ -175,17 +177,18 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     expect(nextPages).toBeLessThanOrEqual(executions);
   });
 
-  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 per shard without approvals + 2 + 2 per page of approvals + 3 per approval', () => {
+  it('counts the parent\'s states visited: 3 + 2 per child execution + 1 per shard without approvals + 6 + 2 per page of approvals + 5 per approved approval', () => {
     // LoadCampaign, Accounts (the Map), Summarize; per child execution ProcessShard and
     // ShardProgress?; ShardFinished for the shard that queued none; for the one that queued the
-    // approval, ListShardApprovals and ApprovalPages (a Map), and for its one page
+    // approval, ShardFollowUps (a Parallel), HasApprovals?, ListShardApprovals and ApprovalPages
+    // (a Map), and beside them HasDeferredSends? and NoDeferredSends; for its one page
     // ListApprovalPage and ShardApprovals (a Map); per approval RequestApproval,
-    // ApprovalDecided?, ActApproved.
+    // ApprovalDecided?, ActApproved, ApprovedSendTime? (sent, not deferred) and ApprovalSent.
     const shards = 2;
     const approvals = 1;
     const executions = result.stats.executions.EXPRESS;
     expect(result.stats.executions.STANDARD).toBe(1);
-    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + (shards - 1) * 1 + (2 + 2 * 1) + 3 * approvals);
+    expect(result.stats.transitions.STANDARD).toBe(3 + 2 * executions + (shards - 1) * 1 + (6 + 2 * 1) + 5 * approvals);
     // Each page of the child: Observe, Plan, Govern, Act, Record, MorePages?, then NextPage or ShardDone.
     expect(result.stats.transitions.EXPRESS).toBe(7 * pages);
     expect(result.stats.mapIterations.STANDARD).toBe(shards + 1 + approvals);
@@ -197,9 +200,10 @@ describe('a CampaignRun with two shards, hand-overs and one approval', () => {
     const transitions = result.stats.transitions.STANDARD;
     // Start and end; entered and exited per state; scheduled, started, succeeded per Task, plus
     // submitted for ProcessShard (.sync:2) and RequestApproval (.waitForTaskToken); start and end
-    // per Map (Accounts, ApprovalPages, ShardApprovals) and per iteration (2 shards, 1 page, 1 approval).
+    // per Map (Accounts, ApprovalPages, ShardApprovals) and per iteration (2 shards, 1 page, 1
+    // approval); start and end of the one Parallel (ShardFollowUps).
     const tasks = 3 * (1 + 1 + 1 + 1 + 1) + 4 * (executions + 1);
-    expect(result.stats.maxHistoryEvents.STANDARD).toBe(2 + 2 * transitions + tasks + 2 * 3 + 2 * (shards + 1 + 1));
+    expect(result.stats.maxHistoryEvents.STANDARD).toBe(2 + 2 * transitions + tasks + 2 * 3 + 2 * (shards + 1 + 1) + 2);
     expect(result.stats.maxHistoryEvents.STANDARD).toBeLessThan(STANDARD_HISTORY_LIMIT);
     // A child: per page five Tasks, and Choice + Pass or Succeed.
     expect(result.stats.maxHistoryEvents.EXPRESS).toBeGreaterThanOrEqual(2 + 2 * 7 + 3 * 5);

@@ -21,7 +21,7 @@ import { CassettePlayer, replayingTools, type InvocationRecord } from '../../loc
 import { IamGuard, iamRequestsOf, type IamGrantUse, type ResolvedStatement } from '../../local/engine/iam.ts';
 import { localStateMachineArn, type TemplateFunction } from '../../local/engine/template.ts';
 import type { FunctionWiring, LocalRuntime } from '../../local/runtime.ts';
-import { BUSY_WEEKS, EVERY_NURTURE_ACTION, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
+import { NURTURE_RULE_WHEN, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
 
 /**
  * Statements the Lambda service itself uses on the function's behalf (writing its log stream,
@@ -39,12 +39,21 @@ const statementKey = (st: Pick<ResolvedStatement, 'policy' | 'index'> | Pick<Iam
 describe('every grant and variable of every function is needed, and its absence fails as in AWS', () => {
   // Two weeks that take every path: nurture actions approved or rejected by marketing ops, executive
   // briefings whose first seat times out and escalates to the CMO (or is approved, with the second
-  // seat), most steps delivered twice, signals observed in the second week, a transient tool
-  // failure in Act and in ActApproved, a failing approval branch, and the first run started again.
+  // seat), actions for people in Sydney deferred to their morning and sent then, most steps
+  // delivered twice, signals observed in the second week, a transient tool failure in Act, in
+  // ActApproved and in SendDeferred, a failing approval branch, and the first run started again.
+  // (The sample's quiet hours: a run at 14:00 UTC is the middle of the night in Sydney.)
   const config = tempConfig({
-    'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION],
-    'charters/executive-outreach-agent.yaml': [['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002']],
-    'guardrails/default.yaml': BUSY_WEEKS,
+    // Nurture emails at tier-1 accounts need marketing ops (the others go out on their own), and
+    // every executive contact needs the account director, whatever the tier (the agents choose
+    // which accounts they brief: every approval path must run whichever they pick).
+    'charters/nurture-agent.yaml': [[NURTURE_RULE_WHEN, '{ all: [ { field: action.type, op: eq, value: nurture_email }, { field: account.tier, op: eq, value: 1 } ] }']],
+    'charters/executive-outreach-agent.yaml': [
+      ['approvalTimeoutHours: 72', 'approvalTimeoutHours: 0.002'],
+      ['- { field: account.tier, op: eq, value: 1 }', '- { field: account.tier, op: in, value: [1, 2, 3] }'],
+      // And the two-person rule too (a C-level briefing at any tier needs the director and the CMO).
+      ['- { field: account.tier, op: eq, value: 1 }', '- { field: account.tier, op: in, value: [1, 2, 3] }'],
+    ],
   });
   const invocations: InvocationRecord[] = [];
   const uses: IamGrantUse[] = [];
@@ -56,10 +65,10 @@ describe('every grant and variable of every function is needed, and its absence 
   beforeAll(async () => {
     env = await startTestRuntime(config.campaignFile, {
       accounts: 20,
-      toolFaultsOf: { act: [2], 'act-approved': [1] },
+      toolFaultsOf: { act: [2], 'act-approved': [1], 'send-deferred': [1] },
       // Steps retried after their first delivery had finished: tool calls, emails and keyed audit
       // events replay (the second delivery reads the claim of each key).
-      duplicateDelivery: ['load-campaign', 'govern', 'record', 'act-approved', 'request-approval', 'record-decision', 'approval-timed-out', 'summarize', 'record-failure'],
+      duplicateDelivery: ['load-campaign', 'govern', 'record', 'act-approved', 'request-approval', 'record-decision', 'approval-timed-out', 'list-send-slots', 'send-deferred', 'summarize', 'record-failure'],
       // An approval email fails past the SDK's retries: RequestApproval fails once and is retried.
       failApprovalEmails: 3,
       // One approval branch fails (its RecordDecision): RecordFailure alerts it.
@@ -70,10 +79,21 @@ describe('every grant and variable of every function is needed, and its absence 
       onIamAllowed: (u) => uses.push(u),
     });
     runtime = env.runtime;
+    // The people of a few accounts live in Sydney: their actions wait for 07:00 there.
+    for (const account of runtime.market.book().accounts.slice(0, 6)) {
+      for (const s of await runtime.deps.accounts.listStakeholders(account.id)) await runtime.deps.accounts.putStakeholder({ ...s, timeZone: 'Australia/Sydney' });
+    }
     functions = [...runtime.template.functions.values()];
     campaignRunArn = localStateMachineArn(runtime.campaignRun.logicalId);
-    const decide = (id: string): 'approve' | 'reject' => ((createHash('sha256').update(id).digest()[0] as number) % 3 === 0 ? 'reject' : 'approve');
-    const ignore = (id: string, to: readonly string[]) => to.includes('account-director@example.com') && (createHash('sha256').update(id).digest()[1] as number) % 2 === 0;
+    const decide = (id: string): 'approve' | 'reject' => ((createHash('sha256').update(id).digest()[0] as number) % 2 === 0 ? 'reject' : 'approve');
+    // The account director lets the first of their links expire (whichever the agents' choices make
+    // it), so the timeout and escalation path runs; they decide the others.
+    const leftToExpire = new Set<string>();
+    const ignore = (id: string, to: readonly string[]) => {
+      if (!to.includes('account-director@example.com')) return false;
+      if (leftToExpire.size === 0) leftToExpire.add(id);
+      return leftToExpire.has(id);
+    };
     const first = await runWeekWith(runtime, { decide, ignore });
     await runWeekWith(runtime, { decide, ignore });
     // The first run started again (a scheduler double-fire): it resumes and replays its ledger.

@@ -38,7 +38,7 @@ describe('Observe failing between its writes, then retried', () => {
       memory: new DynamoMemoryRepository(db.client, db.tables.memory),
       runs: new DynamoRunRepository(db.client, db.tables.runs),
     } as unknown as StepDeps<'observe'>;
-    const input = { shard: { runId: `run-${failing}`, campaignId: campaign.id, now: '2027-01-04T14:00:00.000Z', shard: 0, shardCount: 1 }, cursor: null, queued: 0, pages: 0 };
+    const input = { shard: { runId: `run-${failing}`, campaignId: campaign.id, now: '2027-01-04T14:00:00.000Z', shard: 0, shardCount: 1 }, cursor: null, queued: 0, deferred: 0, pages: 0 };
     await expect(observeShard(deps, input)).rejects.toThrow('injected');
     await observeShard(deps, input); // the retry
     const after = (await accounts.listStakeholders(id)).find((s) => s.id === person.id);

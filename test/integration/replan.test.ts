@@ -38,7 +38,7 @@ describe('a page planned again', () => {
         return anObservedAccount({ state: anAccount({ id, tier: 1 }), stakeholders: [aStakeholder({ id: `st-r${i}`, accountId: id, role: 'champion' })] });
       }),
     };
-    const input = { shard: { ...run, shard: 0, shardCount: 1 }, cursor: null, queued: 0, pages: 0, observed };
+    const input = { shard: { ...run, shard: 0, shardCount: 1 }, cursor: null, queued: 0, deferred: 0, pages: 0, observed };
     const plan = { ...base, runs } as unknown as StepDeps<'plan'>;
     const first = await planShard(plan, input);
     expect(first.plans.flatMap((p) => p.actions).length).toBeGreaterThan(0);

@@ -46,6 +46,7 @@ function page(runId: string, shard: number, actions: Action[]) {
     shard: { runId, campaignId: 'test-campaign', now: NOW, shard, shardCount: 2 },
     cursor: null,
     queued: 0,
+    deferred: 0,
     pages: 0,
     observed: { accounts },
     planned: { plans: actions.map((a) => ({ accountId: a.accountId, agentId: a.agentId, subGoals: [], actions: [a] })) },

@@ -25,20 +25,25 @@ describe('the campaign schema', () => {
 
 describe('where Record says a shard stands', () => {
   const shard = { runId: 'r', campaignId: 'c', now: '2027-01-04T14:00:00.000Z', shard: 0, shardCount: 1 };
-  const page = (over: { pages: number; queued: number; nextCursor?: string; queuedNow?: number }): RecordInput => ({
+  const page = (over: { pages: number; queued: number; nextCursor?: string; queuedNow?: number; deferred?: number; deferredNow?: number }): RecordInput => ({
     shard,
     cursor: 'this-page',
     queued: over.queued,
+    deferred: over.deferred ?? 0,
     pages: over.pages,
     observed: { accounts: [], ...(over.nextCursor === undefined ? {} : { nextCursor: over.nextCursor }) },
     planned: { plans: [] },
     governed: { verdicts: [] },
-    acted: { results: [], queuedApprovalIds: Array.from({ length: over.queuedNow ?? 0 }, (_, i) => `a${i}`) },
+    acted: {
+      results: [],
+      queuedApprovalIds: Array.from({ length: over.queuedNow ?? 0 }, (_, i) => `a${i}`),
+      deferredActionIds: Array.from({ length: over.deferredNow ?? 0 }, (_, i) => `d${i}`),
+    },
   });
 
-  it('goes on to the next page within the execution, counting pages and queued approvals', () => {
-    expect(nextOf(page({ pages: 0, queued: 2, nextCursor: 'p2', queuedNow: 3 }), 3)).toEqual({
-      next: { shard, cursor: 'p2', queued: 5, pages: 1 },
+  it('goes on to the next page within the execution, counting pages, queued approvals and deferred sends', () => {
+    expect(nextOf(page({ pages: 0, queued: 2, nextCursor: 'p2', queuedNow: 3, deferred: 1, deferredNow: 2 }), 3)).toEqual({
+      next: { shard, cursor: 'p2', queued: 5, deferred: 3, pages: 1 },
       continue: true,
       accounts: 0,
     });
@@ -46,7 +51,7 @@ describe('where Record says a shard stands', () => {
 
   it('hands the rest of the shard over after pagesPerExecution pages, to an execution that starts at page 0', () => {
     expect(nextOf(page({ pages: 2, queued: 5, nextCursor: 'p4' }), 3)).toEqual({
-      next: { shard, cursor: 'p4', queued: 5, pages: 0 },
+      next: { shard, cursor: 'p4', queued: 5, deferred: 0, pages: 0 },
       continue: false,
       accounts: 0,
     });
@@ -54,7 +59,7 @@ describe('where Record says a shard stands', () => {
 
   it('ends the shard when no page is left, with a null cursor the parent can test', () => {
     expect(nextOf(page({ pages: 0, queued: 0, queuedNow: 1 }), 3)).toEqual({
-      next: { shard, cursor: null, queued: 1, pages: 0 },
+      next: { shard, cursor: null, queued: 1, deferred: 0, pages: 0 },
       continue: false,
       accounts: 0,
     });

@@ -4,7 +4,9 @@
  * intact; nothing blocked runs; everything autonomous runs exactly once.
  *
  * The REAL use cases run (loadCampaign, governShard, actShard, recordShard, listShardApprovals,
- * actApproved, recordDecision, approvalTimedOut) over in-memory implementations of our own ports,
+ * actApproved, recordDecision, approvalTimedOut, and for actions deferred to their people's
+ * morning listSendSlots and sendDeferred, delivered twice, at each slot's time) over in-memory
+ * implementations of our own ports,
  * written here for speed; the DynamoDB adapters are covered by the integration tests. Each queued
  * approval goes through what the approval branch of the state machine does (RequestApproval marks
  * it pending, a decision or a timeout, then ActApproved / RecordDecision / ApprovalTimedOut, and
@@ -16,7 +18,8 @@ import { InMemoryApprovals, InMemoryAudit } from './memory-ports.ts';
 import { describe, expect, it } from 'vitest';
 import { actApproved, approvalTimedOut, recordDecision } from '../../shared/app/approval-outcomes.ts';
 import { actShard, governShard, listShardApprovals, loadCampaign, recordShard } from '../../shared/app/campaign-run.ts';
-import type { ActOutput, ApprovalItem, ApprovalPage, GovernOutput, ObserveOutput, PlanOutput, ShardInput } from '../../shared/app/contracts.ts';
+import { listSendSlots, sendDeferred } from '../../shared/app/deferred-sends.ts';
+import type { ActOutput, ApprovalItem, ApprovalPage, GovernOutput, ObserveOutput, PlanOutput, SendSlot, ShardInput } from '../../shared/app/contracts.ts';
 import type { AppDeps } from '../../shared/app/steps.ts';
 import type { IdempotentRunner } from '../../shared/ports/index.ts';
 import { ACTION_CATALOG } from '../../shared/domain/catalog.ts';
@@ -29,6 +32,7 @@ import {
   type AccountState,
   type Action,
   type Approval,
+  type DeferredSend,
   type Stakeholder,
   type Verdict,
 } from '../../shared/domain/model.ts';
@@ -98,6 +102,21 @@ class MemRuns implements RunRepository {
   async putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void> {
     const key = `${runId}#${shard}#${cursor}`;
     if (!this.pages.has(key)) this.pages.set(key, page);
+  }
+  /** Deferred sends by run, shard, slot and action. */
+  readonly deferred = new Map<string, DeferredSend>();
+  async deferSends(sends: readonly DeferredSend[]): Promise<void> {
+    for (const send of sends) {
+      const key = `${send.runId}#${send.shard}#${send.slot}#${send.action.id}`;
+      if (!this.deferred.has(key)) this.deferred.set(key, send);
+    }
+  }
+  async listSendSlots(runId: string, shard: number): Promise<string[]> {
+    return [...new Set([...this.deferred.values()].filter((d) => d.runId === runId && d.shard === shard).map((d) => d.slot))].sort();
+  }
+  async listDeferredSends(runId: string, shard: number, slot: string): Promise<Page<DeferredSend>> {
+    // The same instant however it is written (the workflow passes whole seconds), as the adapter's keys.
+    return { items: [...this.deferred.values()].filter((d) => d.runId === runId && d.shard === shard && Date.parse(d.slot) === Date.parse(slot)) };
   }
   /** Effect keys applied, per item (as the DynamoDB guards are). */
   readonly applied = new Set<string>();
@@ -255,6 +274,8 @@ const accountArb = fc.record({
       targets: fc.nat(7),
       cost: fc.oneof(fc.constant(-1), fc.constantFrom(0, 40, 150, 300, 600)),
       confidence: fc.integer({ min: 0, max: 100 }).map((n) => n / 100),
+      // Hours until the people's next business hour (0: send at the run's clock).
+      later: mostly([0, 6, 17]),
     }),
     { minLength: 1, maxLength: 3 },
   ),
@@ -363,6 +384,7 @@ function worldOf(c: Case): World {
         expectedValue: 1,
         confidence: x.confidence,
         subGoal: 'cover_role',
+        ...(x.later > 0 ? { notBefore: new Date(Date.parse(NOW) + x.later * 3_600_000).toISOString() } : {}),
       };
     });
     plans.push({ accountId, agentId: AGENT, subGoals: [], actions });
@@ -496,6 +518,7 @@ const reached = {
   wrongPerson: 0,
   droppedQuorum: 0,
   raceReplayed: 0,
+  deferred: 0,
 };
 
 async function runCase(c: Case): Promise<void> {
@@ -507,6 +530,19 @@ async function runCase(c: Case): Promise<void> {
   const acted: ActOutput = await actShard(deps, { ...start, observed, planned, governed });
   const recorded = await recordShard(deps, { ...start, observed, planned, governed, acted });
   check(recorded.next.queued === acted.queuedApprovalIds.length, 'Record does not count what Act queued');
+  check(recorded.next.deferred === acted.deferredActionIds.length, 'Record does not count what Act deferred');
+  // The deferred sends: each slot at its time (after its Wait), delivered twice.
+  const { slots } = await listSendSlots(deps, { shard: start.shard });
+  check(slots.length === new Set(acted.deferredActionIds.map((id) => planned.plans.flatMap((p) => p.actions).find((a) => a.id === id)?.notBefore)).size, 'ListSendSlots does not list one slot per send time');
+  for (const slot of slots) {
+    const atSlot = { ...deps, clock: () => slot.at };
+    let next: SendSlot = slot;
+    do {
+      await sendDeferred(atSlot, { shard: start.shard, slot: next });
+      next = (await sendDeferred(atSlot, { shard: start.shard, slot: next })).slot;
+    } while (next.cursor !== null);
+  }
+  if (acted.deferredActionIds.length > 0) reached.deferred += 1;
   const { pages } = await listShardApprovals(deps, { shard: start.shard });
   check(pages.length === (acted.queuedApprovalIds.length > 0 ? 1 : 0), 'ListShardApprovals puts a handful of approvals in one page');
   const items = pages.length === 0 ? [] : (await listShardApprovals(deps, { shard: start.shard, page: pages[0] as ApprovalPage })).approvals;
@@ -540,6 +576,7 @@ async function runCase(c: Case): Promise<void> {
       check(calls.length === 1, `autonomous action ${action.id} ran ${calls.length} times`);
       continue;
     }
+    check(!acted.deferredActionIds.includes(action.id), `${verdict.outcome} action ${action.id} was deferred by Act`);
     // needs_approval
     const required = Math.max(...verdict.rules.map((r) => r.minApprovals));
     const digest = actionDigest(action);

@@ -11,6 +11,9 @@ const committee = [
   aStakeholder({ id: 'bl', role: 'blocker', seniority: 'vp' }),
 ];
 
+/** An account that researched the category a week ago: warm, so paid actions are worth their cost. */
+const warm = (stakeholders = committee) => anObservedAccount({ state: anAccount({ lastIntentAt: daysAgo(7) }), stakeholders });
+
 const input = (overrides: Partial<PlannerInput> = {}): PlannerInput => ({
   observed: anObservedAccount({ stakeholders: committee }),
   charter: aCharter(),
@@ -85,16 +88,18 @@ describe('planAccount', () => {
 
   it('proposes only actions and tools the charter allows', () => {
     const charter = aCharter({ allowedTools: ['email'], allowedActions: ['role_content', 'executive_briefing', 'nurture_email'] });
-    const plan = planAccount(input({ charter }));
-    expect(plan.actions.map((a) => a.type)).toEqual(['executive_briefing']);
+    const plan = planAccount(input({ charter, observed: warm() }));
+    expect(plan.actions.length).toBeGreaterThan(0);
+    // role_content runs through the content_recommendation tool, which this charter does not allow.
+    for (const a of plan.actions) expect(['executive_briefing', 'nurture_email']).toContain(a.type);
   });
 
   it('explains the sub-goal, the role and the evidence in plain English', () => {
     const charter = aCharter({ allowedActions: ['executive_briefing'] });
     const model = aModel({ 'executive_briefing:economic_buyer': { trials: 7, successes: 3 } });
-    const [action] = planAccount(input({ charter, model })).actions;
+    const [action] = planAccount(input({ charter, model, observed: warm() })).actions;
     expect(action?.rationale).toBe(
-      'Cover the missing economic buyer: no economic_buyer engaged yet at Acme, so reach Person eb; executive_briefing has worked 3 of 7 times with economic buyers for this agent.',
+      'Cover the missing economic buyer: no economic_buyer engaged yet at Acme, so reach Person eb; executive_briefing has worked 3 of 7 times with economic buyers for this agent; prioritised for recent research.',
     );
     expect(action).toMatchObject({ subGoal: 'cover_role', costUsd: 150, tool: 'email', channel: 'email' });
     expect(action?.content.subject).toContain('Acme');
@@ -135,20 +140,21 @@ describe('planAccount', () => {
     }
   });
 
-  it('does not repeat an action type to the same stakeholder within 21 days', () => {
+  it('does not repeat an action type to the same stakeholder within 7 days', () => {
     const charter = aCharter({ allowedActions: ['executive_briefing'] });
     const stakeholders = committee.filter((s) => s.id === 'eb');
     const briefed = (days: number) => [aTouch({ actionType: 'executive_briefing', stakeholderIds: ['eb'], at: daysAgo(days) })];
-    const observed = anObservedAccount({ stakeholders, recent: briefed(20) });
+    const state = anAccount({ lastIntentAt: daysAgo(7) });
+    const observed = anObservedAccount({ state, stakeholders, recent: briefed(6) });
     expect(planAccount(input({ charter, observed })).actions).toEqual([]);
-    const later = anObservedAccount({ stakeholders, recent: briefed(22) });
+    const later = anObservedAccount({ state, stakeholders, recent: briefed(8) });
     expect(planAccount(input({ charter, observed: later })).actions).toHaveLength(1);
   });
 
   it('grows more confident in an arm the more it has been tried', () => {
     const charter = aCharter({ allowedActions: ['executive_briefing'] });
     const confidence = (trials: number) =>
-      planAccount(input({ charter, model: aModel({ 'executive_briefing:economic_buyer': { trials, successes: Math.floor(trials / 2) } }) }))
+      planAccount(input({ charter, observed: warm(), model: aModel({ 'executive_briefing:economic_buyer': { trials, successes: Math.floor(trials / 2) } }) }))
         .actions[0]?.confidence ?? -1;
     expect(confidence(0)).toBeLessThan(confidence(5));
     expect(confidence(5)).toBeLessThan(confidence(50));

@@ -55,6 +55,10 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     start: on('PutItem', 'GetItem'),
     getPage: on('GetItem'),
     putPage: on('PutItem'),
+    // Conditional PutItems of each action and of each slot it waits in.
+    deferSends: on('PutItem'),
+    listSendSlots: on('Query'),
+    listDeferredSends: on('Query'),
     // A failed guard reads the header: an effect applied before, or a run never started?
     addCounters: on('UpdateItem', 'GetItem'),
     get: on('GetItem'),

@@ -21,7 +21,7 @@ import type {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
-import { AuditEvent, type AccountState, type Approval, type PipelineSignal, type ReviewerKind, type Stakeholder } from '../../domain/model.ts';
+import { AuditEvent, type AccountState, type Approval, type DeferredSend, type PipelineSignal, type ReviewerKind, type Stakeholder } from '../../domain/model.ts';
 import type { MemoryEntry } from '../../ports/index.ts';
 import { toPlainJson } from '../../domain/canonical-json.ts';
 import { TABLES, VIRTUAL_SHARDS } from './tables.ts';
@@ -802,8 +802,70 @@ export function getRunPage(table: string, runId: string, shard: number, cursor: 
 }
 
 /** PutItem of a recorded page, once. */
-export function putRunPage(table: string, runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): PutCommandInput {
+export function putRunPage(table: string, runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number; deferred?: number }): PutCommandInput {
   return { TableName: table, Item: { ...runPageKey(runId, shard, cursor), ...page }, ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
+// Deferred sends live in the run's partition: one item per send slot of a shard (what the
+// workflow lists and waits for: a slot per quarter hour, at most a day's worth), and one item per
+// deferred action, under its slot (what SendDeferred pages through when the slot's time comes).
+const shardKeyPart = (shard: number): string => {
+  if (!Number.isInteger(shard) || shard < 0 || shard > 9999) throw new InvalidInputError(`invalid shard: ${shard}`);
+  return String(shard).padStart(4, '0');
+};
+const slotPrefix = (shard: number): string => `SLOT#${shardKeyPart(shard)}#`;
+const sendPrefix = (shard: number, slot: string): string => `SEND#${shardKeyPart(shard)}#${isoKey(slot)}#`;
+
+/** Key of a send slot of a shard in a run (`SLOT#<shard>#<slot>`). */
+export const sendSlotKey = (runId: string, shard: number, slot: string): PrimaryKey => ({ pk: runPartition(runId), sk: `${slotPrefix(shard)}${isoKey(slot)}` });
+
+/** Key of a deferred action in its slot (`SEND#<shard>#<slot>#<actionId>`). */
+export const deferredSendKey = (send: Pick<DeferredSend, 'runId' | 'shard' | 'slot'> & { action: Pick<DeferredSend['action'], 'id'> }): PrimaryKey => {
+  if (send.action.id.length === 0) throw new InvalidInputError('deferred send without an action id');
+  return { pk: runPartition(send.runId), sk: `${sendPrefix(send.shard, send.slot)}${send.action.id}` };
+};
+
+/** PutItem of a deferred action, once: a redelivered Act finds it there and changes nothing. */
+export function putDeferredSend(table: string, send: DeferredSend): PutCommandInput {
+  return { TableName: table, Item: { ...deferredSendKey(send), ...toPlainJson(send) }, ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
+/** PutItem of a send slot, once (every page that defers to it writes it; the first one stays). */
+export function putSendSlot(table: string, runId: string, shard: number, slot: string): PutCommandInput {
+  return { TableName: table, Item: { ...sendSlotKey(runId, shard, slot), runId, shard, slot: isoKey(slot) }, ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
+/** Query of a shard's send slots in a run, in time order (keys only: the slot is in the sort key). */
+export function querySendSlots(table: string, runId: string, shard: number, exclusiveStartKey?: ItemKey): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :slot)',
+    ExpressionAttributeValues: { ':pk': runPartition(runId), ':slot': slotPrefix(shard) },
+    ProjectionExpression: 'sk',
+    // Written before the workflow lists them (Act, then Record, then the listing): read them all.
+    ConsistentRead: true,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
+}
+
+/** The slot of a send slot's sort key. */
+export function slotFromKey(sk: string): string {
+  const slot = /^SLOT#\d{4}#(.+)$/.exec(sk)?.[1];
+  if (slot === undefined) throw new InvalidInputError(`not a send slot key: ${sk}`);
+  return slot;
+}
+
+/** Query of one page of the actions deferred to a slot of a shard, in action id order. */
+export function queryDeferredSends(table: string, runId: string, shard: number, slot: string, limit: number, exclusiveStartKey?: ItemKey): QueryCommandInput {
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`invalid page size: ${limit}`);
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :send)',
+    ExpressionAttributeValues: { ':pk': runPartition(runId), ':send': sendPrefix(shard, slot) },
+    Limit: limit,
+    ConsistentRead: true,
+    ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+  };
 }
 
 export function getRunHeader(table: string, runId: string): GetCommandInput {

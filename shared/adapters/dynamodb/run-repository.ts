@@ -1,17 +1,27 @@
 /**
  * RunRepository on the runs table's header item (`RUN#<id>` / `HEADER`): what a run is and its
- * counters, added atomically by every shard; and each agent's spend per calendar month
- * (`AGENT#<id>` / `SPEND#<YYYY-MM>`), for the charter's monthly budget. (A table of its own, so
- * the audit table stays PutItem-only.)
+ * counters, added atomically by every shard; its ledger of recorded pages (`PAGE#…`) and its
+ * deferred sends (`SLOT#<shard>#<slot>`, `SEND#<shard>#<slot>#<actionId>`) in the same partition;
+ * and each agent's spend per calendar month (`AGENT#<id>` / `SPEND#<YYYY-MM>`), for the charter's
+ * monthly budget. (A table of its own, so the audit table stays PutItem-only.)
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
-import type { RunRepository, SpendReservation, TouchReservation } from '../../ports/index.ts';
-import { documentClient, isConditionalCheckFailed } from './client.ts';
+import type { Page, RecordedPageItem, RunRepository, SpendReservation, TouchReservation } from '../../ports/index.ts';
+import { DeferredSend } from '../../domain/model.ts';
+import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
 import {
   addAgentSpend,
   addRunCounters,
+  decodeCursor,
+  encodeCursor,
+  lastKey,
+  putDeferredSend,
+  putSendSlot,
+  queryDeferredSends,
+  querySendSlots,
+  slotFromKey,
   countRefused,
   refusedKey,
   getAgentSpend,
@@ -47,8 +57,8 @@ const RunHeader = z.object({
   spend: z.record(z.string(), z.number()).optional(),
 });
 
-/** Storage schema of a recorded page. */
-const RunPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative() });
+/** Storage schema of a recorded page (`deferred` is absent in pages recorded before deferred sends). */
+const RunPage = z.object({ nextCursor: z.string().nullable(), queued: z.number().int().nonnegative(), deferred: z.number().int().nonnegative().optional() });
 
 /** Storage schema of an agent's monthly spend counter. */
 const AgentSpend = z.object({ spendUsd: z.number().default(0), reservedUsd: z.number().default(0) });
@@ -81,7 +91,7 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** A page this run recorded, or undefined. */
-  async getPage(runId: string, shard: number, cursor: string | null): Promise<{ nextCursor: string | null; queued: number } | undefined> {
+  async getPage(runId: string, shard: number, cursor: string | null): Promise<RecordedPageItem | undefined> {
     const out = await this.doc.send(new GetCommand(getRunPage(this.table, runId, shard, cursor)));
     return out.Item === undefined ? undefined : RunPage.parse(out.Item);
   }
@@ -95,9 +105,37 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** Records a page once; a repeated record is a no-op. */
-  async putPage(runId: string, shard: number, cursor: string | null, page: { nextCursor: string | null; queued: number }): Promise<void> {
+  async putPage(runId: string, shard: number, cursor: string | null, page: RecordedPageItem): Promise<void> {
+    await this.putOnce(putRunPage(this.table, runId, shard, cursor, page));
+  }
+
+  /**
+   * Stores each deferred action once, then each slot they wait in once per call (the actions
+   * first: a slot is never listed before what waits in it). A repeated store writes nothing new.
+   */
+  async deferSends(sends: readonly DeferredSend[]): Promise<void> {
+    for (const send of sends) await this.putOnce(putDeferredSend(this.table, DeferredSend.parse(send)));
+    const slots = new Map(sends.map((s) => [`${s.runId}|${s.shard}|${s.slot}`, s]));
+    for (const s of slots.values()) await this.putOnce(putSendSlot(this.table, s.runId, s.shard, s.slot));
+  }
+
+  /** A shard's send slots in a run, in time order (one Query; at most a day of quarter hours). */
+  async listSendSlots(runId: string, shard: number): Promise<string[]> {
+    const items = await queryAll(this.doc, (startKey) => querySendSlots(this.table, runId, shard, startKey));
+    return items.map((item) => slotFromKey(String(item['sk'])));
+  }
+
+  /** One page of the actions deferred to a slot, and the cursor of the next (undefined at the end). */
+  async listDeferredSends(runId: string, shard: number, slot: string, page: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeferredSend>> {
+    const out = await this.doc.send(new QueryCommand(queryDeferredSends(this.table, runId, shard, slot, page.limit, page.cursor === undefined ? undefined : decodeCursor(page.cursor))));
+    const next = lastKey(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map((item) => DeferredSend.parse(item)), ...(next === undefined ? {} : { cursor: encodeCursor(next) }) };
+  }
+
+  /** A conditional PutItem that is a no-op when the item is already there. */
+  private async putOnce(input: ConstructorParameters<typeof PutCommand>[0]): Promise<void> {
     try {
-      await this.doc.send(new PutCommand(putRunPage(this.table, runId, shard, cursor, page)));
+      await this.doc.send(new PutCommand(input));
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
     }

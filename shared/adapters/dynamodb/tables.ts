@@ -104,7 +104,9 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
     indexes: [],
     accessPatterns: [
       'run header and counters: GetItem pk=RUN#id sk=HEADER; UpdateItem ADD counters (kept apart so the audit table stays PutItem-only)',
-      "an agent's spend in a month: GetItem pk=AGENT#id sk=SPEND#YYYY-MM (once per page in Govern); UpdateItem ADD spendUsd (Record, ActApproved)",
+      "an agent's spend in a month: GetItem pk=AGENT#id sk=SPEND#YYYY-MM (once per page in Govern); UpdateItem ADD spendUsd (Record, ActApproved, SendDeferred)",
+      'the run ledger: GetItem/PutItem (attribute_not_exists) pk=RUN#id sk=PAGE#shard#cursor',
+      "deferred sends: PutItem (attribute_not_exists) pk=RUN#id sk=SEND#shard#slot#actionId and sk=SLOT#shard#slot (Act); a shard's slots: Query pk=RUN#id, sk begins_with SLOT#shard# (ListSendSlots, one item per quarter hour); a slot's actions, paged: Query pk=RUN#id, sk begins_with SEND#shard#slot# (SendDeferred)",
     ],
   },
   idempotency: {
