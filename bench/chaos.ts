@@ -265,7 +265,8 @@ async function main(): Promise<void> {
           }
         }
         if (e.kind === 'tool_call') {
-          approved += 1;
+          // An approved action's call names its approval; a deferred send's does not.
+          if (e.data['approvalId'] !== undefined) approved += 1;
           const result = e.data['result'] as { ok?: boolean } | undefined;
           if (result?.ok === true) {
             executed += 1;
