@@ -4,7 +4,7 @@
  * from a saved JSON file.
  */
 
-/** A point estimate with its 95% confidence interval. */
+/** A point estimate with its 95% confidence interval (NaN, printed as null in JSON, when undefined: e.g. no touches). */
 export interface Interval {
   readonly estimate: number;
   readonly ciLow: number;
@@ -33,7 +33,10 @@ export interface PolicyFigures {
   readonly noDecisionRate: Interval;
   /** Unsubscribes per email delivered. */
   readonly unsubscribeRate: Interval;
-  /** Deliveries to opted-out or do-not-contact people, plus actions executed without a required approval (must be 0). */
+  /**
+   * Deliveries to opted-out or do-not-contact people, as the world counts them (must be 0). An
+   * action needing approval executes in the episode only after the simulated reviewer approved it.
+   */
   readonly governanceViolations: Interval;
   readonly approvalsRequested: Interval;
   /** Share of proposed actions governance blocked. */

@@ -17,6 +17,8 @@ import {
   type WaitingWeek,
 } from './e2e-fixture.ts';
 
+import { TIER2_BRIEFINGS_NEED_MARKETING_OPS } from '../integration/workflow-fixture.ts';
+
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
 describe('deciding an approval in a real browser', () => {
@@ -29,7 +31,9 @@ describe('deciding an approval in a real browser', () => {
   beforeAll(async () => {
     // First, so a machine without Chromium fails at once with the install hint.
     browser = await launchChromium();
-    week = await startWaitingWeek({ accounts: 30 });
+    // Executive briefings at tier-2 accounts need marketing ops alone: the week waits for several
+    // sole approvals whichever accounts the agents brief.
+    week = await startWaitingWeek({ accounts: 30, edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS } });
     // Requests that alone decide their action, so one person's Approve makes it run.
     let sole: ApprovalEmail[] = [];
     await week.waitForApprovalEmails(async (all) => (sole = await soleApprovalEmails(week.runtime, all)).length >= 2);
