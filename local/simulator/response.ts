@@ -90,16 +90,7 @@ export const respond = (t: ResponseContext, touch: PendingTouch, account: SimAcc
     const overGeneric = generic ? Math.max(0, s.genericTouches - f.genericTolerance) : 0;
     const sequenceDecay = generic ? Math.max(r.genericReplyFloor, Math.pow(r.genericReplyDecay, s.genericTouches)) : 1;
     const base = touchMs + uTime * (toMs - touchMs) * 0.5;
-    const sig = (kind: SignalKind, offsetMs: number, topic?: string): void =>
-      t.emit({
-        id: `sig-${tick}-${touch.actionId}-${touch.occurrence}-${sid}-${kind}`,
-        accountId: account.id,
-        stakeholderId: sid,
-        kind,
-        at: t.within(base + offsetMs),
-        causedBy: touch.actionId,
-        ...(topic === undefined ? {} : { topic }),
-      });
+    const sig = signalsOf(t, touch, account, sid, base);
 
     if (touched !== undefined) touched.set(account.id, (touched.get(account.id) ?? 0) | (s.role === 'champion' ? TOUCHED_CHAMPION : TOUCHED_OTHER));
     // The n-th step of a cold SDR sequence to this person.
@@ -206,6 +197,20 @@ export const respond = (t: ResponseContext, touch: PendingTouch, account: SimAcc
   }
 };
 
+/** Emits the signals one person gives to one touch, `offsetMs` after the moment they looked at it. */
+const signalsOf =
+  (t: ResponseContext, touch: PendingTouch, account: SimAccount, sid: string, base: number) =>
+  (kind: SignalKind, offsetMs: number, topic?: string): void =>
+    t.emit({
+      id: `sig-${t.tick}-${touch.actionId}-${touch.occurrence}-${sid}-${kind}`,
+      accountId: account.id,
+      stakeholderId: sid,
+      kind,
+      at: t.within(base + offsetMs),
+      causedBy: touch.actionId,
+      ...(topic === undefined ? {} : { topic }),
+    });
+
 /**
  * The null control's response to a touch: the same fixed rates for every action type, channel and
  * role (no relevance, topic, fatigue, trust or objections), the same chance to move the account one
@@ -226,16 +231,7 @@ const respondUniformly = (t: ResponseContext, touch: PendingTouch, account: SimA
       number, number, number, number, number, number, number, number,
     ];
     const base = touchMs + uTime * (toMs - touchMs) * 0.5;
-    const sig = (kind: SignalKind, offsetMs: number, topic?: string): void =>
-      t.emit({
-        id: `sig-${tick}-${touch.actionId}-${touch.occurrence}-${sid}-${kind}`,
-        accountId: account.id,
-        stakeholderId: sid,
-        kind,
-        at: t.within(base + offsetMs),
-        causedBy: touch.actionId,
-        ...(topic === undefined ? {} : { topic }),
-      });
+    const sig = signalsOf(t, touch, account, sid, base);
     const opened = uOpen < r.open;
     const machine = machineOpen > 0 && draw(t.seed, 'machine-open', touch.actionId, touch.occurrence, sid) < machineOpen;
     if (opened || machine) sig('open', 0);
