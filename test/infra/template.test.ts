@@ -20,6 +20,7 @@ import { portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
 import { STEP_PORTS, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 import { loadAllCampaigns } from '../../shared/config/load.ts';
 import { ErrorName } from '../../shared/domain/errors.ts';
+import { AuditAppendConflictError } from '../../shared/adapters/dynamodb/audit-log.ts';
 import {
   allStates,
   asList,
@@ -390,6 +391,17 @@ describe('blast radius of one', () => {
     }
     // Observe, Plan, Govern, Act, SettleAct, Record; LoadCampaign, the listings, the approval branch, the failures, Summarize.
     expect(tasks).toBeGreaterThanOrEqual(18);
+  });
+
+  it('retries every Lambda task whose audit stream was too busy to append to (dozens of approval branches share RUN#)', () => {
+    // The adapter's error once failed an approval branch: its name was in no Retry.
+    const busy = new AuditAppendConflictError('could not append to RUN#r after 10 retries');
+    for (const states of [accountBatch(), campaignRun()]) {
+      for (const [name, state] of states) {
+        if (state.Type !== 'Task' || !JSON.stringify(state.Resource ?? '').includes('lambda')) continue;
+        expect(retryFor(state, busy.name), `${name} retries ${busy.name}`).toBeDefined();
+      }
+    }
   });
 
   it('settles an Act whose tool retries ran out (or whose call a crashed delivery still holds) as that action\'s failed result, and records the page', () => {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ServiceUnavailableError } from '../../domain/errors.ts';
 import { AuditEvent } from '../../domain/model.ts';
 import type { AuditLog } from '../../ports/index.ts';
 import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
@@ -34,11 +35,13 @@ export type NewAuditEvent = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
 
 const NewAuditEvent = AuditEvent.omit({ seq: true, prevHash: true, hash: true });
 
-/** Every append attempt lost the race for the next sequence number; retryable. */
-export class AuditAppendConflictError extends Error {
-  override readonly name = 'AuditAppendConflictError';
-  readonly code = 'AUDIT_APPEND_CONFLICT';
-}
+/**
+ * Every append attempt lost the race for the next sequence number: the stream is busy (dozens of
+ * approval branches of one run append to its RUN# stream at once). A ServiceUnavailableError, so
+ * the state machine's transient retry waits, with jitter, and appends again (each append is keyed,
+ * so the retry repeats nothing).
+ */
+export class AuditAppendConflictError extends ServiceUnavailableError {}
 
 /** The hash of an event: sha256 (hex) of the canonical JSON of everything but `hash`. */
 export function hashAuditEvent(event: Omit<AuditEvent, 'hash'> & { hash?: string }): string {
