@@ -73,6 +73,7 @@ function printText(r: ScenarioResult, reportFile: string | undefined): void {
   out.push('');
   const verdict = r.lift.ciLow > 1 ? 'the agent beats the baseline' : r.lift.ciHigh < 1 ? 'the agent LOSES to the baseline' : 'agent and baseline cannot be told apart';
   out.push(`  lift over the baseline   ${ci(r.lift)}  — ${verdict}${r.lift.estimate > 2 ? '  (above 2x: look for a simulator artifact)' : ''}`);
+  out.push(`  not per touch            ${ci(r.absoluteLift)}  — progressions won over the untouched market, agent / baseline; the agent sends ${ci(r.touchRatio)} of the baseline's touches`);
   out.push(`  share of the oracle's lift ${ci(r.oracleShare, pct)}`);
   if (r.calibration.length > 0) {
     out.push('');

@@ -145,6 +145,11 @@ function liftWarnings(result: ScenarioResult): string[] {
     warnings.push(
       `A lift of ${formatRatio(result.lift.estimate)} (above 2×) points to a simulator artifact rather than a better agent: credible lift over a sensible cadence is +10–30%. Check the scenario before quoting it.`,
     );
+    {
+      warnings.push(
+        `Not per touch, the agent wins ${formatRatio(result.absoluteLift.estimate)} [${formatRatio(result.absoluteLift.ciLow)}, ${formatRatio(result.absoluteLift.ciHigh)}] the baseline's progressions over the untouched market while sending ${formatRatio(result.touchRatio.estimate)} its touches: the rest of the per-touch lift is the baseline's volume of generic touches that move almost nothing.`,
+      );
+    }
   }
   const verdict = verdictOf(result.lift);
   if (result.scenario === 'null-control' && (verdict === 'wins' || verdict === 'loses')) {

@@ -108,13 +108,31 @@ const primary = (rows: readonly SeedResult[], policy: PolicyName): number => {
   return (100 * sumOf(rows, (r) => r.episodes[policy].progressions - r.episodes.none.progressions)) / touches;
 };
 
-const rate = (num: (e: EpisodeMetrics) => number, den: (e: EpisodeMetrics) => number) => (e: EpisodeMetrics): number => {
-  const d = den(e);
-  return d === 0 ? 0 : num(e) / d;
-};
+/**
+ * A rate pooled over seeds (the sum of its numerators over the sum of its denominators) with a
+ * paired bootstrap interval; NaN when no seed has a denominator. Pooled, not a mean of per-seed
+ * rates: a seed without a decided deal has no no-decision rate, and counting it as 0 would favour
+ * the policy that brings fewer deals to a decision.
+ */
+const pooledRate = (
+  rows: readonly SeedResult[],
+  policy: PolicyName,
+  key: string,
+  num: (e: EpisodeMetrics) => number,
+  den: (e: EpisodeMetrics) => number,
+): Interval =>
+  bootstrapInterval(
+    rows,
+    (rs) => {
+      const d = sumOf(rs, (r) => den(r.episodes[policy]));
+      return d === 0 ? Number.NaN : sumOf(rs, (r) => num(r.episodes[policy])) / d;
+    },
+    key,
+  );
 
 function figuresOf(rows: readonly SeedResult[], policy: PolicyName, key: string): PolicyFigures {
   const per = (f: (e: EpisodeMetrics) => number): Interval => meanInterval(rows.map((r) => f(r.episodes[policy])));
+  const rate = (name: string, num: (e: EpisodeMetrics) => number, den: (e: EpisodeMetrics) => number): Interval => pooledRate(rows, policy, `${key}:${policy}:${name}`, num, den);
   const episodes = rows.map((r) => r.episodes[policy]);
   const weeks = episodes[0]?.progressionByWeek.length ?? 0;
   const stages: Record<string, number> = {};
@@ -126,14 +144,14 @@ function figuresOf(rows: readonly SeedResult[], policy: PolicyName, key: string)
     touches: per((e) => e.touches),
     accountsAdvanced: per((e) => e.accountsAdvanced),
     multiThreading: per((e) => e.multiThreading),
-    noDecisionRate: per(rate((e) => e.noDecision, (e) => e.decided)),
-    unsubscribeRate: per(rate((e) => e.unsubscribes, (e) => e.emailDeliveries)),
+    noDecisionRate: rate('noDecisionRate', (e) => e.noDecision, (e) => e.decided),
+    unsubscribeRate: rate('unsubscribeRate', (e) => e.unsubscribes, (e) => e.emailDeliveries),
     governanceViolations: per((e) => e.violations),
     approvalsRequested: per((e) => e.approvalsRequested),
-    blockedShare: per(rate((e) => e.blocked, (e) => e.proposed)),
-    openRate: per(rate((e) => e.opens, (e) => e.emailDeliveries)),
-    clickRate: per(rate((e) => e.clicks, (e) => e.emailDeliveries)),
-    replyRate: per(rate((e) => e.replies, (e) => e.emailDeliveries)),
+    blockedShare: rate('blockedShare', (e) => e.blocked, (e) => e.proposed),
+    openRate: rate('openRate', (e) => e.opens, (e) => e.emailDeliveries),
+    clickRate: rate('clickRate', (e) => e.clicks, (e) => e.emailDeliveries),
+    replyRate: rate('replyRate', (e) => e.replies, (e) => e.emailDeliveries),
     stages,
     progressionByWeek: Array.from({ length: weeks }, (_, w) => episodes.reduce((s, e) => s + (e.progressionByWeek[w] ?? 0), 0) / Math.max(1, episodes.length)),
   };
@@ -145,6 +163,11 @@ export function summarize(x: { scenario: Scenario; file: string; rows: readonly 
   const key = `${scenario.name}:${rows.map((r) => r.seed).join(',')}`;
   const policies = Object.fromEntries(POLICY_NAMES.map((p) => [p, figuresOf(rows, p, key)])) as Record<PolicyName, PolicyFigures>;
   const lift = bootstrapInterval(rows, (rs) => primary(rs, 'agent') / primary(rs, 'baseline'), `${key}:lift`);
+  // The same lift without the per-touch denominator: progressions won over the untouched market,
+  // agent over baseline. Where the two differ, the difference is volume (the baseline sends more).
+  const incremental = (rs: readonly SeedResult[], p: PolicyName): number => sumOf(rs, (r) => r.episodes[p].progressions - r.episodes.none.progressions);
+  const absoluteLift = bootstrapInterval(rows, (rs) => incremental(rs, 'agent') / incremental(rs, 'baseline'), `${key}:absolute`);
+  const touchRatio = bootstrapInterval(rows, (rs) => sumOf(rs, (r) => r.episodes.agent.touches) / sumOf(rs, (r) => r.episodes.baseline.touches), `${key}:touches`);
   const oracleShare = bootstrapInterval(
     rows,
     (rs) => {
@@ -162,6 +185,8 @@ export function summarize(x: { scenario: Scenario; file: string; rows: readonly 
     weeks: x.weeks,
     policies,
     lift,
+    absoluteLift,
+    touchRatio,
     oracleShare,
     calibration: calibrate(rows.map((r) => r.episodes.baseline)),
     elapsedMs: x.elapsedMs,

@@ -17,7 +17,7 @@ export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** One policy's figures over the seeds of a scenario (each an Interval over the paired seeds). */
 export interface PolicyFigures {
-  /** Primary: progressions above the untouched market per 100 touches (see bench/metrics.ts). */
+  /** Primary: progressions above the untouched market per 100 touches (bench/run.ts). */
   readonly progressionsPer100Touches: Interval;
   /** Progressions (forward stage moves and accepted meetings, as the guardrails' pipelineQuality defines them) per seed. */
   readonly progressions: Interval;
@@ -29,9 +29,12 @@ export interface PolicyFigures {
   readonly accountsAdvanced: Interval;
   /** Mean distinct committee roles engaged per account at the end. */
   readonly multiThreading: Interval;
-  /** Share of decided deals that ended in no decision. */
+  /**
+   * Share of decided deals that ended in no decision, pooled over seeds (NaN, null in JSON, when
+   * no deal was decided). Rates below are pooled the same way.
+   */
   readonly noDecisionRate: Interval;
-  /** Unsubscribes per email delivered. */
+  /** Unsubscribes per email delivered (NaN when nothing was emailed). */
   readonly unsubscribeRate: Interval;
   /**
    * Deliveries to opted-out or do-not-contact people, as the world counts them (must be 0). An
@@ -72,6 +75,13 @@ export interface ScenarioResult {
   readonly policies: Readonly<Record<PolicyName, PolicyFigures>>;
   /** Agent's primary metric over the baseline's (paired bootstrap over seeds). */
   readonly lift: Interval;
+  /**
+   * Agent's progressions above the untouched market over the baseline's, not per touch: the lift
+   * an equal number of accounts sees. `lift` ≈ `absoluteLift` / `touchRatio`.
+   */
+  readonly absoluteLift: Interval;
+  /** Agent's touches over the baseline's. */
+  readonly touchRatio: Interval;
   /** (agent - baseline) / (oracle - baseline) on the primary metric. */
   readonly oracleShare: Interval;
   readonly calibration: readonly CalibrationRow[];

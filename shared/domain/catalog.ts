@@ -21,6 +21,8 @@ export interface ActionSpec {
   readonly subject?: (role: CommitteeRole, accountName: string) => string;
   /** True for offers that lower the buyer's perceived risk (references, pilots). */
   readonly deRisking: boolean;
+  /** True for content that is the same for every reader whatever their role (a newsletter). */
+  readonly generic?: boolean;
 }
 
 const ALL_ROLES: readonly CommitteeRole[] = [
@@ -56,6 +58,7 @@ export const ACTION_CATALOG: Readonly<Record<ActionType, ActionSpec>> = {
     topic: (role) => `Nurture: ${CONCERN[role]}`,
     subject: (role, accountName) => `Ideas on ${CONCERN[role]} for ${accountName}`,
     deRisking: false,
+    generic: true,
   },
   role_content: {
     tool: 'content_recommendation',
@@ -92,7 +95,7 @@ export const ACTION_CATALOG: Readonly<Record<ActionType, ActionSpec>> = {
     channel: 'sales',
     costUsd: 300,
     suits: ['economic_buyer', 'blocker', 'champion'],
-    subGoals: ['accelerate', 'answer_objection'],
+    subGoals: ['accelerate', 'answer_objection', 'de_risk'],
     topic: (role) => `Reference call with a peer customer on ${CONCERN[role]}`,
     deRisking: true,
   },

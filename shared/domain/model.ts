@@ -153,7 +153,7 @@ export const ActionType = z.enum([
 export type ActionType = z.infer<typeof ActionType>;
 
 /** Sub-goals the planner decomposes a campaign goal into. */
-export const SubGoalKind = z.enum(['cover_role', 'answer_objection', 'educate_role', 'accelerate', 'hand_off']);
+export const SubGoalKind = z.enum(['cover_role', 'answer_objection', 'de_risk', 'educate_role', 'accelerate', 'hand_off']);
 export type SubGoalKind = z.infer<typeof SubGoalKind>;
 
 /** One per-account sub-goal, ordered by priority. */

@@ -40,6 +40,7 @@ export interface PlannerInput {
 export const SUBGOAL_VALUE: Readonly<Record<SubGoalKind, number>> = {
   hand_off: 5,
   answer_objection: 3,
+  de_risk: 3,
   cover_role: 3,
   accelerate: 2,
   educate_role: 1,
@@ -48,8 +49,21 @@ export const SUBGOAL_VALUE: Readonly<Record<SubGoalKind, number>> = {
 /** Days within which the same action type is not repeated to the same stakeholder. */
 export const REPEAT_WINDOW_DAYS = 7;
 
+/**
+ * Days within which generic content (the same for every reader: a newsletter) is not sent again to
+ * someone whose role has not engaged: repeated generic mail is what wears people down into
+ * unsubscribing, and newsletters go out every few weeks, not weekly.
+ */
+export const GENERIC_REPEAT_DAYS = 21;
+
 /** Days within which an action a human rejected, or a tool refused, is not proposed again to the same person. */
 export const REJECTION_WINDOW_DAYS = 28;
+
+/**
+ * Days a de-risking move (a reference call, an answered objection) keeps a deal de-risked in the
+ * planner's eyes; after that, or before any, a deal near its decision gets a de_risk sub-goal.
+ */
+export const DE_RISK_WINDOW_DAYS = 28;
 
 /** Roles worth covering when the campaign names no coverage for a stage: without them deals stall. */
 const KEY_ROLES: readonly CommitteeRole[] = ['economic_buyer', 'champion', 'technical_evaluator'];
@@ -117,7 +131,14 @@ export function coverageOf(campaign: Campaign, stage: AccountState['stage']): re
 }
 
 /** Ordered sub-goals for one account toward the campaign's target stage; empty when there is nothing to do. */
-export function decomposeGoal(state: AccountState, stakeholders: readonly Stakeholder[], charter: Charter, campaign: Campaign): SubGoal[] {
+export function decomposeGoal(
+  state: AccountState,
+  stakeholders: readonly Stakeholder[],
+  charter: Charter,
+  campaign: Campaign,
+  /** Whether a de-risking move reached the account within DE_RISK_WINDOW_DAYS. */
+  deRisked = false,
+): SubGoal[] {
   const rank = stageRank(state.stage);
   if (rank < 0 || rank >= stageRank(campaign.goal.toStage)) return [];
   if (charter.goal.roles.length > 0 && !stakeholders.some((s) => inFocus(charter, s.role))) return [];
@@ -132,6 +153,11 @@ export function decomposeGoal(state: AccountState, stakeholders: readonly Stakeh
   }
   for (const objection of state.objections) {
     goals.push({ kind: 'answer_objection', objection, why: `Objection "${objection}" is open at ${state.name}.` });
+  }
+  // Most deals that reach a decision end in none (JOLT: 40-60%), and only de-risking moves lower
+  // indecision: a deal past solution_aware gets one unless a recent one reached it.
+  if (rank >= stageRank('solution_aware') && !deRisked) {
+    goals.push({ kind: 'de_risk', why: `${state.name} is ${state.stage} and no de-risking move reached it in the last ${DE_RISK_WINDOW_DAYS} days; deals this far mostly end in no decision unless deciding is made safe.` });
   }
   for (const role of coverageOf(campaign, state.stage)) {
     if (inFocus(charter, role) && !engaged(role) && stakeholders.some((s) => s.role === role)) {
@@ -202,6 +228,13 @@ function indexMemory(recent: readonly RecentTouch[], nowMs: number): MemoryIndex
   return { delivered, refused, recentTouches };
 }
 
+/** True when a de-risking action (catalog `deRisking`) reached the account within `days`. */
+const deRiskedWithin = (recent: readonly RecentTouch[], nowMs: number, days: number): boolean =>
+  recent.some((t) => {
+    const at = Date.parse(t.at);
+    return t.kind === 'action_executed' && t.actionType !== undefined && (ACTION_CATALOG as Readonly<Record<string, { deRisking: boolean } | undefined>>)[t.actionType]?.deRisking === true && at <= nowMs && at > nowMs - days * DAY_MS;
+  });
+
 /** True when `type` reached (or was refused for) the person within `days`. */
 const within = (index: ReadonlyMap<string, number>, type: ActionType, stakeholderId: string, nowMs: number, days: number): boolean =>
   (index.get(`${type}|${stakeholderId}`) ?? -Infinity) > nowMs - days * DAY_MS;
@@ -261,6 +294,8 @@ function rationale(goal: SubGoal, type: ActionType, role: CommitteeRole, s: Stak
       return `Cover the missing ${label}: no ${role} engaged yet at ${state.name}, so reach ${s.name}; ${evidence}${because}.`;
     case 'educate_role':
       return `Educate the engaged ${label} ${s.name} at ${state.name}; ${evidence}${because}.`;
+    case 'de_risk':
+      return `De-risk the decision at ${state.name} (${state.stage}) through the ${label} ${s.name}; ${evidence}${because}.`;
     case 'accelerate':
       return `Accelerate ${state.name} past ${state.stage} through the ${label} ${s.name}; ${evidence}${because}.`;
   }
@@ -277,8 +312,8 @@ export function proposeActions(input: PlannerInput): Proposals {
   const agentId = charter.id;
   if (charter.status === 'paused') return { accountId: state.id, agentId, subGoals: [], proposals: [] };
 
-  const subGoals = decomposeGoal(state, stakeholders, charter, campaign);
   const nowMs = Date.parse(input.now);
+  const subGoals = decomposeGoal(state, stakeholders, charter, campaign, deRiskedWithin(observed.recent, nowMs, DE_RISK_WINDOW_DAYS));
   const priority = accountPriority(observed, nowMs);
   const engagedNow = freshlyEngaged(observed);
   const memory = indexMemory(observed.recent, nowMs);
@@ -294,7 +329,8 @@ export function proposeActions(input: PlannerInput): Proposals {
         if (!spec.suits.includes(role)) continue;
         const stakeholder = bestStakeholder(stakeholders, role);
         if (!stakeholder) continue;
-        if (within(memory.delivered, type, stakeholder.id, nowMs, REPEAT_WINDOW_DAYS)) continue;
+        const repeatDays = spec.generic && !state.engagedRoles.includes(role) ? GENERIC_REPEAT_DAYS : REPEAT_WINDOW_DAYS;
+        if (within(memory.delivered, type, stakeholder.id, nowMs, repeatDays)) continue;
         if (within(memory.refused, type, stakeholder.id, nowMs, REJECTION_WINDOW_DAYS)) continue;
         // Someone reached again and again whose role never engaged is rested for a while.
         if (spec.channel !== 'ads' && !state.engagedRoles.includes(role) && (memory.recentTouches.get(stakeholder.id) ?? 0) >= REST_AFTER_TOUCHES) continue;

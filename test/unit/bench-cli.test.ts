@@ -40,7 +40,8 @@ const Finite = z.number().refine(Number.isFinite, 'expected a finite number');
 const Interval = z.object({ estimate: Finite, ciLow: Finite, ciHigh: Finite });
 /** A ratio JSON cannot hold when it is undefined (0/0, x/0): the CLI prints NaN and Infinity as null. */
 const Ratio = z.object({ estimate: Finite.nullable(), ciLow: Finite.nullable(), ciHigh: Finite.nullable() });
-const Figures = z.object({ progressionsPer100Touches: Ratio, unsubscribeRate: Interval, noDecisionRate: Interval, governanceViolations: Interval, touches: Interval });
+// A rate is null where nothing was there to divide by (no email sent, no deal decided).
+const Figures = z.object({ progressionsPer100Touches: Ratio, unsubscribeRate: Ratio, noDecisionRate: Ratio, governanceViolations: Interval, touches: Interval });
 const BenchJson = z.object({
   format: z.literal('amk-bench/1'),
   scenario: z.literal('default'),

@@ -45,6 +45,8 @@ function scenario(overrides: Partial<ScenarioResult> & Pick<ScenarioResult, 'sce
       none: figures({ progressionsPer100Touches: iv(0), touches: iv(0), progressionByWeek: [2, 4, 6, 8, 10, 12, 14, 16] }),
     },
     oracleShare: iv(0.2, 0.05, 0.35),
+    absoluteLift: iv(1.1, 1.0, 1.2),
+    touchRatio: iv(0.9, 0.85, 0.95),
     calibration: [],
     elapsedMs: 12_300,
     ...overrides,
@@ -127,6 +129,8 @@ describe('renderBenchReport', () => {
   it('warns of a simulator artifact only when the lift is above 2', () => {
     expect(count(html, 'points to a simulator artifact')).toBe(1);
     expect(html).toContain('A lift of 2.60× (above 2×) points to a simulator artifact');
+    // And says how much of it is the baseline's volume rather than the agent's choices.
+    expect(html).toContain('Not per touch, the agent wins 1.10× [1.00×, 1.20×] the baseline');
     const credibleOnly = renderBenchReport([credible], meta);
     expect(credibleOnly).not.toContain('simulator artifact');
     const atTwo = renderBenchReport([scenario({ scenario: 'edge', lift: iv(2, 1.8, 2.2) })], meta);

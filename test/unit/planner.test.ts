@@ -26,7 +26,7 @@ const input = (overrides: Partial<PlannerInput> = {}): PlannerInput => ({
 });
 
 describe('decomposeGoal', () => {
-  it('orders hand-off, objections, missing key roles, engaged roles, then acceleration', () => {
+  it('orders hand-off, objections, de-risking, missing key roles, engaged roles, then acceleration', () => {
     const state = anAccount({
       stage: 'evaluating',
       consensus: 0.6,
@@ -37,11 +37,22 @@ describe('decomposeGoal', () => {
     expect(goals.map((g) => [g.kind, g.role ?? g.objection ?? null])).toEqual([
       ['hand_off', null],
       ['answer_objection', 'price'],
+      ['de_risk', null],
       ['cover_role', 'economic_buyer'],
       ['educate_role', 'champion'],
       ['educate_role', 'technical_evaluator'],
       ['accelerate', null],
     ]);
+  });
+
+  it('asks for a de-risking move past solution_aware, unless one reached the account within the window', () => {
+    const campaign = aCampaign({ goal: { description: 'd', fromStage: 'problem_aware', toStage: 'committed' } });
+    const kinds = (stage: 'problem_aware' | 'solution_aware' | 'evaluating', deRisked: boolean) =>
+      decomposeGoal(anAccount({ stage }), committee, aCharter(), campaign, deRisked).map((g) => g.kind);
+    expect(kinds('problem_aware', false)).not.toContain('de_risk');
+    expect(kinds('solution_aware', false)).toContain('de_risk');
+    expect(kinds('evaluating', false)).toContain('de_risk');
+    expect(kinds('evaluating', true)).not.toContain('de_risk');
   });
 
   it('has nothing to do at or after the target stage, or once the account is closed', () => {
@@ -149,6 +160,20 @@ describe('planAccount', () => {
     expect(planAccount(input({ charter, observed })).actions).toEqual([]);
     const later = anObservedAccount({ state, stakeholders, recent: briefed(8) });
     expect(planAccount(input({ charter, observed: later })).actions).toHaveLength(1);
+  });
+
+  it('sends generic nurture to someone whose role has not engaged at most every 21 days; weekly once the role engaged', () => {
+    const charter = aCharter({ allowedActions: ['nurture_email'] });
+    const stakeholders = committee.filter((s) => s.id === 'eb');
+    const nurtured = (days: number) => [aTouch({ actionType: 'nurture_email', stakeholderIds: ['eb'], at: daysAgo(days) })];
+    const cold = anAccount({ lastIntentAt: daysAgo(7), stage: 'problem_aware' });
+    const plan = (state: typeof cold, days: number) => planAccount(input({ charter, observed: anObservedAccount({ state, stakeholders, recent: nurtured(days) }) })).actions;
+    expect(plan(cold, 8)).toEqual([]);
+    expect(plan(cold, 20)).toEqual([]);
+    expect(plan(cold, 22)).toHaveLength(1);
+    const engaged = anAccount({ lastIntentAt: daysAgo(7), stage: 'problem_aware', engagedRoles: ['economic_buyer'] });
+    expect(plan(engaged, 6)).toEqual([]);
+    expect(plan(engaged, 8)).toHaveLength(1);
   });
 
   it('grows more confident in an arm the more it has been tried', () => {
