@@ -23,7 +23,7 @@ export interface ReviewerPolicy {
   /** Share of approvals approved. @default 0.75 */
   readonly approveRate?: number;
   /** Links to leave undecided, so they expire (tests): by approval id and the email's recipients. */
-  readonly ignore?: (approvalId: string, to: readonly string[]) => boolean;
+  readonly ignore?: (approvalId: string, to: readonly string[]) => boolean | Promise<boolean>;
   /** Forces a decision for an approval id (tests). */
   readonly decide?: (approvalId: string) => 'approve' | 'reject' | undefined;
 }
@@ -85,7 +85,7 @@ export class SimulatedReviewer {
 
   private async review(link: string, to: readonly string[]): Promise<void> {
     const approvalId = approvalIdOfLink(link);
-    if (this.policy.ignore?.(approvalId, to)) return;
+    if (await this.policy.ignore?.(approvalId, to)) return;
     const headers = { [SIMULATED_REVIEWER_HEADER]: 'simulated' };
     const page = await fetch(link, { headers });
     const html = await page.text();

@@ -48,7 +48,8 @@ import { OutboxMailer } from './outbox.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { Market } from './simulator/market.ts';
 import { SimulatedToolGateway } from './simulator/tool-gateway.ts';
-import { LOCAL_REGION, localSecretArn, resolveIntrinsics, resolveTemplate, type ResolveHooks, type ResolvedTemplate, type TemplateFunction, type TemplateStateMachine } from './engine/template.ts';
+import { localMacKeys } from './engine/local-keys.ts';
+import { LOCAL_REGION, localBucketName, localSecretArn, resolveIntrinsics, resolveTemplate, type ResolveHooks, type ResolvedTemplate, type TemplateFunction, type TemplateStateMachine } from './engine/template.ts';
 import { TaskTokenRegistry } from './engine/task-tokens.ts';
 import { StartExecutionError, startSfnEndpoint } from './engine/sfn-endpoint.ts';
 import { runIdOf } from '../shared/app/campaign-run.ts';
@@ -311,6 +312,15 @@ function localSecrets(template: ResolvedTemplate, dataDir: string): Map<string, 
   return secrets;
 }
 
+/** The S3 stand-in's folder, with one folder per bucket of the template. */
+export function localBuckets(template: ResolvedTemplate, dataDir: string): string {
+  const dir = join(dataDir, 's3');
+  for (const [logicalId, res] of Object.entries(template.resources)) {
+    if (res.Type === 'AWS::S3::Bucket') mkdirSync(join(dir, localBucketName(logicalId)), { recursive: true });
+  }
+  return dir;
+}
+
 /** The embedded default, started. */
 export class LocalRuntime {
   private runNow: string;
@@ -455,6 +465,8 @@ export class LocalRuntime {
       const mailCounter = { sent: 0, team: 0 };
       const secrets = localSecrets(resolved, dataDir);
       const aws = await startAwsEndpoints({
+        macKeys: localMacKeys(resolved, dataDir),
+        s3Dir: localBuckets(resolved, dataDir),
         outbox: new OutboxMailer(outboxDir, clock),
         prospects: new OutboxMailer(join(outboxDir, 'prospects'), clock),
         secrets,
@@ -491,7 +503,7 @@ export class LocalRuntime {
       // Each function: its own environment from the template, its own SDK clients on the local
       // endpoints, each checked against its own role's statements.
       const hooks: ResolveHooks = { tableName: localTableNames, functionUrl: () => `${server.url}/` };
-      const endpoints: Record<AwsService, string> = { dynamodb: dynamo.endpoint, sfn: sfn.url, sesv2: aws.url, secretsmanager: aws.url };
+      const endpoints: Record<AwsService, string> = { dynamodb: dynamo.endpoint, sfn: sfn.url, sesv2: aws.url, secretsmanager: aws.url, kms: aws.url, s3: aws.url };
       const wiring = new Map<string, FunctionWiring>();
       const platformOf = (fn: TemplateFunction): { platform: Platform; env: Record<string, string> } => {
         const taskRoot = taskRootOf(fn, assemblyDir, dataDir);
@@ -508,7 +520,13 @@ export class LocalRuntime {
           ...(options.onIamAllowed ? { onAllowed: options.onIamAllowed } : {}),
         });
         const platform: Platform = {
-          clientConfig: (service) => ({ endpoint: endpoints[service], region: LOCAL_REGION, credentials: { accessKeyId: `local-${fn.logicalId}`, secretAccessKey: 'local' } }),
+          clientConfig: (service) => ({
+            endpoint: endpoints[service],
+            region: LOCAL_REGION,
+            credentials: { accessKeyId: `local-${fn.logicalId}`, secretAccessKey: 'local' },
+            // The S3 stand-in serves path-style requests (no bucket subdomains on 127.0.0.1).
+            ...(service === 's3' ? { forcePathStyle: true } : {}),
+          }),
           instrument: (c, service) => {
             guard.attach(c, service);
             if (service === 'dynamodb') throttle(c, faults);

@@ -7,9 +7,11 @@
 import { existsSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Architecture, Code, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -253,6 +255,22 @@ export class AgentFunction extends Construct {
         case 'approvalBaseUrl':
           setEnv(FLAG_PORT_ENV.approvalBaseUrl as string, resources.approvalBaseUrl);
           break;
+        case 'digests': {
+          const [keyVariable, bucketVariable] = FLAG_PORT_ENV.digests as readonly [string, string];
+          setEnv(keyVariable, resources.digests.key.keyArn);
+          setEnv(bucketVariable, resources.digests.bucket.bucketName);
+          this.allow(['kms:GenerateMac'], [resources.digests.key.keyArn]);
+          this.allow(['s3:PutObject'], [resources.digests.bucket.arnForObjects('digests/*')]);
+          const bucketId = Stack.of(this).getLogicalId(resources.digests.bucket.node.defaultChild as CfnElement);
+          const policy = this.role.node.tryFindChild('DefaultPolicy');
+          if (policy) {
+            Validations.of(policy).acknowledge({
+              id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/digests/*]`,
+              reason: 'Summarize puts one digest object per run under digests/ (the key is the run id); it can read, list or delete nothing in the bucket.',
+            });
+          }
+          break;
+        }
         case 'starter':
           // Nothing the state machine invokes: the grant can sit in the function's default policy.
           setEnv(FLAG_PORT_ENV.starter as string, resources.stateMachine().stateMachineArn);
@@ -275,6 +293,15 @@ export class AgentFunction extends Construct {
       }
     }
     if (flags.includes('tools') || flags.includes('mailer')) this.useEmailSender(resources.sender);
+    // The audit trail is append-only for every function, whatever a grant above or added later
+    // says: no event, head or claim is ever updated or deleted (PutItem with conditions only).
+    this.role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.DENY,
+        actions: AUDIT_DENIED_ACTIONS.map((a) => `dynamodb:${a}`),
+        resources: [resources.tables('audit').tableArn],
+      }),
+    );
   }
 
   private allow(actions: string[], resources: string[]): void {
@@ -297,6 +324,9 @@ export class AgentFunction extends Construct {
   }
 }
 
+/** What no function may do to the audit table (an explicit Deny in every role). */
+export const AUDIT_DENIED_ACTIONS = ['UpdateItem', 'DeleteItem', 'BatchWriteItem', 'PartiQLUpdate', 'PartiQLDelete'] as const;
+
 /** DynamoDB actions on a table and on its indexes. */
 interface ActionsOn {
   readonly table: readonly DynamoAction[];
@@ -315,6 +345,8 @@ export interface PortResources {
   readonly signingKey: ISecret;
   /** The approval page's base URL (the Function URL). */
   readonly approvalBaseUrl: string;
+  /** The key that signs run digests and the bucket they go to. */
+  readonly digests: { readonly key: IKey; readonly bucket: IBucket };
   /** The state machine whose waiting tasks a callback completes (looked up only when used). */
   readonly stateMachine: () => IStateMachine;
 }

@@ -13,6 +13,7 @@ import { DEPLOYED_CONNECTORS } from '../../shared/adapters/email-connector.ts';
 import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
 import { AgentFunction, CAMPAIGNS_FILE_NAME } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
+import { AuditDigests } from '../constructs/audit-digests.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
 import { CampaignWorkflow, WORKFLOW_FUNCTION_NAMES, type WorkflowFunctionName } from '../constructs/campaign-workflow.ts';
 import { DataTables } from '../constructs/data-tables.ts';
@@ -53,6 +54,8 @@ export class CampaignStack extends Stack {
   readonly approvals: ApprovalEndpoint;
   /** One schedule per campaign. */
   readonly schedules: CampaignSchedules;
+  /** The key that signs run digests and the bucket they are published to. */
+  readonly digests: AuditDigests;
   /** Where synth wrote the validated campaign configuration. */
   readonly campaignsFile: string;
 
@@ -86,6 +89,7 @@ export class CampaignStack extends Stack {
     writeFileSync(this.campaignsFile, `${JSON.stringify(campaigns, null, 2)}\n`);
 
     this.tables = new DataTables(this, 'Tables');
+    this.digests = new AuditDigests(this, 'AuditDigests');
 
     const fnScope = new Construct(this, 'Functions');
     const makeFunction = (name: WorkflowFunctionName): AgentFunction => {
@@ -119,6 +123,7 @@ export class CampaignStack extends Stack {
         sender: props.senderAddress,
         plannerSeed: props.plannerSeed,
         signingKey: this.approvals.signingKey,
+        digests: this.digests,
         approvalBaseUrl: this.approvals.url.url,
         stateMachine: () => this.workflow.campaignRun,
       });

@@ -16,6 +16,9 @@ import { grantsOf, renderGrants, templateFor } from './grants.ts';
 import { FaultSpecError, parseFaults, type FaultPlan } from '../engine/faults.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { NoDataError, openReadOnly, type ReadOnlyData } from '../audit/read-only.ts';
+import { verifyAudit } from '../audit/verify.ts';
+import { explainAccount, renderExplanation, UnknownAccountError, type Explanation } from '../audit/explain.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { TurnData, decisionsOfTurn } from '../../shared/domain/turn.ts';
 import { RUN_REPORT_FILE, renderRunLine, renderSummary, summarize, type CampaignReport } from './report.ts';
@@ -202,17 +205,13 @@ async function failuresOf(runtime: LocalRuntime, runIds: readonly string[]): Pro
   return failures;
 }
 
-/** Prints an audit stream (a run's or an account's), and checks its hash chain. */
-async function auditCommand(flags: { run?: string; account?: string; data: string; campaign: string; json?: boolean; verify?: boolean }): Promise<number> {
-  if (!flags.run === !flags.account) throw new UsageError('give exactly one of --run RUN_ID or --account ACCOUNT_ID (see `amk run` output for run ids)');
-  // Reading never creates: without a market there is nothing to read (and starting would make one).
-  if (!existsSync(join(flags.data, 'market.json'))) {
-    throw new UsageError(`no data in ${flags.data}: run \`npm start\` or \`npm run amk -- run\` first, or point --data at the folder they wrote`);
-  }
-  const runtime = await LocalRuntime.start({ campaignFile: flags.campaign, dataDir: flags.data });
+/** Prints an audit stream (a run's or an account's), and checks its hash chain; reads the data folder read-only. */
+async function auditCommand(flags: { run?: string; account?: string; data: string; json?: boolean }): Promise<number> {
+  if (!flags.run === !flags.account) throw new UsageError('give exactly one of --run RUN_ID or --account ACCOUNT_ID (see `amk run` output for run ids), or `amk audit verify`');
+  const data = await readOnly(flags.data);
   try {
     const stream = flags.run ? `RUN#${flags.run}` : `ACCOUNT#${flags.account}`;
-    const events = await runtime.deps.audit.readStream(stream);
+    const events = await data.audit.readStream(stream);
     const chain = verifyChain(events);
     if (flags.json) {
       out(JSON.stringify({ stream, events, chain }, null, 2));
@@ -225,10 +224,58 @@ async function auditCommand(flags: { run?: string; account?: string; data: strin
       }
       out('');
       out(chain.ok ? `hash chain: intact (${events.length} events)` : `hash chain: BROKEN at seq ${chain.brokenAt} — the audit trail was altered`);
+      out('(`amk audit verify` checks every stream: chains, heads against truncation, and the signed run digests against rewrites)');
     }
     return chain.ok ? 0 : 3;
   } finally {
-    await runtime.close();
+    await data.close();
+  }
+}
+
+/** The data folder, read-only; a missing one is a usage error that says how to get data. */
+async function readOnly(dataDir: string): Promise<ReadOnlyData> {
+  try {
+    return await openReadOnly(dataDir);
+  } catch (err) {
+    if (err instanceof NoDataError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Verifies every audit stream, its head and every signed run digest; exit 3 when anything was altered. */
+async function auditVerifyCommand(flags: { data: string; json?: boolean }): Promise<number> {
+  const data = await readOnly(flags.data);
+  try {
+    const report = await verifyAudit(data);
+    if (flags.json) {
+      out(JSON.stringify(report, null, 2));
+    } else {
+      out(`${report.streams} streams, ${report.events} events, ${report.digests.valid} of ${report.digests.files} run digest(s) with a valid signature`);
+      for (const f of report.findings) out(`  ${f.problem.toUpperCase().padEnd(10)} ${f.stream} seq ${f.seq}: ${f.detail}`);
+      out(report.ok ? 'audit trail: intact (every chain links, every head matches, every signed head is in its stream)' : `audit trail: ALTERED — ${report.findings.length} finding(s) above`);
+    }
+    return report.ok ? 0 : 3;
+  } finally {
+    await data.close();
+  }
+}
+
+/** One account's story from the audit trail (read-only). */
+async function explainCommand(accountId: string, flags: { data: string; json?: boolean }): Promise<number> {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(accountId)) throw new UsageError(`ACCOUNT_ID expects an account id like acc-0001, got "${accountId}"`);
+  const data = await readOnly(flags.data);
+  try {
+    let story: Explanation;
+    try {
+      story = await explainAccount(data, accountId);
+    } catch (err) {
+      if (err instanceof UnknownAccountError) throw new UsageError(err.message);
+      throw err;
+    }
+    out(flags.json ? JSON.stringify(story, null, 2) : renderExplanation(story).join('\n'));
+    return 0;
+  } finally {
+    await data.close();
   }
 }
 
@@ -285,6 +332,7 @@ export function buildProgram(): Command {
   const program = new Command('amk')
     .description('Autonomous Marketing: governed AI agents for account-based B2B campaigns (embedded default)')
     .showHelpAfterError('(run `amk --help` for usage)')
+    .enablePositionalOptions()
     .exitOverride();
   const runOptions = (cmd: Command) =>
     cmd
@@ -310,16 +358,32 @@ export function buildProgram(): Command {
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand({ ...flags, reset: true });
     });
-  program
+  const audit = program
     .command('audit')
-    .description('print a run\'s or an account\'s audit trail and verify its hash chain')
+    .description('print a run\'s or an account\'s audit trail and verify its hash chain (read-only)')
+    .enablePositionalOptions()
     .option('--run <runId>', 'a run id (printed by `amk run`)')
     .option('--account <accountId>', 'an account id, e.g. acc-0001')
-    .option('--campaign <file>', 'campaign YAML', DEFAULT_CAMPAIGN)
     .option('--data <dir>', 'data folder', '.data')
     .option('--json', 'print JSON')
     .action(async (flags) => {
       process.exitCode = await auditCommand(flags);
+    });
+  audit
+    .command('verify')
+    .description('verify every audit stream: hash chains, heads (truncation) and the signed run digests (rewrites); exit 3 if altered')
+    .option('--data <dir>', 'data folder', '.data')
+    .option('--json', 'print JSON')
+    .action(async (flags: { data: string; json?: boolean }) => {
+      process.exitCode = await auditVerifyCommand(flags);
+    });
+  program
+    .command('explain <accountId>')
+    .description("why the agents did what they did at one account: committee, stages, signals, every proposal, its verdict and rules, the approval, the result (read-only)")
+    .option('--data <dir>', 'data folder', '.data')
+    .option('--json', 'print JSON')
+    .action(async (accountId: string, flags: { data: string; json?: boolean }) => {
+      process.exitCode = await explainCommand(accountId, flags);
     });
   program
     .command('grants')

@@ -5,9 +5,16 @@
  *   file; emails tagged as prospect email go to their own folder.
  * - Secrets Manager `GetSecretValue` (JSON 1.1): the template's generated secrets, kept in the
  *   data folder.
+ * - KMS `GenerateMac` (JSON 1.1, HMAC_SHA_256): the template's HMAC keys, their material kept in
+ *   the data folder (in AWS it never leaves KMS).
+ * - S3 `PutObject` (with `If-None-Match: *`) and `GetObject`, path-style: objects are files under
+ *   the data folder's `s3/<bucket>/`.
  * The IAM check runs in each function's SDK clients before a request gets here.
  */
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as z from 'zod';
 import { PROSPECT_EMAIL_TAG } from '../../shared/adapters/email-connector.ts';
@@ -21,6 +28,7 @@ const SendEmail = z.object({
   EmailTags: z.array(z.object({ Name: z.string().regex(/^[\w-]{1,256}$/), Value: z.string().regex(/^[\w-]{1,256}$/) })).optional(),
 });
 const GetSecretValue = z.object({ SecretId: z.string().min(1) });
+const GenerateMac = z.object({ KeyId: z.string().min(1), Message: z.string().min(1), MacAlgorithm: z.literal('HMAC_SHA_256') });
 
 /** Options of {@link startAwsEndpoints}. */
 export interface AwsEndpointsOptions {
@@ -30,6 +38,10 @@ export interface AwsEndpointsOptions {
   readonly prospects: Mailer;
   /** Secret values by ARN. */
   readonly secrets: ReadonlyMap<string, string>;
+  /** HMAC key material by KMS key ARN. @default none */
+  readonly macKeys?: ReadonlyMap<string, Buffer>;
+  /** Folder of the S3 stand-in's buckets (one folder each). @default none: S3 is not served */
+  readonly s3Dir?: string;
   /**
    * How many SendEmail requests of run reports (subject "[amk] ...") answer 503 before one is
    * accepted (tests: a Summarize whose email fails past the SDK's own retries). @default 0
@@ -44,7 +56,7 @@ export interface AwsEndpointsOptions {
   readonly onEmail?: (to: 'team' | 'prospect') => void;
 }
 
-const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<string> =>
+const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -53,9 +65,22 @@ const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<strin
       if (size > limit) reject(new Error('payload too large'));
       else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+
+/** The file of a path-style S3 request (`/bucket/key`), kept inside its bucket's folder. */
+function s3ObjectPath(s3Dir: string, url: string): { bucketDir: string; file: string } | undefined {
+  const path = decodeURIComponent(url.split('?')[0] ?? '');
+  const match = /^\/([a-z0-9][a-z0-9.-]{1,62})\/(.+)$/i.exec(path);
+  if (!match) return undefined;
+  const bucketDir = resolve(s3Dir, match[1] as string);
+  const file = resolve(bucketDir, match[2] as string);
+  return file.startsWith(bucketDir + sep) ? { bucketDir, file } : undefined;
+}
+
+/** A bucket's folder in the S3 stand-in. */
+export const localBucketDir = (s3Dir: string, bucket: string): string => join(s3Dir, bucket);
 
 /** Starts the stand-ins; returns the endpoint URL for the SESv2 and Secrets Manager clients. */
 export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0): Promise<{ url: string; close(): Promise<void> }> {
@@ -68,7 +93,8 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
       res.end(JSON.stringify(body));
     };
     try {
-      const body = await readBody(req);
+      const raw = await readBody(req);
+      const body = raw.toString('utf8');
       const target = String(req.headers['x-amz-target'] ?? '');
       if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v2/email/outbound-emails') {
         const parsed = SendEmail.safeParse(JSON.parse(body || '{}'));
@@ -105,6 +131,33 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
         }
         const name = parsed.data.SecretId.split(':secret:')[1] ?? parsed.data.SecretId;
         return send(200, { ARN: parsed.data.SecretId, Name: name, SecretString: value, VersionId: 'local', VersionStages: ['AWSCURRENT'] }, 'application/x-amz-json-1.1');
+      }
+      if (target === 'TrentService.GenerateMac') {
+        const parsed = GenerateMac.safeParse(JSON.parse(body || '{}'));
+        if (!parsed.success) return send(400, { __type: 'ValidationException', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 'application/x-amz-json-1.1');
+        const key = options.macKeys?.get(parsed.data.KeyId);
+        if (key === undefined) return send(400, { __type: 'NotFoundException', message: `Key '${parsed.data.KeyId}' does not exist` }, 'application/x-amz-json-1.1');
+        const mac = createHmac('sha256', key).update(Buffer.from(parsed.data.Message, 'base64')).digest('base64');
+        return send(200, { KeyId: parsed.data.KeyId, Mac: mac, MacAlgorithm: 'HMAC_SHA_256' }, 'application/x-amz-json-1.1');
+      }
+      const object = options.s3Dir === undefined ? undefined : s3ObjectPath(options.s3Dir, req.url ?? '');
+      if (object !== undefined && (req.method === 'PUT' || req.method === 'GET')) {
+        const xml = (status: number, code: string, message: string) => {
+          res.writeHead(status, { 'content-type': 'application/xml' });
+          res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+        };
+        if (!existsSync(object.bucketDir)) return xml(404, 'NoSuchBucket', 'The specified bucket does not exist');
+        if (req.method === 'GET') {
+          if (!existsSync(object.file)) return xml(404, 'NoSuchKey', 'The specified key does not exist.');
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          return res.end(readFileSync(object.file));
+        }
+        if (req.headers['if-none-match'] === '*' && existsSync(object.file)) return xml(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        mkdirSync(dirname(object.file), { recursive: true });
+        writeFileSync(`${object.file}.tmp`, raw);
+        renameSync(`${object.file}.tmp`, object.file);
+        res.writeHead(200, { etag: '"local"' });
+        return res.end();
       }
       return send(400, { __type: 'UnknownOperationException', message: `${req.method} ${req.url} ${target} is not served locally` }, 'application/x-amz-json-1.1');
     } catch {

@@ -106,6 +106,10 @@ export function iamRequestsOf(
     }
     case 'secretsmanager':
       return [{ action: `secretsmanager:${operation}`, anyOf: [String(input.SecretId ?? '')] }];
+    case 'kms':
+      return [{ action: `kms:${operation}`, anyOf: [String(input.KeyId ?? '')] }];
+    case 's3':
+      return [{ action: `s3:${operation}`, anyOf: [`arn:aws:s3:::${String(input.Bucket ?? '')}/${String(input.Key ?? '')}`] }];
     case 'sfn': {
       // StartExecution is on the state machine it names; the task callbacks on the machine that minted the token.
       if (typeof input.stateMachineArn === 'string') return [{ action: `states:${operation}`, anyOf: [input.stateMachineArn] }];

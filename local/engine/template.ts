@@ -159,6 +159,10 @@ export function resolveIntrinsics(value: unknown, resources: Readonly<Record<str
 
 /** ARN of a table as resolved locally. */
 export const localTableArn = (name: string): string => `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+/** ARN of a KMS key as resolved locally (its id is its logical id). */
+export const localKeyArn = (logicalId: string): string => `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${logicalId}`;
+/** Name of a bucket as resolved locally: its logical id, lower-cased (bucket names are). */
+export const localBucketName = (logicalId: string): string => logicalId.toLowerCase();
 /** ARN of a secret as resolved locally (its name is its logical id). */
 export const localSecretArn = (logicalId: string): string => `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${logicalId}`;
 
@@ -184,6 +188,8 @@ function resolveRef(id: string, resources: Readonly<Record<string, TemplateResou
   if (type === 'AWS::StepFunctions::StateMachine') return localStateMachineArn(id);
   if (type === 'AWS::DynamoDB::Table') return tableNameOf(id, resources, hooks);
   if (type === 'AWS::SecretsManager::Secret') return localSecretArn(id);
+  if (type === 'AWS::S3::Bucket') return localBucketName(id);
+  if (type === 'AWS::KMS::Key') return id;
   if (type === undefined) throw new Error(`Template: Ref to unknown resource ${id}`);
   return id;
 }
@@ -194,6 +200,8 @@ function resolveGetAtt(id: string, attr: string, resources: Readonly<Record<stri
   if (type === 'AWS::Lambda::Url' && attr === 'FunctionUrl') return hooks.functionUrl ? hooks.functionUrl(id) : `https://${id.toLowerCase()}.lambda-url.${LOCAL_REGION}.on.aws/`;
   if (type === 'AWS::Lambda::Function' && attr === 'Arn') return localFunctionArn(id);
   if (type === 'AWS::StepFunctions::StateMachine' && attr === 'Arn') return localStateMachineArn(id);
+  if (type === 'AWS::KMS::Key' && attr === 'Arn') return localKeyArn(id);
+  if (type === 'AWS::S3::Bucket' && attr === 'Arn') return `arn:aws:s3:::${localBucketName(id)}`;
   if (attr === 'Name') return id;
   if (attr === 'Arn') return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`;
   throw new Error(`Template: cannot resolve Fn::GetAtt ${id}.${attr} locally`);

@@ -29,6 +29,7 @@ import {
   type ScheduledRunInput,
 } from './contracts.ts';
 import type { CampaignBundle, Charter, Guardrails } from '../domain/config.ts';
+import { digestOf } from '../domain/audit-digest.ts';
 import { AgentPausedError, BlockedAtSendError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
 import { isProgression, type AccountState, type Action, type Approval, type AuditEvent, type DeferredSend, type PipelineSignal, type Plan, type Stakeholder, type Verdict } from '../domain/model.ts';
 import { isDeferred, sendSlotOf } from '../domain/deferral.ts';
@@ -654,7 +655,20 @@ export async function summarizeRun(deps: StepDeps<'summarize'>, input: { run: { 
       html: `<p>Campaign run <b>${escapeHtml(input.run.runId)}</b> (${escapeHtml(input.run.now)}) finished.</p><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
     });
   });
+  await publishDigest(deps, input.run.runId);
   return { runId: input.run.runId, campaignId: input.run.campaignId, now: input.run.now, counters };
+}
+
+/**
+ * The run's audit digest: the heads of every stream it wrote to (its own stream, with the summary,
+ * named explicitly: the byRun index is eventually consistent), signed and published outside the
+ * table. The first digest of a run stands; a repeated Summarize finds it there.
+ */
+async function publishDigest(deps: StepDeps<'summarize'>, runId: string): Promise<void> {
+  const streams = new Set(await deps.audit.streamsOfRun(runId));
+  streams.add(`RUN#${runId}`);
+  const heads = await deps.audit.heads([...streams]);
+  await deps.digests.publish(digestOf(runId, deps.clock(), heads));
 }
 
 /** Longest cause an alert keeps (Step Functions causes can be 32 KB of nested JSON). */

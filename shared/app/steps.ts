@@ -11,6 +11,7 @@
 import type {
   AccountRepository,
   ApprovalRepository,
+  AuditDigestPublisher,
   AuditLog,
   ConfigSource,
   ExecutionStarter,
@@ -55,11 +56,13 @@ export interface FlagPorts {
   readonly approvalBaseUrl: { readonly approvalBaseUrl: string };
   /** Starts CampaignRun executions by name. */
   readonly starter: { readonly starter: ExecutionStarter };
+  /** Signs run digests of the audit streams' heads (KMS) and publishes them outside the table (S3). */
+  readonly digests: { readonly digests: AuditDigestPublisher };
 }
 /** Name of a flag port. */
 export type FlagPort = keyof FlagPorts;
 /** The flag ports, in a fixed order. */
-export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter'];
+export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter', 'digests'];
 
 /** A step's declaration: the repository methods it calls and the flag ports it uses. */
 export type StepPorts = { readonly [K in TablePort]?: readonly (keyof TablePorts[K])[] } & { readonly [K in FlagPort]?: true };
@@ -136,7 +139,7 @@ export const STEP_PORTS = {
   }),
   'record-decision': declarePorts({ approvals: ['get'], audit: ['appendOnce'], memory: ['append'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
   'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['appendOnce'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
-  summarize: declarePorts({ config: true, mailer: true, idempotent: true, runs: ['get'], audit: ['appendOnce'] }),
+  summarize: declarePorts({ config: true, mailer: true, idempotent: true, digests: true, runs: ['get'], audit: ['appendOnce', 'streamsOfRun', 'heads'] }),
   'record-failure': declarePorts({ audit: ['appendOnce'], runs: ['addCounters'] }),
   'approval-http': declarePorts({
     callback: true,

@@ -12,6 +12,7 @@ import type {
   ReviewerKind,
   Stakeholder,
 } from '../domain/model.ts';
+import type { AuditDigest, StreamHead } from '../domain/audit-digest.ts';
 import type { CampaignBundle } from '../domain/config.ts';
 import type { EffectKey } from '../domain/effects.ts';
 
@@ -95,6 +96,19 @@ export interface AuditLog {
   appendOnce(events: Array<Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> & { key: string }>): Promise<AuditEvent[]>;
   /** Events of one stream in order. */
   readStream(stream: string): Promise<AuditEvent[]>;
+  /** Every stream a run wrote an event to (its own RUN# stream and its accounts'). */
+  streamsOfRun(runId: string): Promise<string[]>;
+  /** Where each stream ends now, by its head item (streams without one are left out). */
+  heads(streams: readonly string[]): Promise<StreamHead[]>;
+}
+
+/**
+ * Publishes a run's audit digest outside the audit table, signed with a key the writers do not
+ * hold (KMS in AWS, a local key file on the embedded default). Once per run: a repeated publish of
+ * the same run replaces its digest with one signed over the heads as they are then.
+ */
+export interface AuditDigestPublisher {
+  publish(digest: AuditDigest): Promise<{ location: string }>;
 }
 
 /** The cost of one action, held on its run and its agent's month until it executes or is given up. */

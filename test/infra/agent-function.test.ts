@@ -3,6 +3,8 @@
  * (ESM for Node 22, a working `require` for CommonJS code, the AWS SDK left out, extra files
  * copied), template-only synths without handler sources, and the props it refuses.
  */
+import { AuditDigests } from '../../cdk/constructs/audit-digests.ts';
+import { AUDIT_DENIED_ACTIONS } from '../../cdk/constructs/agent-function.ts';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +127,7 @@ describe('AgentFunction props and grants', () => {
       sender: 'agents@corp.example',
       plannerSeed: 'seed-1',
       signingKey: secret,
+      digests: new AuditDigests(stack, 'Digests'),
       approvalBaseUrl: 'https://approvals.example/',
       stateMachine: () => new StateMachine(stack, 'Machine', { definition: new Pass(stack, 'P') }),
     });
@@ -140,7 +143,7 @@ describe('AgentFunction props and grants', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
     );
-    const dynamo = statements.filter((st) => JSON.stringify(st.Action).includes('dynamodb:'));
+    const dynamo = statements.filter((st) => JSON.stringify(st.Action).includes('dynamodb:') && (st as { Effect?: string }).Effect === 'Allow');
     expect(dynamo).toHaveLength(3);
     expect(dynamo).toEqual(expect.arrayContaining([
       expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:Query'].sort(), Resource: { 'Fn::GetAtt': [id('audit'), 'Arn'] } }),
@@ -149,11 +152,38 @@ describe('AgentFunction props and grants', () => {
     ]));
   });
 
+  it('denies every function updating or deleting anything in the audit table, whatever its grants', () => {
+    for (const ports of [{ seed: true }, { audit: ['append', 'appendOnce', 'readStream'] }] as const) {
+      const { template, id } = bound(ports as AgentFunctionProps['ports']);
+      const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+        (p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: AUDIT_DENIED_ACTIONS.map((a) => `dynamodb:${a}`), Resource: { 'Fn::GetAtt': [id('audit'), 'Arn'] } }),
+      );
+    }
+  });
+
+  it('gives only a step with the digests port the digest key (GenerateMac) and the digest bucket (PutObject under digests/)', () => {
+    const { template } = bound({ digests: true });
+    const text = JSON.stringify(template.toJSON());
+    expect(text).toContain('AUDIT_DIGEST_KEY_ARN');
+    expect(text).toContain('AUDIT_DIGEST_BUCKET');
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+    );
+    const allowed = statements.filter((st) => st.Effect === 'Allow').map((st) => st.Action);
+    expect(allowed).toContainEqual('kms:GenerateMac');
+    expect(allowed).toContainEqual('s3:PutObject');
+    expect(JSON.stringify(statements)).not.toMatch(/kms:VerifyMac|s3:GetObject|s3:DeleteObject|kms:\*/);
+  });
+
   it('sets no variable and grants nothing for a port the step does not declare, and binds once', () => {
     const { template, fn } = bound({ seed: true });
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', PLANNER_SEED: 'seed-1' } } });
-    const text = JSON.stringify(template.toJSON());
-    for (const absent of ['MAIL_FROM', 'CAMPAIGNS_FILE', 'SIGNING_KEY_SECRET_ARN', 'APPROVAL_BASE_URL', 'dynamodb:', 'ses:', 'secretsmanager:', 'states:SendTask']) {
+    // Its one DynamoDB statement is the audit table's Deny (below).
+    const text = JSON.stringify({ functions: template.findResources('AWS::Lambda::Function'), policies: template.findResources('AWS::IAM::Policy') }).replace(/"dynamodb:(UpdateItem|DeleteItem|BatchWriteItem|PartiQLUpdate|PartiQLDelete)"/g, '');
+    for (const absent of ['MAIL_FROM', 'CAMPAIGNS_FILE', 'SIGNING_KEY_SECRET_ARN', 'APPROVAL_BASE_URL', 'AUDIT_DIGEST', 'kms:', 's3:', 'dynamodb:', 'ses:', 'secretsmanager:', 'states:SendTask']) {
       expect(text).not.toContain(absent);
     }
     expect(() => fn.bind({} as never)).toThrow(/bind\(\) called twice/);

@@ -86,12 +86,13 @@ describe('every grant and variable of every function is needed, and its absence 
     functions = [...runtime.template.functions.values()];
     campaignRunArn = localStateMachineArn(runtime.campaignRun.logicalId);
     const decide = (id: string): 'approve' | 'reject' => ((createHash('sha256').update(id).digest()[0] as number) % 2 === 0 ? 'reject' : 'approve');
-    // The account director lets the first of their links expire (whichever the agents' choices make
-    // it), so the timeout and escalation path runs; they decide the others.
+    // The account director lets the first of their sole approvals expire (whichever the agents'
+    // choices make it; a seat of a two-person rule could not escalate to the CMO, who holds the
+    // other seat), so the timeout and escalation path runs; they decide the others.
     const leftToExpire = new Set<string>();
-    const ignore = (id: string, to: readonly string[]) => {
+    const ignore = async (id: string, to: readonly string[]) => {
       if (!to.includes('account-director@example.com')) return false;
-      if (leftToExpire.size === 0) leftToExpire.add(id);
+      if (leftToExpire.size === 0 && (await runtime.deps.approvals.get(id))?.quorum === undefined) leftToExpire.add(id);
       return leftToExpire.has(id);
     };
     const first = await runWeekWith(runtime, { decide, ignore });
@@ -189,6 +190,8 @@ describe('every grant and variable of every function is needed, and its absence 
     const unused: string[] = [];
     for (const fn of functions) {
       for (const st of wiringOf(fn).statements) {
+        // A Deny grants nothing (the audit table's append-only guard): no path uses it.
+        if (st.effect === 'Deny') continue;
         for (const action of st.actions) {
           if (PLATFORM_ACTIONS.test(action)) continue;
           if (!used.has(`${fn.name} ${statementKey(st)} ${action}`)) unused.push(`${fn.name}: ${action} on ${st.resources.join(',')}`);
@@ -203,6 +206,7 @@ describe('every grant and variable of every function is needed, and its absence 
     for (const fn of functions) {
       const wiring = wiringOf(fn);
       for (const st of wiring.statements) {
+        if (st.effect === 'Deny') continue;
         for (const action of st.actions) {
           if (PLATFORM_ACTIONS.test(action)) continue;
           const use = uses.find((u) => u.functionName === fn.name && statementKey(u) === statementKey(st) && u.action === action) as IamGrantUse;

@@ -411,6 +411,7 @@ function worldOf(c: Case): World {
     idempotent: idempotentRunner(),
     mailer: { send: async () => ({ messageId: 'm' }) },
     callback: { succeed: async () => {} },
+    digests: { publish: async () => ({ location: 'memory' }) },
     clock: () => new Date(Date.parse(NOW) + 1000 * ++tick).toISOString(),
     seed: 'invariant',
     signingKey: Buffer.from('k'),

@@ -76,6 +76,15 @@ export class InMemoryAudit implements AuditLog {
   async readStream(stream: string): Promise<AuditEvent[]> {
     return this.events.filter((e) => e.stream === stream);
   }
+  async streamsOfRun(runId: string): Promise<string[]> {
+    return [...new Set(this.events.filter((e) => e.runId === runId).map((e) => e.stream))].sort();
+  }
+  async heads(streams: readonly string[]): Promise<Array<{ stream: string; seq: number; hash: string }>> {
+    return streams.flatMap((stream) => {
+      const last = this.events.filter((e) => e.stream === stream).at(-1);
+      return last === undefined ? [] : [{ stream, seq: last.seq, hash: last.hash }];
+    });
+  }
   ofKind(kind: AuditEvent['kind']): AuditEvent[] {
     return this.events.filter((e) => e.kind === kind);
   }

@@ -43,12 +43,15 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     decide: on('UpdateItem'),
   },
   audit: {
-    // The head of the stream (a Query), then a conditional PutItem at the next sequence number.
+    // The head of the stream (a Query), then a conditional PutItem at the next sequence number,
+    // then the head item moved (a conditional PutItem; a Query of it when another writer moved it).
     append: on('Query', 'PutItem'),
     // The same, and the claim of each key (PutItem); a repeated key reads its claim and the event
     // the claim points to (GetItem).
     appendOnce: on('Query', 'PutItem', 'GetItem'),
     readStream: on('Query'),
+    streamsOfRun: [{ action: 'Query', index: 'byRun' }],
+    heads: on('BatchGetItem'),
   },
   runs: {
     // A repeated start reads the run it resumes.

@@ -11,10 +11,11 @@ import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDoc
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ServiceUnavailableError } from '../../domain/errors.ts';
 import { AuditEvent } from '../../domain/model.ts';
+import type { StreamHead } from '../../domain/audit-digest.ts';
 import type { AuditLog } from '../../ports/index.ts';
 import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
-import { appendAuditEvent, auditClaimKey, auditEventKey, auditEventOfItem, getAuditItem, putAuditClaim, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
+import { appendAuditEvent, auditClaimKey, auditEventKey, auditEventOfItem, auditHeadKey, getAuditItem, putAuditClaim, putAuditHead, queryAuditItem, queryRunEvents, queryStream, queryStreamHead } from './requests.ts';
 
 /** Keys per BatchGetItem request (the API's limit). */
 const BATCH_GET_MAX = 100;
@@ -183,7 +184,7 @@ export class DynamoAuditLog implements AuditLog {
     let head = from;
     for (let retry = 0; ; retry++) {
       const sealed = seal(event, head);
-      if (await this.putEvent(sealed)) return { event: sealed, head: sealed };
+      if (await this.putEvent(sealed)) return { event: sealed, head: await this.advanceHead(stream, sealed) };
       await this.backOff(stream, sealed.seq, retry);
       head = await this.readHead(stream);
     }
@@ -212,7 +213,12 @@ export class DynamoAuditLog implements AuditLog {
         // (the chain has no gaps and events never change), so what is read there is final.
         head = await this.readHead(stream);
         const holder = at < nextSeq(head) ? await this.getItem(auditEventKey(stream, at)) : undefined;
-        if (holder !== undefined && holder['key'] === key) return { event: auditEventOfItem(holder), head };
+        if (holder !== undefined && holder['key'] === key) {
+          // Written by this key's earlier delivery, which may have crashed before moving the head.
+          const existing = auditEventOfItem(holder);
+          await this.advanceHead(stream, existing);
+          return { event: existing, head };
+        }
         if (holder === undefined) {
           // Free: its claimant has not written yet, or crashed before it did. Take it when it is the
           // next number; a claim is never moved back, so when the head is behind it, wait.
@@ -231,13 +237,85 @@ export class DynamoAuditLog implements AuditLog {
         }
       }
       const sealed = seal(event, head);
-      if (await this.putEvent(sealed)) return { event: sealed, head: sealed };
+      if (await this.putEvent(sealed)) return { event: sealed, head: await this.advanceHead(stream, sealed) };
       // Another event took the number: wait, then find out who (it may be this key's own event,
       // written by a duplicate delivery at the same time).
       await this.backOff(stream, sealed.seq, retry);
       claimed = undefined;
       head = await this.readHead(stream);
     }
+  }
+
+  /**
+   * Moves the stream's head item up to `event` (written), one event at a time, each move a
+   * compare-and-set on the head before it. Usually one write: the head is at the event before.
+   * A head left behind (a writer crashed between its event and its head) is caught up here from
+   * the chain, which has no gaps below a written event. Returns the event as the new head.
+   */
+  private async advanceHead(stream: string, event: AuditEvent): Promise<Head> {
+    let from: Head | undefined = event.seq === 0 ? undefined : { seq: event.seq - 1, hash: event.prevHash };
+    for (let attempt = 0; ; attempt++) {
+      const next = from === undefined ? 0 : from.seq + 1;
+      if (next > event.seq) return event;
+      const target = next === event.seq ? event : await this.eventAt(stream, next);
+      if (await this.putHead(stream, { seq: target.seq, hash: target.hash }, from)) {
+        from = { seq: target.seq, hash: target.hash };
+        continue;
+      }
+      // Not where this writer thought: read where it is (another writer moved it, or it lags).
+      from = await this.readHeadItem(stream);
+      if (from !== undefined && from.seq >= event.seq) return event;
+      if (attempt >= (this.options.maxRetries ?? MAX_APPEND_RETRIES) * 4) {
+        throw new AuditAppendConflictError(`could not move the head of ${stream} to seq ${event.seq} (it kept moving)`);
+      }
+    }
+  }
+
+  /** The head item (a Query on its key: appenders hold Query and PutItem on the table, no GetItem). */
+  private async readHeadItem(stream: string): Promise<Head | undefined> {
+    const out = await this.doc.send(new QueryCommand(queryAuditItem(this.table, auditHeadKey(stream))));
+    const item = out.Items?.[0];
+    return item === undefined ? undefined : { seq: Number(item['seq']), hash: String(item['hash']) };
+  }
+
+  private async eventAt(stream: string, seq: number): Promise<AuditEvent> {
+    const out = await this.doc.send(new QueryCommand(queryAuditItem(this.table, auditEventKey(stream, seq))));
+    const item = out.Items?.[0];
+    if (item === undefined) throw new Error(`audit stream ${stream} has no event at seq ${seq} below a written one: the chain was altered`);
+    return auditEventOfItem(item);
+  }
+
+  private async putHead(stream: string, head: Head, from: Head | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand(putAuditHead(this.table, stream, head, from)));
+      return true;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return false;
+    }
+  }
+
+  /** Every stream a run wrote to: the keys of the byRun index (keys only), their partitions. */
+  async streamsOfRun(runId: string): Promise<string[]> {
+    const keys = await queryAll(this.doc, (startKey) => queryRunEvents(this.table, runId, startKey));
+    return [...new Set(keys.map((k) => String(k['pk'])))].sort();
+  }
+
+  /** The head items of streams, 100 per strongly consistent BatchGetItem; a stream without one is left out. */
+  async heads(streams: readonly string[]): Promise<StreamHead[]> {
+    const out: StreamHead[] = [];
+    const unique = [...new Set(streams)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+      let pending: Array<Record<string, unknown>> = unique.slice(i, i + BATCH_GET_MAX).map((s) => ({ ...auditHeadKey(s) }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > MAX_APPEND_RETRIES) throw new ServiceUnavailableError(`heads: keys still unprocessed after ${MAX_APPEND_RETRIES} attempts`);
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+        const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        for (const item of got.Responses?.[this.table] ?? []) out.push({ stream: String(item['pk']), seq: Number(item['seq']), hash: String(item['hash']) });
+        pending = got.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    }
+    return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
   }
 
   /** Puts an event at its number; false when the number is taken. */

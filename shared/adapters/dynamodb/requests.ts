@@ -658,6 +658,41 @@ export function putAuditClaim(table: string, stream: string, key: string, seq: n
   };
 }
 
+/**
+ * Key of a stream's head: the sequence number and hash of its last event, beside the events in
+ * the stream's partition (readers query `SEQ#`). A deleted last event leaves the head pointing past
+ * the chain; the run digests sign heads.
+ */
+export const auditHeadKey = (stream: string): PrimaryKey => ({ pk: stream, sk: 'HEAD' });
+
+/**
+ * PutItem of a stream's head at `head`, only if it is still at `from` (none yet: the first event).
+ * A compare-and-set on the previous head, so the head only ever moves one event forward.
+ */
+export function putAuditHead(table: string, stream: string, head: { seq: number; hash: string }, from: { seq: number; hash: string } | undefined): PutCommandInput {
+  return {
+    TableName: table,
+    Item: { ...auditHeadKey(stream), seq: head.seq, hash: head.hash },
+    ...(from === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : {
+          ConditionExpression: '#seq = :seq AND #hash = :hash',
+          ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+          ExpressionAttributeValues: { ':seq': from.seq, ':hash': from.hash },
+        }),
+  };
+}
+
+/** Query of one audit item by its key (strongly consistent; what appenders read with, holding no GetItem). */
+export function queryAuditItem(table: string, key: PrimaryKey): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND sk = :sk',
+    ExpressionAttributeValues: { ':pk': key.pk, ':sk': key.sk },
+    ConsistentRead: true,
+  };
+}
+
 /** GSI partition of everything recorded for a run. */
 export const runPartition = (runId: string): string => `RUN#${runId}`;
 

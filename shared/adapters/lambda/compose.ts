@@ -8,6 +8,8 @@
 import { translateTransientErrors } from '../transient.ts';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -27,14 +29,21 @@ import { createIdempotentRunner } from '../idempotency.ts';
 import { SesMailer } from '../ses-mailer.ts';
 import { SfnExecutionStarter, SfnTaskCallback } from '../sfn-callback.ts';
 import { loadSigningKey } from '../signing-key.ts';
+import { KmsS3DigestPublisher } from '../audit-digests.ts';
 import { portEnvOf } from './port-env.ts';
 
 /** The AWS services a function may call. */
-export type AwsService = 'dynamodb' | 'sfn' | 'sesv2' | 'secretsmanager';
+export type AwsService = 'dynamodb' | 'sfn' | 'sesv2' | 'secretsmanager' | 'kms' | 's3';
 
 /** An SDK client as the platform sees it: its middleware stack. */
 export interface InstrumentableClient {
-  readonly middlewareStack: DynamoDBClient['middlewareStack'] | SFNClient['middlewareStack'] | SESv2Client['middlewareStack'] | SecretsManagerClient['middlewareStack'];
+  readonly middlewareStack:
+    | DynamoDBClient['middlewareStack']
+    | SFNClient['middlewareStack']
+    | SESv2Client['middlewareStack']
+    | SecretsManagerClient['middlewareStack']
+    | KMSClient['middlewareStack']
+    | S3Client['middlewareStack'];
 }
 
 /** Where a function runs: AWS (all defaults) or the embedded default. */
@@ -43,7 +52,9 @@ export interface Platform {
    * Extra SDK client configuration per service (a local endpoint, region and credentials).
    * @default - none: the SDK's own resolution, as in Lambda
    */
-  readonly clientConfig?: (service: AwsService) => { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } | undefined;
+  readonly clientConfig?: (
+    service: AwsService,
+  ) => { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; forcePathStyle?: boolean } | undefined;
   /**
    * Called on every SDK client the function gets, once, before any call (the embedded default
    * adds the IAM check and fault injection here).
@@ -159,6 +170,16 @@ export async function buildStepDeps<N extends StepName>(
       case 'approvalBaseUrl':
         deps.approvalBaseUrl = variable('APPROVAL_BASE_URL').replace(/\/+$/, '');
         break;
+      case 'digests': {
+        const { forcePathStyle: _s3Only, ...kmsConfig } = config('kms');
+        deps.digests = new KmsS3DigestPublisher(
+          instrumented(new KMSClient({ ...kmsConfig }), 'kms'),
+          instrumented(new S3Client({ ...config('s3') }), 's3'),
+          variable('AUDIT_DIGEST_KEY_ARN'),
+          variable('AUDIT_DIGEST_BUCKET'),
+        );
+        break;
+      }
     }
   }
   return deps as StepDeps<N>;

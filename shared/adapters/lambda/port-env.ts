@@ -6,8 +6,8 @@
 import { TABLES } from '../dynamodb/tables.ts';
 import { flagPortsOf, tablePortsOf, type FlagPort, type StepPorts } from '../../app/steps.ts';
 
-/** Environment variable of each flag port (undefined: the port needs none). */
-export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | undefined>> = {
+/** Environment variable(s) of each flag port (undefined: the port needs none). */
+export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | readonly string[] | undefined>> = {
   config: 'CAMPAIGNS_FILE',
   seed: 'PLANNER_SEED',
   idempotent: TABLES.idempotency.envVar,
@@ -17,6 +17,7 @@ export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | undefined>> = {
   signingKey: 'SIGNING_KEY_SECRET_ARN',
   approvalBaseUrl: 'APPROVAL_BASE_URL',
   starter: 'CAMPAIGN_RUN_ARN',
+  digests: ['AUDIT_DIGEST_KEY_ARN', 'AUDIT_DIGEST_BUCKET'],
 };
 
 /** The environment variables a declaration needs, each with the port that needs it. */
@@ -24,8 +25,8 @@ export function portEnvOf(ports: StepPorts): Map<string, string> {
   const vars = new Map<string, string>();
   for (const [port] of tablePortsOf(ports)) vars.set(TABLES[port].envVar, port);
   for (const port of flagPortsOf(ports)) {
-    const name = FLAG_PORT_ENV[port];
-    if (name !== undefined && !vars.has(name)) vars.set(name, port);
+    const names = FLAG_PORT_ENV[port];
+    for (const name of names === undefined ? [] : typeof names === 'string' ? [names] : names) if (!vars.has(name)) vars.set(name, port);
   }
   return vars;
 }

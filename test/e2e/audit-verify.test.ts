@@ -1,0 +1,256 @@
+/**
+ * Tamper evidence, as an auditor would test it: after a real local run, events are edited, deleted
+ * (in the middle and at the end), put in, and a stream is rewritten with recomputed hashes,
+ * directly in the local DynamoDB. `amk audit verify` must exit non-zero naming the stream and the
+ * position of each; the untouched run verifies clean.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient, createDynamoClient } from '../../shared/adapters/dynamodb/client.ts';
+import { hashAuditEvent } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { appendAuditEvent, auditEventOfItem, auditEventKey, auditHeadKey } from '../../shared/adapters/dynamodb/requests.ts';
+import { localTableName } from '../../shared/adapters/dynamodb/tables.ts';
+import type { AuditEvent } from '../../shared/domain/model.ts';
+import { startDynalite } from '../../local/dynalite.ts';
+
+const run = promisify(execFile);
+
+/** A digest of every file of a folder (names and bytes), to show a command wrote nothing. */
+function folderDigest(dir: string): string {
+  const hash = createHash('sha256');
+  for (const name of (readdirSync(dir, { recursive: true }) as string[]).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isFile()) hash.update(name).update(readFileSync(path));
+  }
+  return hash.digest('hex');
+}
+const REPO = join(import.meta.dirname, '..', '..');
+const BIN = join(REPO, 'local', 'cli', 'bin.mjs');
+const TABLE = localTableName('audit');
+/** An event in the middle of the run's stream (it holds more than twice as many). */
+const MID = 2;
+
+interface Finding {
+  stream: string;
+  seq: number;
+  problem: string;
+  detail: string;
+}
+
+async function verify(dataDir: string): Promise<{ code: number; report: { ok: boolean; findings: Finding[]; streams: number; events: number; digests: { files: number; valid: number } } }> {
+  try {
+    const { stdout } = await run('node', [BIN, 'audit', 'verify', '--json', '--data', dataDir], { cwd: REPO, timeout: 60_000 });
+    return { code: 0, report: JSON.parse(stdout) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, report: JSON.parse(e.stdout) };
+  }
+}
+
+describe('amk audit verify', () => {
+  let base: string;
+  let runId: string;
+  const work: string[] = [];
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), 'amk-verify-'));
+    const { stdout } = await run('node', [BIN, 'demo', '--runs', '2', '--accounts', '12', '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 240_000 });
+    runId = (JSON.parse(stdout) as { runIds: string[] }).runIds[0] as string;
+  }, 300_000);
+  afterAll(() => {
+    for (const dir of [base, ...work]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A copy of the run's data, altered by `tamper` through the DynamoDB API, then verified. */
+  async function tampered(tamper: (db: ReturnType<typeof documentClient>) => Promise<void>) {
+    const dir = mkdtempSync(join(tmpdir(), 'amk-tamper-'));
+    work.push(dir);
+    cpSync(join(base, 'data'), dir, { recursive: true });
+    const dynamo = await startDynalite({ path: join(dir, 'dynamodb') });
+    const client = createDynamoClient({ endpoint: dynamo.endpoint });
+    try {
+      await tamper(documentClient(client));
+    } finally {
+      client.destroy();
+      await dynamo.close();
+    }
+    return verify(dir);
+  }
+
+  const stream = () => `RUN#${runId}`;
+  const events = async (db: ReturnType<typeof documentClient>, s: string): Promise<Array<Record<string, unknown>>> =>
+    (await db.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', ExpressionAttributeValues: { ':pk': s, ':p': 'SEQ#' } }))).Items ?? [];
+  const item = async (db: ReturnType<typeof documentClient>, seq: number) =>
+    (await db.send(new GetCommand({ TableName: TABLE, Key: auditEventKey(stream(), seq) }))).Item as Record<string, unknown>;
+  /** Stores an event as the writers would, but without their condition (an attacker's PutItem). */
+  const store = (db: ReturnType<typeof documentClient>, e: AuditEvent) => {
+    const { ConditionExpression: _c, ...put } = appendAuditEvent(TABLE, e);
+    return db.send(new PutCommand(put));
+  };
+  const reseal = (e: AuditEvent, prevHash: string): AuditEvent => {
+    const { hash: _h, ...rest } = { ...e, prevHash };
+    return { ...rest, hash: hashAuditEvent(rest) };
+  };
+  const expectFinding = (report: { findings: Finding[] }, want: Partial<Finding>) => expect(report.findings).toContainEqual(expect.objectContaining(want));
+
+  it('finds the untouched run intact, with a valid signed digest per run', async () => {
+    const { code, report } = await verify(join(base, 'data'));
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.digests).toEqual({ files: 2, valid: 2 });
+    expect(report.events).toBeGreaterThan(20);
+    const ownStream = await tampered(async (db) => void expect((await events(db, stream())).length).toBeGreaterThan(2 * MID));
+    expect(ownStream.code).toBe(0);
+  });
+
+  it('names an edited event in the middle of a stream', async () => {
+    const { code, report } = await tampered(async (db) => {
+      await db.send(new PutCommand({ TableName: TABLE, Item: { ...(await item(db, MID)), actor: 'human:someone-else@example.com' } }));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: MID, problem: 'edited' });
+  });
+
+  it('names an event deleted from the middle', async () => {
+    const { code, report } = await tampered(async (db) => {
+      await db.send(new DeleteCommand({ TableName: TABLE, Key: auditEventKey(stream(), MID) }));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: MID, problem: 'deleted' });
+  });
+
+  it('names the last event deleted (the head says the stream went further)', async () => {
+    let last = 0;
+    const { code, report } = await tampered(async (db) => {
+      last = (await events(db, stream())).length - 1;
+      await db.send(new DeleteCommand({ TableName: TABLE, Key: auditEventKey(stream(), last) }));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: last, problem: 'truncated' });
+  });
+
+  it('names the last event deleted even when the head is moved back with it (the signed digest says otherwise)', async () => {
+    let last = 0;
+    const { code, report } = await tampered(async (db) => {
+      const all = await events(db, stream());
+      last = all.length - 1;
+      await db.send(new DeleteCommand({ TableName: TABLE, Key: auditEventKey(stream(), last) }));
+      const before = auditEventOfItem(all[last - 1] as Record<string, unknown>);
+      await db.send(new PutCommand({ TableName: TABLE, Item: { ...auditHeadKey(stream()), seq: before.seq, hash: before.hash } }));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: last, problem: 'truncated' });
+    expect(report.findings.find((f) => f.problem === 'truncated')?.detail).toContain('signed digest');
+  });
+
+  it('names a stream emptied with its head', async () => {
+    const account = 'ACCOUNT#acc-0001';
+    const { code, report } = await tampered(async (db) => {
+      for (const e of await events(db, account)) await db.send(new DeleteCommand({ TableName: TABLE, Key: { pk: e.pk, sk: e.sk } }));
+      await db.send(new DeleteCommand({ TableName: TABLE, Key: auditHeadKey(account) }));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: account, seq: 0, problem: 'truncated' });
+  });
+
+  it('names an event put in place of another with a valid hash of its own (the next event no longer links)', async () => {
+    const { code, report } = await tampered(async (db) => {
+      const forged = auditEventOfItem(await item(db, MID));
+      await store(db, reseal({ ...forged, actor: 'human:forger@example.com' }, forged.prevHash));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: MID + 1, problem: 'inserted' });
+  });
+
+  it('names an event appended around the writers (after the head)', async () => {
+    let at = 0;
+    const { code, report } = await tampered(async (db) => {
+      const all = (await events(db, stream())).map((i) => auditEventOfItem(i));
+      const last = all.at(-1) as AuditEvent;
+      at = last.seq + 1;
+      await store(db, reseal({ ...last, seq: at, key: undefined, kind: 'alert', actor: 'human:forger@example.com', data: { note: 'all fine' } } as AuditEvent, last.hash));
+    });
+    expect(code).toBe(3);
+    expectFinding(report, { stream: stream(), seq: at, problem: 'unanchored' });
+  });
+
+  it('names a stream rewritten with recomputed hashes and a moved head (only the signed digest can tell)', async () => {
+    let lastSeq = 0;
+    const { code, report } = await tampered(async (db) => {
+      const all = (await events(db, stream())).map((i) => auditEventOfItem(i));
+      let prev = (all[MID - 1] as AuditEvent).hash;
+      for (const e of all.slice(MID)) {
+        const rewritten = reseal(e.seq === MID ? { ...e, actor: 'human:rewriter@example.com' } : e, prev);
+        await store(db, rewritten);
+        prev = rewritten.hash;
+        lastSeq = e.seq;
+      }
+      await db.send(new PutCommand({ TableName: TABLE, Item: { ...auditHeadKey(stream()), seq: lastSeq, hash: prev } }));
+    });
+    expect(code).toBe(3);
+    // The chain and the head agree with each other: the digest's signed head is what catches it.
+    expect(report.findings.filter((f) => f.stream === stream()).map((f) => f.problem)).toEqual(['rewritten']);
+    expectFinding(report, { stream: stream(), seq: lastSeq, problem: 'rewritten' });
+  });
+
+  it('refuses a digest whose content was changed after it was signed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amk-tamper-'));
+    work.push(dir);
+    cpSync(join(base, 'data'), dir, { recursive: true });
+    const { writeFileSync } = await import('node:fs');
+    const bucket = readdirSync(join(dir, 's3'))[0] as string;
+    const file = join(dir, 's3', bucket, 'digests', `${runId}.json`);
+    const signed = JSON.parse(readFileSync(file, 'utf8')) as { digest: { heads: Array<{ seq: number }> } };
+    (signed.digest.heads[0] as { seq: number }).seq += 1;
+    writeFileSync(file, JSON.stringify(signed));
+    const { code, report } = await verify(dir);
+    expect(code).toBe(3);
+    expectFinding(report, { problem: 'bad_digest' });
+  });
+
+  it('explains an account: its committee, each run\'s sub-goals, every proposal with why, its verdict and rules, the approval and the result', async () => {
+    const before = folderDigest(join(base, 'data', 'dynamodb'));
+    const { stdout } = await run('node', [BIN, 'explain', 'acc-0001', '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 60_000 });
+    const story = JSON.parse(stdout) as {
+      account: { id: string };
+      committee: Array<{ name: string; role: string }>;
+      turns: Array<{ runId: string; subGoals: Record<string, string[]>; decisions: Array<{ agentId: string; type: string; rationale: string; verdict: string; to: string[]; approvals: Array<{ decision?: { by: string } }>; sent?: { ok: boolean } }> }>;
+    };
+    expect(story.account.id).toBe('acc-0001');
+    expect(story.committee.length).toBeGreaterThan(0);
+    expect(story.turns.map((t) => t.runId)).toContain(runId);
+    const decisions = story.turns.flatMap((t) => t.decisions);
+    expect(decisions.length).toBeGreaterThan(0);
+    for (const d of decisions) {
+      expect(d.rationale.length).toBeGreaterThan(20);
+      expect(d.to.length).toBeGreaterThan(0);
+      // Every action that went out says so; every approval names who decided it.
+      if (d.verdict === 'autonomous') expect(d.sent?.ok, `${d.type} ${d.verdict}`).toBeDefined();
+      for (const a of d.approvals) if (a.decision) expect(a.decision.by).toMatch(/@/);
+    }
+    const text = (await run('node', [BIN, 'explain', 'acc-0001', '--data', join(base, 'data')], { cwd: REPO, timeout: 60_000 })).stdout;
+    expect(text).toMatch(/^acc-0001 · .* · tier \d/);
+    expect(text).toContain('Committee (');
+    expect(text).toContain(`Run ${runId}`);
+    expect(text).toContain('why: ');
+    // Read-only: the data folder's tables are exactly as they were.
+    expect(folderDigest(join(base, 'data', 'dynamodb'))).toBe(before);
+    const unknown = await run('node', [BIN, 'explain', 'acc-9999', '--data', join(base, 'data')], { cwd: REPO }).catch((err: { code: number; stderr: string }) => err);
+    expect((unknown as { code: number }).code).toBe(2);
+    expect((unknown as { stderr: string }).stderr).toContain('no account acc-9999');
+  });
+
+  it('says how to get data when the folder holds none, with exit code 2 and no stack trace', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'amk-empty-'));
+    work.push(empty);
+    const failed = await run('node', [BIN, 'audit', 'verify', '--data', empty], { cwd: REPO }).catch((err: { code: number; stderr: string }) => err);
+    expect((failed as { code: number }).code).toBe(2);
+    expect((failed as { stderr: string }).stderr).toMatch(/no data in .*run `npm start`/);
+    expect((failed as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+  });
+});
