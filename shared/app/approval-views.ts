@@ -146,10 +146,18 @@ function facts(approval: Approval, names: ApprovalNames, expiresAt: string | und
     ['Agent confidence', formatPercent(action.confidence)],
     ['Rules that fired', approval.rules.length > 0 ? approval.rules.map(ruleLabel).join('; ') : 'none recorded'],
     ['Link expires', formatTime(expiresAt)],
+    ...(approval.quorum !== undefined ? [['Two-person rule', seatsOf(approval)] as [string, string]] : []),
     ...(approval.escalationOf !== undefined
       ? [['Escalation', `The first approver did not decide approval ${approval.escalationOf} in time.`] as [string, string]]
       : []),
   ];
+}
+
+/** Every approver seated on the action's two-person rule, this link's own marked, and what it takes. */
+function seatsOf(approval: Approval): string {
+  const seated = [...new Set(approval.rules.flatMap((r) => r.approvers))];
+  const names = seated.map((a) => (a.toLowerCase() === approval.approver.toLowerCase() ? `${a} (you)` : a));
+  return `${approval.quorum?.min ?? 2} distinct approvers must approve: ${names.join(', ')}. It runs only once each of them has; one rejection stops it.`;
 }
 
 /** Renders the approval request email: the facts, the expiry and the link (text and HTML). */

@@ -108,6 +108,21 @@ describe('the approval email', () => {
     expect(email.html).toContain(`href="${escapeHtml(link)}"`);
   });
 
+  it('names every approver seated on a two-person rule in the approval email (the page renders the same facts)', () => {
+    const seated = approval({
+      rules: [
+        { ruleId: 'exec-contact', source: 'config/charters/abm.yaml', approvers: ['dana@example.com'], minApprovals: 1 },
+        { ruleId: 'c-level-two-person', source: 'config/charters/abm.yaml', approvers: ['dana@example.com', 'cmo@example.com'], minApprovals: 2 },
+      ],
+      quorum: { actionId: 'act-1', approvalIds: ['apr-1', 'apr-2'], min: 2 },
+    });
+    const email = renderApprovalEmail(seated, 'https://approve.example.com/approvals/apr-1?a=x&exp=1&sig=s', 'Acme Corp', ['Dana Buyer']);
+    const seats = '2 distinct approvers must approve: dana@example.com (you), cmo@example.com.';
+    expect(email.text).toContain(seats);
+    expect(email.html).toContain(escapeHtml(seats));
+    expect(renderApprovalEmail(approval(), 'https://approve.example.com/approvals/apr-1?a=x&exp=1&sig=s', 'Acme Corp', []).text).not.toContain('Two-person rule');
+  });
+
   it('escapes hostile agent and CRM values in the HTML and keeps the subject on one line', () => {
     const email = renderApprovalEmail(hostileApproval(), 'https://x.example/approvals/a?b=1&c=2', `Acme ${HOSTILE}`, [HOSTILE]);
     expect(email.html).not.toContain('<script>');
