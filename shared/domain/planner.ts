@@ -228,6 +228,13 @@ function indexMemory(recent: readonly RecentTouch[], nowMs: number): MemoryIndex
   return { delivered, refused, recentTouches };
 }
 
+/** True when the charter allows a non-generic action type that serves `kind` for `role`. */
+const hasRoleSpecific = (charter: Charter, kind: SubGoalKind, role: CommitteeRole): boolean =>
+  ActionType.options.some((t) => {
+    const spec = ACTION_CATALOG[t];
+    return !spec.generic && charter.allowedActions.includes(t) && charter.allowedTools.includes(spec.tool) && spec.subGoals.includes(kind) && spec.suits.includes(role);
+  });
+
 /** True when a de-risking action (catalog `deRisking`) reached the account within `days`. */
 const deRiskedWithin = (recent: readonly RecentTouch[], nowMs: number, days: number): boolean =>
   recent.some((t) => {
@@ -327,6 +334,8 @@ export function proposeActions(input: PlannerInput): Proposals {
       if (!spec.subGoals.includes(goal.kind)) continue;
       for (const role of roles) {
         if (!spec.suits.includes(role)) continue;
+        // Generic content (a newsletter) only covers a role the agent has nothing written for.
+        if (spec.generic && goal.kind === 'cover_role' && hasRoleSpecific(charter, goal.kind, role)) continue;
         const stakeholder = bestStakeholder(stakeholders, role);
         if (!stakeholder) continue;
         const repeatDays = spec.generic && !state.engagedRoles.includes(role) ? GENERIC_REPEAT_DAYS : REPEAT_WINDOW_DAYS;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decomposeGoal, planAccount, proposeActions, type PlannerInput } from '../../shared/domain/planner.ts';
 import { Action, Plan } from '../../shared/domain/model.ts';
+import type { Charter } from '../../shared/domain/config.ts';
 import { stableId } from '../../shared/domain/random.ts';
 import { NOW, aCampaign, aCharter, aModel, aStakeholder, aTouch, anAccount, anObservedAccount, daysAgo } from './builders.ts';
 
@@ -174,6 +175,14 @@ describe('planAccount', () => {
     const engaged = anAccount({ lastIntentAt: daysAgo(7), stage: 'problem_aware', engagedRoles: ['economic_buyer'] });
     expect(plan(engaged, 6)).toEqual([]);
     expect(plan(engaged, 8)).toHaveLength(1);
+  });
+
+  it('covers a role with generic nurture only when the charter has nothing role-specific for it', () => {
+    const stakeholders = committee.filter((s) => s.id === 'eb');
+    const observed = anObservedAccount({ state: anAccount({ lastIntentAt: daysAgo(7), stage: 'problem_aware' }), stakeholders });
+    const types = (allowedActions: Charter['allowedActions']) => planAccount(input({ charter: aCharter({ allowedActions }), observed })).actions.map((a) => a.type);
+    expect(types(['nurture_email'])).toEqual(['nurture_email']);
+    expect(types(['nurture_email', 'executive_briefing'])).not.toContain('nurture_email');
   });
 
   it('grows more confident in an arm the more it has been tried', () => {
