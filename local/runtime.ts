@@ -49,6 +49,7 @@ import { startApprovalServer } from './approval-server.ts';
 import { Market } from './simulator/market.ts';
 import { SimulatedToolGateway } from './simulator/tool-gateway.ts';
 import { localMacKeys } from './engine/local-keys.ts';
+import { localLogsDir } from './engine/data-dirs.ts';
 import { LOCAL_REGION, localBucketName, localSecretArn, resolveIntrinsics, resolveTemplate, type ResolveHooks, type ResolvedTemplate, type TemplateFunction, type TemplateStateMachine } from './engine/template.ts';
 import { TaskTokenRegistry } from './engine/task-tokens.ts';
 import { StartExecutionError, startSfnEndpoint } from './engine/sfn-endpoint.ts';
@@ -505,6 +506,7 @@ export class LocalRuntime {
       const hooks: ResolveHooks = { tableName: localTableNames, functionUrl: () => `${server.url}/` };
       const endpoints: Record<AwsService, string> = { dynamodb: dynamo.endpoint, sfn: sfn.url, sesv2: aws.url, secretsmanager: aws.url, kms: aws.url, s3: aws.url };
       const wiring = new Map<string, FunctionWiring>();
+      const logsDir = localLogsDir(dataDir);
       const platformOf = (fn: TemplateFunction): { platform: Platform; env: Record<string, string> } => {
         const taskRoot = taskRootOf(fn, assemblyDir, dataDir);
         const synthesizedEnv = Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, String(resolveIntrinsics(v, resolved.resources, hooks))]));
@@ -533,6 +535,11 @@ export class LocalRuntime {
             if (options.onInvocation) attachRecorder(c, service);
           },
           meter,
+          // The function's log group: its decision lines, one JSON object per line (what Logs Insights reads).
+          auditLines: (line) => {
+            mkdirSync(logsDir, { recursive: true });
+            appendFileSync(join(logsDir, `${fn.name}.jsonl`), `${JSON.stringify({ '@timestamp': clock(), function: fn.name, ...line })}\n`);
+          },
           // The world stands behind the deployed connectors: what they deliver reaches the market.
           tools: (connectors) => {
             const world = faultyTools(toolGateway.through(connectors, options.toolFaultsOf?.[fn.name]), faults);

@@ -8,6 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Annotations, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { CfnQueryDefinition } from 'aws-cdk-lib/aws-logs';
+import { AUDIT_QUERIES, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { STEP_PORTS } from '../../shared/app/steps.ts';
 import { DEPLOYED_CONNECTORS } from '../../shared/adapters/email-connector.ts';
 import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
@@ -126,6 +128,16 @@ export class CampaignStack extends Stack {
         digests: this.digests,
         approvalBaseUrl: this.approvals.url.url,
         stateMachine: () => this.workflow.campaignRun,
+      });
+    }
+
+    // The named audit queries, rendered from the definitions `amk audit query` evaluates locally.
+    const queries = new Construct(this, 'AuditQueries');
+    for (const q of AUDIT_QUERIES) {
+      new CfnQueryDefinition(queries, pascal(q.name), {
+        name: `autonomous-marketing/${q.name}`,
+        queryString: renderQuery(q),
+        logGroupNames: Object.values(this.functions).map((fn) => fn.logGroup.logGroupName),
       });
     }
 

@@ -18,6 +18,8 @@ import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
 import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { NoDataError, openReadOnly, type ReadOnlyData } from '../audit/read-only.ts';
 import { verifyAudit } from '../audit/verify.ts';
+import { runAuditQuery } from '../audit/query.ts';
+import { AUDIT_QUERIES, auditQuery, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { explainAccount, renderExplanation, UnknownAccountError, type Explanation } from '../audit/explain.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { TurnData, decisionsOfTurn } from '../../shared/domain/turn.ts';
@@ -260,6 +262,42 @@ async function auditVerifyCommand(flags: { data: string; json?: boolean }): Prom
   }
 }
 
+/** A named audit query over the data folder's logs, as its QueryDefinition runs in CloudWatch. */
+async function auditQueryCommand(name: string | undefined, flags: { data: string; param?: string; since?: string; json?: boolean; list?: boolean }): Promise<number> {
+  if (name === undefined || flags.list) {
+    if (flags.json) out(JSON.stringify(AUDIT_QUERIES.map((q) => ({ name: q.name, description: q.description, ...(q.param ? { param: q.param.name } : {}), insights: renderQuery(q) })), null, 2));
+    else for (const q of AUDIT_QUERIES) out(`${q.name.padEnd(28)} ${q.description}${q.param ? ` (--param <${q.param.name}>)` : ''}`);
+    return 0;
+  }
+  const query = auditQuery(name);
+  if (query === undefined) throw new UsageError(`no query "${name}"; the queries are: ${AUDIT_QUERIES.map((q) => q.name).join(', ')}`);
+  if (query.param && flags.param === undefined) throw new UsageError(`query ${name} needs --param <${query.param.name}> (e.g. --param acc-0001)`);
+  if (flags.since !== undefined && Number.isNaN(Date.parse(flags.since))) throw new UsageError(`--since expects an ISO time like 2027-01-04T00:00:00Z, got "${flags.since}"`);
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = runAuditQuery(flags.data, query, flags.param, flags.since === undefined ? undefined : new Date(flags.since).toISOString());
+  } catch (err) {
+    if (err instanceof NoDataError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (flags.json) {
+    out(JSON.stringify({ query: query.name, insights: renderQuery(query, flags.param), rows }, null, 2));
+    return 0;
+  }
+  out(`${query.name}: ${query.description}`);
+  if (rows.length === 0) {
+    out('  (no rows)');
+    return 0;
+  }
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v));
+  const widths = columns.map((c) => Math.min(48, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  out(`  ${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`);
+  for (const r of rows) out(`  ${columns.map((c, i) => cell(r[c]).slice(0, 48).padEnd(widths[i] ?? 0)).join('  ')}`);
+  out(`  ${rows.length} row(s)`);
+  return 0;
+}
+
 /** One account's story from the audit trail (read-only). */
 async function explainCommand(accountId: string, flags: { data: string; json?: boolean }): Promise<number> {
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(accountId)) throw new UsageError(`ACCOUNT_ID expects an account id like acc-0001, got "${accountId}"`);
@@ -368,6 +406,17 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (flags) => {
       process.exitCode = await auditCommand(flags);
+    });
+  audit
+    .command('query [name]')
+    .description('run a named audit query over the logs (the same query CloudWatch Logs Insights runs); without a name, list them')
+    .option('--param <value>', "the query's parameter (decisions-for-account: an account id)")
+    .option('--since <iso>', 'only log lines from this time on')
+    .option('--list', 'list the queries')
+    .option('--data <dir>', 'data folder', '.data')
+    .option('--json', 'print JSON (with the Logs Insights text)')
+    .action(async (name: string | undefined, flags: { data: string; param?: string; since?: string; json?: boolean; list?: boolean }) => {
+      process.exitCode = await auditQueryCommand(name, flags);
     });
   audit
     .command('verify')

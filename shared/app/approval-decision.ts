@@ -332,6 +332,8 @@ export async function decideApproval(deps: ApprovalDeps, link: LinkRequest, atte
     status,
     reviewerKind,
     reason: reason !== '' ? reason : null,
+    // When it was asked for: the decision's age is what the approvals-by-approver query measures.
+    requestedAt: approval.createdAt,
     sourceIp: attempt.sourceIp ?? null,
   };
   try {

@@ -328,7 +328,7 @@ async function recordExecution(
     role: targets[0]?.role ?? 'influencer',
     at: approval.decidedAt ?? deps.clock(),
     counters: { approved: 1 },
-    toolCall: (once) => auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', once, { approvalId: approval.id, ...extra, actionId: approval.action.id, result }),
+    toolCall: (once) => auditOf(deps, approval, `agent:${approval.agentId}`, 'tool_call', once, { approvalId: approval.id, ...extra, actionId: approval.action.id, tool: approval.action.tool, result }),
   });
 }
 

@@ -93,7 +93,7 @@ export async function sendDeferred(deps: StepDeps<'send-deferred'>, input: SendD
       role: targets[0]?.role ?? 'influencer',
       // Remembered at its slot's time: every delivery agrees on it (the memory entry is keyed by it).
       at: send.slot,
-      toolCall: (once) => ({ ...envelopeOf(deps, send), actor: `agent:${action.agentId}`, key: once, kind: 'tool_call', data: { actionId: action.id, deferredTo: send.slot, result } }),
+      toolCall: (once) => ({ ...envelopeOf(deps, send), actor: `agent:${action.agentId}`, key: once, kind: 'tool_call', data: { actionId: action.id, tool: action.tool, deferredTo: send.slot, result } }),
     });
   }
   return { shard, slot: { at: slot.at, cursor: page.cursor ?? null } };

@@ -18,6 +18,7 @@ import { appendAuditEvent, auditEventOfItem, auditEventKey, auditHeadKey } from 
 import { localTableName } from '../../shared/adapters/dynamodb/tables.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
 import { startDynalite } from '../../local/dynalite.ts';
+import { EVERY_NURTURE_ACTION, tempConfig } from '../integration/workflow-fixture.ts';
 
 const run = promisify(execFile);
 
@@ -56,14 +57,22 @@ async function verify(dataDir: string): Promise<{ code: number; report: { ok: bo
 describe('amk audit verify', () => {
   let base: string;
   let runId: string;
+  let runIds: string[];
+  let demoOutput: string;
+  let config: ReturnType<typeof tempConfig> | undefined;
   const work: string[] = [];
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'amk-verify-'));
-    const { stdout } = await run('node', [BIN, 'demo', '--runs', '2', '--accounts', '12', '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 240_000 });
-    runId = (JSON.parse(stdout) as { runIds: string[] }).runIds[0] as string;
+    // Every nurture action needs marketing ops: approvals are requested and decided in every run.
+    config = tempConfig({ 'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION] });
+    const { stdout, stderr } = await run('node', [BIN, 'run', '--campaign', config.campaignFile, '--runs', '2', '--accounts', '12', '--reset', '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 240_000 });
+    runIds = (JSON.parse(stdout) as { runIds: string[] }).runIds;
+    runId = runIds[0] as string;
+    demoOutput = `${stdout}\n${stderr}`;
   }, 300_000);
   afterAll(() => {
     for (const dir of [base, ...work]) if (dir) rmSync(dir, { recursive: true, force: true });
+    config?.cleanup();
   });
 
   /** A copy of the run's data, altered by `tamper` through the DynamoDB API, then verified. */
@@ -98,7 +107,7 @@ describe('amk audit verify', () => {
   };
   const expectFinding = (report: { findings: Finding[] }, want: Partial<Finding>) => expect(report.findings).toContainEqual(expect.objectContaining(want));
 
-  it('finds the untouched run intact, with a valid signed digest per run', async () => {
+  it('finds two untouched runs intact, with a valid signed digest per run', async () => {
     const { code, report } = await verify(join(base, 'data'));
     expect(report.findings).toEqual([]);
     expect(code).toBe(0);
@@ -243,6 +252,57 @@ describe('amk audit verify', () => {
     const unknown = await run('node', [BIN, 'explain', 'acc-9999', '--data', join(base, 'data')], { cwd: REPO }).catch((err: { code: number; stderr: string }) => err);
     expect((unknown as { code: number }).code).toBe(2);
     expect((unknown as { stderr: string }).stderr).toContain('no account acc-9999');
+  });
+
+  /** `amk audit query NAME --json` on the demo's logs. */
+  const query = async (name: string, param?: string) =>
+    (JSON.parse((await run('node', [BIN, 'audit', 'query', name, '--json', '--data', join(base, 'data'), ...(param ? ['--param', param] : [])], { cwd: REPO, timeout: 60_000 })).stdout) as { rows: Array<Record<string, number | string | null>> }).rows;
+  const runStreams = async () => {
+    const events: Array<{ kind: string; data: Record<string, unknown> }> = [];
+    for (const id of runIds) {
+      const { stdout } = await run('node', [BIN, 'audit', '--run', id, '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 60_000 });
+      events.push(...(JSON.parse(stdout) as { events: typeof events }).events);
+    }
+    return events;
+  };
+  const total = (rows: Array<Record<string, unknown>>, field: string) => rows.reduce((s, r) => s + Number(r[field] ?? 0), 0);
+
+  it('answers every named query from the logs of the run, agreeing with the audit trail; nothing executed without its approval', async () => {
+    const events = await runStreams();
+    const counters = events.filter((e) => e.kind === 'run_summarized').map((e) => e.data.counters as Record<string, number>);
+    const sum = (key: string) => counters.reduce((s, c) => s + (c[key] ?? 0), 0);
+    expect(await query('executed-without-approval')).toEqual([]);
+    const perRun = await query('cost-and-volume-per-run');
+    expect(perRun.map((r) => r.runId).sort()).toEqual([...runIds].sort());
+    expect(total(perRun, 'proposed')).toBe(sum('proposed'));
+    expect(total(perRun, 'spendUsd')).toBe(sum('spendUsd'));
+    const agents = await query('agents-by-proposal-outcome');
+    expect(total(agents, 'proposed')).toBe(sum('proposed'));
+    expect(total(agents, 'blocked')).toBe(sum('blocked'));
+    expect(total(agents, 'needingApproval')).toBe(sum('needsApproval'));
+    expect(total(await query('blocked-by-guardrail'), 'blocked')).toBe(sum('blocked'));
+    expect(total(await query('tool-failures-by-tool'), 'failures')).toBe(sum('toolFailures'));
+    const decided = events.filter((e) => e.kind === 'approval_decided').length;
+    expect(decided).toBeGreaterThan(0);
+    const approvers = await query('approvals-by-approver');
+    expect(total(approvers, 'decided')).toBe(decided);
+    for (const r of approvers) expect(Number(r.avgSecondsToDecide)).toBeGreaterThanOrEqual(0);
+    expect(total(await query('agents-by-approval-outcome'), 'decided')).toBe(decided);
+    const story = JSON.parse((await run('node', [BIN, 'explain', 'acc-0001', '--json', '--data', join(base, 'data')], { cwd: REPO })).stdout) as { turns: Array<{ decisions: unknown[] }> };
+    expect(await query('decisions-for-account', 'acc-0001')).toHaveLength(story.turns.flatMap((t) => t.decisions).length);
+  });
+
+  it('writes no task token, link signature or stakeholder address into any log line', async () => {
+    const logs = join(base, 'data', 'logs');
+    const text = (readdirSync(logs) as string[]).map((f) => readFileSync(join(logs, f), 'utf8')).join('\n') + demoOutput;
+    expect(text.length).toBeGreaterThan(1000);
+    expect(text).not.toMatch(/local-[A-Za-z0-9_-]{32}/);
+    expect(text).not.toMatch(/[?&]sig=/);
+    // Every address the agents wrote to (the prospects' emails) is a stakeholder's.
+    const prospects = join(base, 'data', 'outbox', 'prospects');
+    const addresses = new Set((readdirSync(prospects) as string[]).flatMap((f) => /^To: (.+)$/m.exec(readFileSync(join(prospects, f), 'utf8'))?.[1]?.split(/,\s*/) ?? []));
+    expect(addresses.size).toBeGreaterThan(5);
+    for (const address of addresses) expect(text, address).not.toContain(address.replace(/^.*<|>$/g, ''));
   });
 
   it('says how to get data when the folder holds none, with exit code 2 and no stack trace', async () => {

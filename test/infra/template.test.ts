@@ -20,6 +20,7 @@ import { portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
 import { STEP_PORTS, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 import { loadAllCampaigns } from '../../shared/config/load.ts';
 import { ErrorName } from '../../shared/domain/errors.ts';
+import { AUDIT_QUERIES, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { AuditAppendConflictError } from '../../shared/adapters/dynamodb/audit-log.ts';
 import {
   allStates,
@@ -660,6 +661,22 @@ describe('schedules', () => {
           RetryPolicy: { MaximumRetryAttempts: 3 },
         },
       });
+    }
+  });
+});
+
+describe('audit queries', () => {
+  it('has one QueryDefinition per named query, its text rendered from the definition amk audit query evaluates, over every function\'s log group', () => {
+    const defs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::QueryDefinition');
+    expect(defs).toHaveLength(AUDIT_QUERIES.length);
+    const byName = new Map(defs.map((d) => [String(d.Properties?.Name), d.Properties as Record<string, unknown>]));
+    const groups = Object.values(stack.functions).map((fn) => logicalId(fn.logGroup));
+    for (const q of AUDIT_QUERIES) {
+      const def = byName.get(`autonomous-marketing/${q.name}`);
+      expect(def, q.name).toBeDefined();
+      expect(def?.QueryString, q.name).toBe(renderQuery(q));
+      const referenced = [...referencedIds(def?.LogGroupNames)];
+      expect(referenced.sort(), q.name).toEqual([...groups].sort());
     }
   });
 });

@@ -82,7 +82,11 @@ export class DynamoAuditLog implements AuditLog {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
-    private readonly options: { readonly maxRetries?: number } = {},
+    private readonly options: {
+      readonly maxRetries?: number;
+      /** Told of every event this log wrote (once each: not of a repeated key's stored event). */
+      readonly onAppended?: (event: AuditEvent) => void;
+    } = {},
   ) {
     this.doc = documentClient(this.client);
   }
@@ -184,7 +188,7 @@ export class DynamoAuditLog implements AuditLog {
     let head = from;
     for (let retry = 0; ; retry++) {
       const sealed = seal(event, head);
-      if (await this.putEvent(sealed)) return { event: sealed, head: await this.advanceHead(stream, sealed) };
+      if (await this.putEvent(sealed)) return this.written(stream, sealed);
       await this.backOff(stream, sealed.seq, retry);
       head = await this.readHead(stream);
     }
@@ -237,13 +241,20 @@ export class DynamoAuditLog implements AuditLog {
         }
       }
       const sealed = seal(event, head);
-      if (await this.putEvent(sealed)) return { event: sealed, head: await this.advanceHead(stream, sealed) };
+      if (await this.putEvent(sealed)) return this.written(stream, sealed);
       // Another event took the number: wait, then find out who (it may be this key's own event,
       // written by a duplicate delivery at the same time).
       await this.backOff(stream, sealed.seq, retry);
       claimed = undefined;
       head = await this.readHead(stream);
     }
+  }
+
+  /** An event just written: the head moved to it, and whoever listens told (its log line). */
+  private async written(stream: string, sealed: AuditEvent): Promise<{ event: AuditEvent; head: Head }> {
+    const head = await this.advanceHead(stream, sealed);
+    this.options.onAppended?.(sealed);
+    return { event: sealed, head };
   }
 
   /**
@@ -254,7 +265,7 @@ export class DynamoAuditLog implements AuditLog {
    */
   private async advanceHead(stream: string, event: AuditEvent): Promise<Head> {
     let from: Head | undefined = event.seq === 0 ? undefined : { seq: event.seq - 1, hash: event.prevHash };
-    for (let attempt = 0; ; attempt++) {
+    for (let conflicts = 0; ; ) {
       const next = from === undefined ? 0 : from.seq + 1;
       if (next > event.seq) return event;
       const target = next === event.seq ? event : await this.eventAt(stream, next);
@@ -265,7 +276,8 @@ export class DynamoAuditLog implements AuditLog {
       // Not where this writer thought: read where it is (another writer moved it, or it lags).
       from = await this.readHeadItem(stream);
       if (from !== undefined && from.seq >= event.seq) return event;
-      if (attempt >= (this.options.maxRetries ?? MAX_APPEND_RETRIES) * 4) {
+      conflicts += 1;
+      if (conflicts > (this.options.maxRetries ?? MAX_APPEND_RETRIES) * 4) {
         throw new AuditAppendConflictError(`could not move the head of ${stream} to seq ${event.seq} (it kept moving)`);
       }
     }

@@ -30,6 +30,8 @@ import { SesMailer } from '../ses-mailer.ts';
 import { SfnExecutionStarter, SfnTaskCallback } from '../sfn-callback.ts';
 import { loadSigningKey } from '../signing-key.ts';
 import { KmsS3DigestPublisher } from '../audit-digests.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { auditLinesOf, type AuditLine } from '../../domain/audit-lines.ts';
 import { portEnvOf } from './port-env.ts';
 
 /** The AWS services a function may call. */
@@ -71,6 +73,11 @@ export interface Platform {
    * @default - the connectors as they are
    */
   readonly tools?: (connectors: ToolGateway) => ToolGateway;
+  /**
+   * Where the decision log lines go (one per audit event a function writes; audit-lines.ts).
+   * @default - Powertools Logger: one JSON line on stdout, which Lambda sends to the function's log group
+   */
+  readonly auditLines?: (line: AuditLine) => void;
   /**
    * Wall clock of the records' timestamps.
    * @default - the system clock
@@ -129,11 +136,12 @@ export async function buildStepDeps<N extends StepName>(
   const mailer = (): SesMailer => (ses ??= new SesMailer(instrumented(new SESv2Client({ ...config('sesv2') }), 'sesv2')));
 
   const deps: Record<string, unknown> = { clock: platform.clock ?? (() => new Date().toISOString()) };
+  const sink = platform.auditLines ?? powertoolsAuditLines();
   const repositories: { [K in TablePort]: (table: string) => unknown } = {
     accounts: (t) => new DynamoAccountRepository(dynamoClient(), t),
     memory: (t) => new DynamoMemoryRepository(dynamoClient(), t),
     approvals: (t) => new DynamoApprovalRepository(dynamoClient(), t),
-    audit: (t) => new DynamoAuditLog(dynamoClient(), t),
+    audit: (t) => new DynamoAuditLog(dynamoClient(), t, { onAppended: (event) => auditLinesOf(event).forEach(sink) }),
     runs: (t) => new DynamoRunRepository(dynamoClient(), t),
   };
   for (const [port] of tablePortsOf(ports)) deps[port] = repositories[port](variable(TABLES[port].envVar));
@@ -183,6 +191,15 @@ export async function buildStepDeps<N extends StepName>(
     }
   }
   return deps as StepDeps<N>;
+}
+
+/** Decision log lines through Powertools Logger (created on first use, once per process). */
+let logger: Logger | undefined;
+function powertoolsAuditLines(): (line: AuditLine) => void {
+  return (line) => {
+    logger ??= new Logger({ serviceName: 'autonomous-marketing' });
+    logger.info('audit', { ...line });
+  };
 }
 
 const cached = new Map<StepName, Promise<unknown>>();
