@@ -16,6 +16,7 @@ import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCam
 import { AgentFunction, CAMPAIGNS_FILE_NAME } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
 import { AuditDigests } from '../constructs/audit-digests.ts';
+import { Operations } from '../constructs/operations.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
 import { CampaignWorkflow, WORKFLOW_FUNCTION_NAMES, type WorkflowFunctionName } from '../constructs/campaign-workflow.ts';
 import { DataTables } from '../constructs/data-tables.ts';
@@ -58,6 +59,8 @@ export class CampaignStack extends Stack {
   readonly schedules: CampaignSchedules;
   /** The key that signs run digests and the bucket they are published to. */
   readonly digests: AuditDigests;
+  /** The dashboard, the alarms and the topic they notify. */
+  readonly operations: Operations;
   /** Where synth wrote the validated campaign configuration. */
   readonly campaignsFile: string;
 
@@ -140,6 +143,13 @@ export class CampaignStack extends Stack {
         logGroupNames: Object.values(this.functions).map((fn) => fn.logGroup.logGroupName),
       });
     }
+
+    this.operations = new Operations(this, 'Operations', {
+      campaignRun: this.workflow.campaignRun,
+      logGroups: Object.values(this.functions).map((fn) => fn.logGroup),
+      decisionLogGroup: this.functions.record.logGroup,
+      notify: campaigns.map((c) => c.campaign.owner),
+    });
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {
       campaigns,

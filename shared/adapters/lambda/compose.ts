@@ -141,7 +141,16 @@ export async function buildStepDeps<N extends StepName>(
     accounts: (t) => new DynamoAccountRepository(dynamoClient(), t),
     memory: (t) => new DynamoMemoryRepository(dynamoClient(), t),
     approvals: (t) => new DynamoApprovalRepository(dynamoClient(), t),
-    audit: (t) => new DynamoAuditLog(dynamoClient(), t, { onAppended: (event) => auditLinesOf(event).forEach(sink) }),
+    audit: (t) =>
+      new DynamoAuditLog(dynamoClient(), t, {
+        onAppended: (event) => {
+          try {
+            auditLinesOf(event).forEach(sink);
+          } catch {
+            // The event is in the table, the source of truth: a log line never fails the step that wrote it.
+          }
+        },
+      }),
     runs: (t) => new DynamoRunRepository(dynamoClient(), t),
   };
   for (const [port] of tablePortsOf(ports)) deps[port] = repositories[port](variable(TABLES[port].envVar));
