@@ -231,6 +231,8 @@ export function renderSummary(r: CampaignReport): string {
   lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
   lines.push(`             ${r.where.outbox}/prospects/ (${r.where.prospectEmails} .eml files: what the agents sent to the market, through the SES connector)`);
   lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);
+  lines.push('  why        npm run amk -- explain acc-0001   (one account: every proposal, its verdict and rules, the approval, the result)');
+  lines.push('  verify     npm run amk -- audit verify   (every chain, head and signed run digest) · npm run amk -- audit query   (the named queries)');
   lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, secrets/) — \`npm start\` starts it afresh`);
   lines.push(`  took       ${(r.durationMs / 1000).toFixed(1)} s`);
   return lines.join('\n');

@@ -389,6 +389,8 @@ function whereSection(r: CampaignReport): string {
     ['Outbox', `${w.outbox}/`, `${plural(w.emails, '.eml file')}: approval requests with their links, and run reports`],
     ['Sent to the market', `${w.outbox}/prospects/`, `${plural(w.prospectEmails, '.eml file')}: what the agents sent, through the SES connector`],
     ['Audit trail', w.audit, 'or --account acc-0001; the hash chain is verified'],
+    ['Why', 'npm run amk -- explain acc-0001', 'one account: every proposal, its verdict and rules, the approval, the result'],
+    ['Tamper check', 'npm run amk -- audit verify', 'every chain, head and signed run digest; `audit query` runs the named queries'],
   ];
   return [
     '<section id="where">',

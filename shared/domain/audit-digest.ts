@@ -71,7 +71,9 @@ export function chainFindings(stream: string, events: readonly AuditEvent[], has
       findings.push({ stream, seq: event.seq, problem: 'reordered', detail: `seq ${event.seq} stored after seq ${expected - 1}` });
       continue;
     }
-    if (event.hash !== hashOf(event)) {
+    if (event.stream !== stream) {
+      findings.push({ stream, seq: event.seq, problem: 'inserted', detail: `an event of stream ${event.stream} is stored in ${stream}` });
+    } else if (event.hash !== hashOf(event)) {
       findings.push({ stream, seq: event.seq, problem: 'edited', detail: `its content does not match its hash (stored ${event.hash.slice(0, 12)}…)` });
     } else if (event.prevHash !== prevHash && event.seq === expected) {
       findings.push({ stream, seq: event.seq, problem: 'inserted', detail: `its prevHash ${event.prevHash.slice(0, 12)}… is not the hash of the event before (${prevHash.slice(0, 12)}…): an event was put in or replaced here` });

@@ -11,7 +11,7 @@ import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDoc
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ServiceUnavailableError } from '../../domain/errors.ts';
 import { AuditEvent } from '../../domain/model.ts';
-import type { StreamHead } from '../../domain/audit-digest.ts';
+import { chainFindings, type StreamHead } from '../../domain/audit-digest.ts';
 import type { AuditLog } from '../../ports/index.ts';
 import { canonicalJson, toPlainJson } from '../../domain/canonical-json.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
@@ -55,17 +55,9 @@ export function hashAuditEvent(event: Omit<AuditEvent, 'hash'> & { hash?: string
  * (GENESIS_HASH first) and each hash recomputed. `brokenAt` is the index of the first bad event.
  */
 export function verifyChain(events: readonly AuditEvent[]): { ok: boolean; brokenAt?: number } {
-  let prevHash = GENESIS_HASH;
-  for (const [i, event] of events.entries()) {
-    const intact =
-      event.seq === i &&
-      event.stream === events[0]?.stream &&
-      event.prevHash === prevHash &&
-      event.hash === hashAuditEvent(event);
-    if (!intact) return { ok: false, brokenAt: i };
-    prevHash = event.hash;
-  }
-  return { ok: true };
+  const first = chainFindings(events[0]?.stream ?? '', events, hashAuditEvent, GENESIS_HASH)[0];
+  // Up to the first break the chain holds seq 0, 1, 2, ...: the first finding's seq is its index.
+  return first === undefined ? { ok: true } : { ok: false, brokenAt: first.seq };
 }
 
 interface Head {
