@@ -2,8 +2,8 @@
  * Operations in AWS: a CloudWatch dashboard whose Logs Insights widgets are the named audit queries
  * (the same definitions `amk audit query` evaluates), and alarms to an SNS topic the campaign
  * owners are subscribed to: a failed CampaignRun execution, any action executed without its
- * required approval (a metric filter on the Record function's decision lines), and failed tool
- * calls.
+ * required approval (a metric filter on the Record function's decision lines), failed tool
+ * calls, and approvals that waited past their timeout.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, LogQueryWidget, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
@@ -25,6 +25,8 @@ export interface OperationsProps {
   readonly logGroups: readonly ILogGroup[];
   /** The log group of the function that writes the decision lines (Record). */
   readonly decisionLogGroup: ILogGroup;
+  /** The log group of the function that expires approvals nobody decided in time (ApprovalTimedOut). */
+  readonly expiryLogGroup: ILogGroup;
   /** Who is told when an alarm fires (the campaign owners). */
   readonly notify: readonly string[];
 }
@@ -32,7 +34,7 @@ export interface OperationsProps {
 export class Operations extends Construct {
   readonly topic: Topic;
   readonly dashboard: Dashboard;
-  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures', Alarm>>;
+  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures' | 'approvalsExpired', Alarm>>;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
@@ -59,6 +61,16 @@ export class Operations extends Construct {
       metricValue: '1',
       defaultValue: 0,
     });
+    // An approval waits until its timeout and is then expired (or escalated): every one that
+    // reaches it is a request that sat in the backlog for longer than the charter allows.
+    const expired = new MetricFilter(this, 'ApprovalsExpiredFilter', {
+      logGroup: props.expiryLogGroup,
+      filterPattern: FilterPattern.stringValue('$.kind', '=', 'approval_expired'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'ApprovalsExpired',
+      metricValue: '1',
+      defaultValue: 0,
+    });
     const alarm = (name: string, metric: Metric, description: string, threshold = 1): Alarm => {
       const a = new Alarm(this, name, {
         metric,
@@ -78,6 +90,11 @@ export class Operations extends Construct {
         withoutApproval.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
         'An action that needed a human approval was executed without one: the executed-without-approval query lists it. This must never happen.',
       ),
+      approvalsExpired: alarm(
+        'ApprovalsExpired',
+        expired.metric({ period: Duration.hours(1), statistic: 'Sum' }),
+        'An approval request waited longer than its timeout without a decision (approvals-by-approver shows who has a backlog); its action was not executed.',
+      ),
       toolFailures: alarm('ToolFailures', toolFailures.metric({ period: Duration.hours(1), statistic: 'Sum' }), 'Ten or more tool calls failed within an hour (tool-failures-by-tool says which).', 10),
     };
 
@@ -88,7 +105,11 @@ export class Operations extends Construct {
         left: [props.campaignRun.metricStarted({ statistic: 'Sum' }), props.campaignRun.metricSucceeded({ statistic: 'Sum' }), props.campaignRun.metricFailed({ statistic: 'Sum' })],
         width: 12,
       }),
-      new GraphWidget({ title: 'Executed without approval (must stay 0) and tool failures', left: [withoutApproval.metric({ statistic: 'Sum' }), toolFailures.metric({ statistic: 'Sum' })], width: 12 }),
+      new GraphWidget({
+        title: 'Executed without approval (must stay 0), tool failures, approvals expired in the backlog',
+        left: [withoutApproval.metric({ statistic: 'Sum' }), toolFailures.metric({ statistic: 'Sum' }), expired.metric({ statistic: 'Sum' })],
+        width: 12,
+      }),
     );
     // One widget per named query: the dashboard reads what `amk audit query` reads.
     for (const q of AUDIT_QUERIES.filter((x) => x.param === undefined)) {

@@ -148,6 +148,7 @@ export class CampaignStack extends Stack {
       campaignRun: this.workflow.campaignRun,
       logGroups: Object.values(this.functions).map((fn) => fn.logGroup),
       decisionLogGroup: this.functions.record.logGroup,
+      expiryLogGroup: this.functions['approval-timed-out'].logGroup,
       notify: campaigns.map((c) => c.campaign.owner),
     });
 

@@ -3,6 +3,7 @@
  * `handleApprovalRequest`, returns its page. GET/HEAD only render; a CSRF-protected POST decides.
  */
 import middy from '@middy/core';
+import { loggerContext } from '../../shared/adapters/lambda/logger.ts';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { ApprovalDeps } from '../../shared/app/approval-decision.ts';
@@ -88,6 +89,7 @@ export function createHandler(
 ): middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
   const resolve = typeof deps === 'function' ? deps : () => Promise.resolve(deps);
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(loggerContext())
     .use(htmlErrorPage((entry) => console.error(JSON.stringify(entry))))
     .handler(async (event) => {
       const parsed = FunctionUrlEvent.safeParse(event);

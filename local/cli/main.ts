@@ -19,6 +19,7 @@ import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { NoDataError, openReadOnly, type ReadOnlyData } from '../audit/read-only.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { runAuditQuery } from '../audit/query.ts';
+import { NothingToReplayError, renderReplay, replayAudit, type ReplayReport } from '../audit/replay.ts';
 import { AUDIT_QUERIES, auditQuery, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { explainAccount, renderExplanation, UnknownAccountError, type Explanation } from '../audit/explain.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
@@ -262,6 +263,25 @@ async function auditVerifyCommand(flags: { data: string; json?: boolean }): Prom
   }
 }
 
+/** Replays a run's decisions (or one decision) on their recorded inputs; exit 3 when one differs or its inputs were altered. */
+async function auditReplayCommand(decisionId: string | undefined, flags: { data: string; run?: string; json?: boolean }): Promise<number> {
+  if ((decisionId === undefined) === (flags.run === undefined)) throw new UsageError('give a DECISION_ID (an action id, from `amk explain ACCOUNT_ID`) or --run RUN_ID, not both');
+  const data = await readOnly(flags.data);
+  try {
+    let report: ReplayReport;
+    try {
+      report = await replayAudit(data, flags.run !== undefined ? { runId: flags.run } : { decisionId: decisionId as string });
+    } catch (err) {
+      if (err instanceof NothingToReplayError) throw new UsageError(err.message);
+      throw err;
+    }
+    out(flags.json ? JSON.stringify(report, null, 2) : renderReplay(report).join('\n'));
+    return report.ok ? 0 : 3;
+  } finally {
+    await data.close();
+  }
+}
+
 /** A named audit query over the data folder's logs, as its QueryDefinition runs in CloudWatch. */
 async function auditQueryCommand(name: string | undefined, flags: { data: string; param?: string; since?: string; json?: boolean; list?: boolean }): Promise<number> {
   if (name === undefined || flags.list) {
@@ -425,6 +445,15 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { data: string; json?: boolean }) => {
       process.exitCode = await auditVerifyCommand(flags);
+    });
+  audit
+    .command('replay [decisionId]')
+    .description('plan and govern again on the recorded inputs and compare with the record: one decision (an action id) or --run RUN_ID; exit 3 if any differs')
+    .option('--run <runId>', 'every decision of a run')
+    .option('--data <dir>', 'data folder', '.data')
+    .option('--json', 'print JSON')
+    .action(async (decisionId: string | undefined, flags: { data: string; run?: string; json?: boolean }) => {
+      process.exitCode = await auditReplayCommand(decisionId, flags);
     });
   program
     .command('explain <accountId>')

@@ -37,7 +37,8 @@ import { actionDigest } from '../domain/digest.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccounts } from '../domain/orchestration.ts';
-import { turnDataOf } from '../domain/turn.ts';
+import { turnDataOf, turnInputsOf } from '../domain/turn.ts';
+import { accountInputsOf, digestOfInputs, runInputsOf, type AccountInputs } from '../domain/decision-input.ts';
 import { escapeHtml } from './approval-views.ts';
 import { GUARDRAIL, approvalPlanOf, governAccount, isTouchChannel, isoWeekOf, sendTimeBlock, spendMonthOf, type SpentSoFar } from '../domain/governance.ts';
 import { VIRTUAL_SHARDS } from '../adapters/dynamodb/tables.ts';
@@ -99,6 +100,7 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
   if (!started.created && started.run.campaignId !== bundle.campaign.id) {
     throw new InvalidInputError(`run ${runId} belongs to campaign ${started.run.campaignId}, not ${bundle.campaign.id}`);
   }
+  const runInputs = runInputsOf({ runId, now: started.run.now, seed: deps.seed, bundle, models: started.created ? models : (started.run.models ?? {}), spend: started.created ? spend : (started.run.spend ?? {}) });
   // Keyed: written once, also when the first start failed between the header and this event.
   await deps.audit.appendOnce([
     {
@@ -116,8 +118,11 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
         paused: bundle.charters.filter((c) => c.charter.status === 'paused').map((c) => c.charter.id),
         seed: deps.seed,
         // What every page of the run plans with (as the header holds it).
-        models: started.created ? models : (started.run.models ?? {}),
-        spend: started.created ? spend : (started.run.spend ?? {}),
+        models: runInputs.models,
+        spend: runInputs.spend,
+        // Everything each decision of the run is made from besides the account's own inputs (a
+        // replay reads it), and its digest.
+        inputs: { value: runInputs, digest: digestOfInputs(runInputs) },
       },
     },
   ]);
@@ -314,6 +319,7 @@ export async function governShard(
           outcome: 'blocked',
           actionId: action.id,
           guardrail: GUARDRAIL.contactPressure,
+          reservation: true,
           reason: `${observed.state.name} or one of the people this action is for has no touch left in ${touches.week} (counting what granted and queued actions of every run already reserved).`,
         });
         continue;
@@ -326,6 +332,7 @@ export async function governShard(
             outcome: 'blocked',
             actionId: action.id,
             guardrail: GUARDRAIL.budget,
+            reservation: true,
             reason:
               held.over === 'run'
                 ? `Spending $${action.costUsd} would take this run above its $${capUsd} limit (counting what granted and queued actions already reserved).`
@@ -504,6 +511,12 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
     list.push({ plan, charterHash: charterOf(bundle, plan.agentId).hash });
     plansOf.set(plan.accountId, list);
   }
+  // What every decision of the run was made from (as LoadCampaign recorded it in run_started),
+  // and what the page had spent before each account (the planners and governance carry it across
+  // the page's accounts in this order).
+  const run = await deps.runs.get(runId);
+  const runInputsDigest = digestOfInputs(runInputsOf({ runId, now: run?.now ?? now, seed: deps.seed, bundle, models: run?.models ?? {}, spend: run?.spend ?? {} }));
+  const spentBefore = spentBeforeEach(input.observed.accounts, plansOf, run?.spend ?? {}, verdictOf);
   // One audit event per account: what was observed, and every agent's plan with its verdicts.
   for (const observed of input.observed.accounts) {
     const { state } = observed;
@@ -524,6 +537,7 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
       plans: plansOf.get(state.id) ?? [],
       verdictOf: (id) => verdictOf.get(id),
       toolResultOf: (id) => resultOf.get(id),
+      input: turnInputsOf(runInputsDigest, accountInputsOf(observed, spentBefore.get(state.id) ?? { plan: { run: 0, month: {} }, govern: { run: 0, month: {} } })),
     });
     if (data !== undefined) {
       events.push({ stream: `ACCOUNT#${state.id}`, key: EffectKeys.turn(runId, shard, input.cursor, state.id), at: now, kind: 'turn', runId, accountId: state.id, actor: 'system:record', data });
@@ -560,6 +574,37 @@ export async function recordShard(deps: StepDeps<'record'>, input: RecordInput):
   const thisPage = { queued: input.acted.queuedApprovalIds.length, deferred: input.acted.deferredActionIds.length };
   await deps.runs.putPage(runId, input.shard.shard, input.cursor, { nextCursor: input.observed.nextCursor ?? null, ...thisPage });
   return nextOf(input, bundle.campaign.pagesPerExecution, thisPage);
+}
+
+/**
+ * What the page had spent before each account, as the planners and governance were handed it: the
+ * planners start from the agents' month spend in the run header and add every action they chose;
+ * governance starts the page at zero and adds every action its pure checks let through (a verdict
+ * that only a shared reservation refused was let through).
+ */
+function spentBeforeEach(
+  accounts: readonly ObservedAccount[],
+  plansOf: ReadonlyMap<string, ReadonlyArray<{ plan: Plan }>>,
+  monthSpent: Readonly<Record<string, number>>,
+  verdictOf: ReadonlyMap<string, Verdict>,
+): Map<string, AccountInputs['spent']> {
+  const plan = { run: 0, month: { ...monthSpent } };
+  const govern = { run: 0, month: {} as Record<string, number> };
+  const before = new Map<string, AccountInputs['spent']>();
+  for (const { state } of accounts) {
+    before.set(state.id, { plan: { run: plan.run, month: { ...plan.month } }, govern: { run: govern.run, month: { ...govern.month } } });
+    for (const { plan: p } of plansOf.get(state.id) ?? []) {
+      for (const action of p.actions) {
+        plan.run += action.costUsd;
+        plan.month[p.agentId] = (plan.month[p.agentId] ?? 0) + action.costUsd;
+        const verdict = verdictOf.get(action.id);
+        if (verdict?.outcome === 'blocked' && verdict.reservation !== true) continue;
+        govern.run += action.costUsd;
+        govern.month[p.agentId] = (govern.month[p.agentId] ?? 0) + action.costUsd;
+      }
+    }
+  }
+  return before;
 }
 
 /**

@@ -104,7 +104,7 @@ export const STEP_PORTS = {
   plan: declarePorts({ config: true, seed: true, runs: ['get'] }),
   govern: declarePorts({ config: true, runs: ['reserveSpend', 'reserveTouches', 'releaseTouches'] }),
   act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'], runs: ['deferSends'] }),
-  record: declarePorts({ config: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),
+  record: declarePorts({ config: true, seed: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['get', 'addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),
   'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
   'request-approval': declarePorts({
     mailer: true,

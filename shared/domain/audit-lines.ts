@@ -53,6 +53,7 @@ export function auditLinesOf(event: AuditEvent): AuditLine[] {
           stakeholderIds: d.action.stakeholderIds.join(','),
           subGoal: d.action.subGoal,
           propensity: d.action.propensity,
+          inputDigest: d.inputDigest,
           outcome: v?.outcome ?? 'none',
           guardrail: v?.outcome === 'blocked' ? v.guardrail : undefined,
           ruleIds: v?.outcome === 'needs_approval' ? v.rules.map((r) => r.ruleId).join(',') : undefined,

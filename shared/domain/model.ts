@@ -227,6 +227,11 @@ export const Verdict = z.discriminatedUnion('outcome', [
     actionId: z.string(),
     guardrail: z.string(),
     reason: z.string(),
+    /**
+     * True when the pure checks granted the action and a shared reservation (touches or spend,
+     * counting every shard and run) refused it: a replay of the decision's inputs grants it.
+     */
+    reservation: z.literal(true).optional(),
   }),
 ]);
 export type Verdict = z.infer<typeof Verdict>;

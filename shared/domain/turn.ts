@@ -6,13 +6,14 @@
  * action) are not repeated inside it. `decisionsOfTurn` gives the full actions and verdicts back.
  */
 import * as z from 'zod';
+import { decisionInputDigest, digestOfInputs, type AccountInputs } from './decision-input.ts';
 import { AccountState, Action, FiredRule, PipelineSignal, SubGoal, type Plan, type Verdict } from './model.ts';
 
 /** A verdict inside a turn: its action is the decision's own. */
 export const TurnVerdict = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('autonomous') }),
   z.object({ outcome: z.literal('needs_approval'), rules: z.array(FiredRule).min(1), approvers: z.array(z.string()).min(1) }),
-  z.object({ outcome: z.literal('blocked'), guardrail: z.string(), reason: z.string() }),
+  z.object({ outcome: z.literal('blocked'), guardrail: z.string(), reason: z.string(), reservation: z.literal(true).optional() }),
 ]);
 export type TurnVerdict = z.infer<typeof TurnVerdict>;
 
@@ -56,10 +57,30 @@ export const TurnObservation = z.object({
 });
 export type TurnObservation = z.infer<typeof TurnObservation>;
 
+/**
+ * What the turn's decisions were made from (shared/domain/decision-input.ts): the digest of the
+ * full input (the run's inputs and the account's), and the account's inputs.
+ */
+export const TurnInputs = z.object({
+  /** Digest of the decision's full input: `decisionInputDigest(run inputs digest, account.digest)`. */
+  digest: z.string().min(1),
+  /** The account's inputs (parsed as AccountInputs when replayed), and their digest. */
+  account: z.object({ value: z.unknown(), digest: z.string().min(1) }),
+});
+export type TurnInputs = z.infer<typeof TurnInputs>;
+
+/** A turn's inputs: the account's packed, and the digest of the decision's full input. */
+export function turnInputsOf(runInputsDigest: string, account: AccountInputs): TurnInputs {
+  const digest = digestOfInputs(account);
+  return { digest: decisionInputDigest(runInputsDigest, digest), account: { value: account, digest } };
+}
+
 /** The `data` of a `turn` audit event. */
 export const TurnData = z.object({
   observed: TurnObservation.optional(),
   plans: z.array(TurnPlan),
+  /** Absent on turns recorded before decisions were replayable. */
+  input: TurnInputs.optional(),
 });
 export type TurnData = z.infer<typeof TurnData>;
 
@@ -72,6 +93,8 @@ export interface TurnInput {
   }>;
   readonly verdictOf: (actionId: string) => Verdict | undefined;
   readonly toolResultOf: (actionId: string) => TurnToolResult | undefined;
+  /** What the decisions were made from. */
+  readonly input?: TurnInputs;
 }
 
 /**
@@ -99,7 +122,7 @@ export function turnDataOf(input: TurnInput): TurnData | undefined {
     }));
   const proposed = plans.some((p) => p.decisions.length > 0);
   if (input.observed === undefined && !proposed) return undefined;
-  return { ...(input.observed === undefined ? {} : { observed: input.observed }), plans };
+  return { ...(input.observed === undefined ? {} : { observed: input.observed }), plans, ...(input.input === undefined ? {} : { input: input.input }) };
 }
 
 function turnVerdictOf(verdict: Verdict): TurnVerdict {
@@ -109,7 +132,7 @@ function turnVerdictOf(verdict: Verdict): TurnVerdict {
     case 'needs_approval':
       return { outcome: 'needs_approval', rules: verdict.rules, approvers: verdict.approvers };
     case 'blocked':
-      return { outcome: 'blocked', guardrail: verdict.guardrail, reason: verdict.reason };
+      return { outcome: 'blocked', guardrail: verdict.guardrail, reason: verdict.reason, ...(verdict.reservation ? { reservation: true as const } : {}) };
   }
 }
 
@@ -121,6 +144,8 @@ export interface TurnDecisionView {
   readonly action: Action;
   readonly verdict: Verdict | null;
   readonly toolResult: TurnToolResult | null;
+  /** Digest of the full input the decision was made from (absent on older turns). */
+  readonly inputDigest?: string;
 }
 
 /** Every decision of a `turn` event, with the ids the event holds once put back in. */
@@ -136,6 +161,7 @@ export function decisionsOfTurn(event: { runId?: string; accountId?: string; dat
       action: Action.parse({ ...d.action, runId, accountId, agentId: plan.agentId }),
       verdict: d.verdict === null ? null : ({ ...d.verdict, actionId: d.action.id } as Verdict),
       toolResult: d.toolResult,
+      ...(data.input === undefined ? {} : { inputDigest: data.input.digest }),
     })),
   );
 }

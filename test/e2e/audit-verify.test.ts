@@ -17,6 +17,8 @@ import { hashAuditEvent } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { appendAuditEvent, auditEventOfItem, auditEventKey, auditHeadKey } from '../../shared/adapters/dynamodb/requests.ts';
 import { localTableName } from '../../shared/adapters/dynamodb/tables.ts';
 import type { AuditEvent } from '../../shared/domain/model.ts';
+import { decisionInputDigest, digestOfInputs } from '../../shared/domain/decision-input.ts';
+import { TurnData } from '../../shared/domain/turn.ts';
 import { startDynalite } from '../../local/dynalite.ts';
 import { EVERY_NURTURE_ACTION, tempConfig } from '../integration/workflow-fixture.ts';
 
@@ -58,6 +60,7 @@ describe('amk audit verify', () => {
   let base: string;
   let runId: string;
   let runIds: string[];
+  let proposedTotal: number;
   let demoOutput: string;
   let config: ReturnType<typeof tempConfig> | undefined;
   const work: string[] = [];
@@ -67,6 +70,7 @@ describe('amk audit verify', () => {
     config = tempConfig({ 'charters/nurture-agent.yaml': [EVERY_NURTURE_ACTION] });
     const { stdout, stderr } = await run('node', [BIN, 'run', '--campaign', config.campaignFile, '--runs', '2', '--accounts', '12', '--reset', '--json', '--data', join(base, 'data')], { cwd: REPO, timeout: 240_000 });
     runIds = (JSON.parse(stdout) as { runIds: string[] }).runIds;
+    proposedTotal = (JSON.parse(stdout) as { actions: { proposed: number } }).actions.proposed;
     runId = runIds[0] as string;
     demoOutput = `${stdout}\n${stderr}`;
   }, 300_000);
@@ -290,7 +294,7 @@ describe('amk audit verify', () => {
     expect(total(await query('agents-by-approval-outcome'), 'decided')).toBe(decided);
     const story = JSON.parse((await run('node', [BIN, 'explain', 'acc-0001', '--json', '--data', join(base, 'data')], { cwd: REPO })).stdout) as { turns: Array<{ decisions: unknown[] }> };
     expect(await query('decisions-for-account', 'acc-0001')).toHaveLength(story.turns.flatMap((t) => t.decisions).length);
-  });
+  }, 180_000);
 
   it('writes no task token, link signature or stakeholder address into any log line', async () => {
     const logs = join(base, 'data', 'logs');
@@ -303,6 +307,137 @@ describe('amk audit verify', () => {
     const addresses = new Set((readdirSync(prospects) as string[]).flatMap((f) => /^To: (.+)$/m.exec(readFileSync(join(prospects, f), 'utf8'))?.[1]?.split(/,\s*/) ?? []));
     expect(addresses.size).toBeGreaterThan(5);
     for (const address of addresses) expect(text, address).not.toContain(address.replace(/^.*<|>$/g, ''));
+  });
+
+  interface Replay {
+    ok: boolean;
+    turns: number;
+    decisions: { replayed: number; identical: number };
+    results: Array<{ stream: string; seq: number; result: string; differences: Array<{ path: string }>; detail?: string }>;
+  }
+  async function replay(dataDir: string, ...args: string[]): Promise<{ code: number; report: Replay }> {
+    try {
+      const { stdout } = await run('node', [BIN, 'audit', 'replay', ...args, '--json', '--data', dataDir], { cwd: REPO, timeout: 60_000 });
+      return { code: 0, report: JSON.parse(stdout) };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, report: e.stdout ? JSON.parse(e.stdout) : { stderr: e.stderr } };
+    }
+  }
+  /** A copy of the run's data whose first turn with a decision is rewritten by `change` (its event as read), then replayed. */
+  async function replayAltered(change: (turn: AuditEvent) => AuditEvent): Promise<{ code: number; report: Replay; stream: string; seq: number }> {
+    const dir = mkdtempSync(join(tmpdir(), 'amk-replay-'));
+    work.push(dir);
+    cpSync(join(base, 'data'), dir, { recursive: true });
+    const dynamo = await startDynalite({ path: join(dir, 'dynamodb') });
+    const client = createDynamoClient({ endpoint: dynamo.endpoint });
+    const db = documentClient(client);
+    let target: AuditEvent | undefined;
+    try {
+      const { report } = await replay(join(base, 'data'), '--run', runId);
+      for (const r of report.results) {
+        const e = auditEventOfItem((await db.send(new GetCommand({ TableName: TABLE, Key: auditEventKey(r.stream, r.seq) }))).Item as Record<string, unknown>);
+        if (TurnData.parse(e.data).plans.some((p) => p.decisions.length > 0)) {
+          target = e;
+          break;
+        }
+      }
+      if (target === undefined) throw new Error('no turn with a decision');
+      const { ConditionExpression: _c, ...put } = appendAuditEvent(TABLE, change(target));
+      await db.send(new PutCommand(put));
+    } finally {
+      client.destroy();
+      await dynamo.close();
+    }
+    return { ...(await replay(dir, '--run', runId)), stream: target.stream, seq: target.seq };
+  }
+  /** The turn's account inputs, changed by `edit`, with their digests recomputed (so only the replay can tell). */
+  const withInputs = (edit: (inputs: { observed: { stakeholders: Array<{ id: string; doNotContact: boolean }> } }) => void, redigest: boolean) => (turn: AuditEvent): AuditEvent => {
+    const data = structuredClone(turn.data) as { input: { digest: string; account: { value: unknown; digest: string } } };
+    edit(data.input.account.value as never);
+    if (redigest) {
+      const accountDigest = digestOfInputs(data.input.account.value);
+      // The decision digest binds the run's inputs digest and the account's: recompute it the way Record does.
+      data.input = { digest: decisionInputDigest(runInputsDigest, accountDigest), account: { value: data.input.account.value, digest: accountDigest } };
+    }
+    return { ...turn, data };
+  };
+  let runInputsDigest = '';
+
+  it('replays every decision of both runs identically from the inputs the trail recorded, as many as the runs proposed', async () => {
+    let replayed = 0;
+    for (const id of runIds) {
+      const { code, report } = await replay(join(base, 'data'), '--run', id);
+      expect(report.results.filter((r) => r.result !== 'identical')).toEqual([]);
+      expect(code).toBe(0);
+      expect(report.decisions.identical).toBe(report.decisions.replayed);
+      replayed += report.decisions.replayed;
+    }
+    expect(replayed).toBeGreaterThan(10);
+    expect(replayed).toBe(proposedTotal);
+  });
+
+  it('replays one decision by its action id', async () => {
+    const { report: all } = await replay(join(base, 'data'), '--run', runId);
+    const dir = join(base, 'data');
+    const withDecision = all.results.find((r) => r.result === 'identical' && (r as { decisions?: number }).decisions !== 0);
+    expect(withDecision).toBeDefined();
+    const story = JSON.parse((await run('node', [BIN, 'explain', String(withDecision?.stream).replace('ACCOUNT#', ''), '--json', '--data', dir], { cwd: REPO })).stdout) as { turns: Array<{ runId: string; decisions: Array<{ actionId: string }> }> };
+    const actionId = story.turns.filter((t) => t.runId === runId).flatMap((t) => t.decisions)[0]?.actionId as string;
+    expect(actionId).toBeTruthy();
+    const { code, report } = await replay(dir, actionId);
+    expect(code).toBe(0);
+    expect(report.turns).toBe(1);
+    expect(report.decisions.identical).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports a decision whose recorded inputs no longer give it (inputs changed, digests recomputed) as different, naming the field', async () => {
+    // The run's inputs digest, as the run_started event recorded it.
+    const start = await replay(join(base, 'data'), '--run', runId);
+    expect(start.code).toBe(0);
+    const events0 = await (async () => {
+      const dynamoDir = mkdtempSync(join(tmpdir(), 'amk-read-'));
+      work.push(dynamoDir);
+      cpSync(join(base, 'data', 'dynamodb'), join(dynamoDir, 'dynamodb'), { recursive: true });
+      const dynamo = await startDynalite({ path: join(dynamoDir, 'dynamodb') });
+      const client = createDynamoClient({ endpoint: dynamo.endpoint });
+      try {
+        return await events(documentClient(client), stream());
+      } finally {
+        client.destroy();
+        await dynamo.close();
+      }
+    })();
+    const started = events0.map((i) => auditEventOfItem(i)).find((e) => e.kind === 'run_started') as AuditEvent;
+    runInputsDigest = (started.data as { inputs: { digest: string } }).inputs.digest;
+    const { code, report, stream: s, seq } = await replayAltered(
+      withInputs((inputs) => {
+        for (const person of inputs.observed.stakeholders) person.doNotContact = true;
+      }, true),
+    );
+    expect(code).toBe(3);
+    const altered = report.results.find((r) => r.stream === s && r.seq === seq);
+    expect(altered?.result).toBe('different');
+    expect(altered?.differences.length).toBeGreaterThan(0);
+    expect(altered?.differences[0]?.path).toMatch(/^plans\[\d+\]/);
+    expect(report.results.filter((r) => r.result !== 'identical')).toHaveLength(1);
+  });
+
+  it('reports recorded inputs changed without their digest as altered', async () => {
+    const { code, report, stream: s, seq } = await replayAltered(
+      withInputs((inputs) => {
+        for (const person of inputs.observed.stakeholders) person.doNotContact = true;
+      }, false),
+    );
+    expect(code).toBe(3);
+    expect(report.results.find((r) => r.stream === s && r.seq === seq)).toMatchObject({ result: 'altered', detail: expect.stringMatching(/account's inputs: the stored inputs hash to/) });
+  });
+
+  it('says what to do for a run it does not know, with exit code 2', async () => {
+    const failed = await run('node', [BIN, 'audit', 'replay', '--run', 'no-such-run', '--data', join(base, 'data')], { cwd: REPO }).catch((err: { code: number; stderr: string }) => err);
+    expect((failed as { code: number }).code).toBe(2);
+    expect((failed as { stderr: string }).stderr).toMatch(/no run no-such-run in the audit trail/);
+    expect((failed as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
   });
 
   it('says how to get data when the folder holds none, with exit code 2 and no stack trace', async () => {

@@ -684,10 +684,10 @@ describe('audit queries', () => {
 describe('operations', () => {
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
-  it('alarms on a failed run, any action executed without its approval, and tool failures, each to the owners\' topic', () => {
+  it('alarms on a failed run, any action executed without its approval, tool failures and approvals expired in the backlog, each to the owners\' topic', () => {
     const topic = logicalId(stack.operations.topic);
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(4);
     for (const a of alarms) expect(referencedIds(a.AlarmActions).has(topic), String(a.AlarmDescription)).toBe(true);
     const filters = ofType('AWS::Logs::MetricFilter').map(([, r]) => r.Properties as { FilterPattern: string; LogGroupName: unknown; MetricTransformations: Array<{ MetricName: string }> });
     const withoutApproval = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'ExecutedWithoutApproval');
@@ -695,6 +695,10 @@ describe('operations', () => {
     const q = AUDIT_QUERIES.find((x) => x.name === 'executed-without-approval');
     for (const c of q?.filters ?? []) if (c.op === '=') expect(withoutApproval?.FilterPattern).toContain(`$.${c.field} = ${typeof c.value === 'string' ? `"${c.value}"` : c.value}`);
     expect(referencedIds(withoutApproval?.LogGroupName).has(logicalId(stack.functions.record.logGroup))).toBe(true);
+    // Expired approvals: the decision lines ApprovalTimedOut writes when nobody decided in time.
+    const expired = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'ApprovalsExpired');
+    expect(expired?.FilterPattern).toContain('$.kind = "approval_expired"');
+    expect(referencedIds(expired?.LogGroupName).has(logicalId(stack.functions['approval-timed-out'].logGroup))).toBe(true);
     const owners = new Set(loadAllCampaigns(join(PROJECT_ROOT, 'config')).map((c) => c.campaign.owner));
     const subscriptions = ofType('AWS::SNS::Subscription').map(([, r]) => (r.Properties as { Endpoint: string; Protocol: string }));
     expect(new Set(subscriptions.map((s) => s.Endpoint))).toEqual(owners);

@@ -9,6 +9,7 @@ import type * as z from 'zod';
 import { InvalidInputError } from '../../domain/errors.ts';
 import type { StepDeps, StepName } from '../../app/steps.ts';
 import { lambdaStepDeps } from './compose.ts';
+import { loggerContext } from './logger.ts';
 
 /** Middleware: parses `event` with a zod schema; a mismatch is an InvalidInputError naming the fields. */
 export function parseInput<S extends z.ZodType>(schema: S): middy.MiddlewareObj<unknown, unknown, Error, Context> {
@@ -47,6 +48,7 @@ export function stepHandler<S extends z.ZodType, R>(
   options: StepHandlerOptions = {},
 ): middy.MiddyfiedHandler<unknown, R, Error, Context> {
   return middy<unknown, R, Error, Context>()
+    .use(loggerContext())
     .use(logErrors(options.log ?? ((entry) => console.error(JSON.stringify(entry)))))
     .use(parseInput(schema))
     .handler(async (event) => useCase(event as z.infer<S>));
