@@ -108,6 +108,7 @@ export function agentPolicy(config: PolicyConfig): Policy {
         now: turn.now,
         seed: config.seed,
         monthSpent: turn.monthSpent,
+        ...(campaign.content ? { content: campaign.content } : {}),
       }),
   };
 }

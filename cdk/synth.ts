@@ -28,7 +28,7 @@ export interface BuildAppOptions {
    */
   readonly bundling?: boolean;
   /**
-   * Extra context, as `-c key=value` would give (`sender`, `approvers`, `configDir`, `stackName`, `plannerSeed`, `bundling`).
+   * Extra context, as `-c key=value` would give (`sender`, `senderName`, `postalAddress`, `approvers`, `configDir`, `stackName`, `plannerSeed`, `bundling`).
    * @default - none
    */
   readonly context?: Record<string, unknown>;
@@ -44,6 +44,11 @@ export interface BuildAppOptions {
 export const DEFAULT_STACK_NAME = 'AutonomousMarketing';
 /** Default planner seed (context `plannerSeed` overrides it). */
 export const DEFAULT_PLANNER_SEED = 'amk';
+
+/** The sender's name in marketing emails when `-c senderName` is not given. */
+export const DEFAULT_SENDER_NAME = 'Autonomous Marketing (demo)';
+/** A placeholder postal address (synth warns about it): set `-c postalAddress=...` before you deploy. */
+export const DEFAULT_POSTAL_ADDRESS = '1 Example Street, Springfield, EX1 2MP, Exampleland';
 
 /** Creates the app and the stack (throws InvalidConfigError when a campaign file is invalid). */
 export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: CampaignStack } {
@@ -64,6 +69,10 @@ export function buildApp(opts: BuildAppOptions = {}): { app: App; stack: Campaig
     // No default: every email leaves from this address, so it is configuration (cdk.json or -c).
     senderAddress: requiredContext(stringContext(context('sender'), 'sender'), 'sender', 'the From address of every email, an SES-verified identity'),
     plannerSeed: stringContext(context('plannerSeed'), 'plannerSeed') ?? DEFAULT_PLANNER_SEED,
+    // Who sends the marketing emails and from where: every one carries the postal address.
+    // (The defaults are placeholders that synth warns about: amk:placeholder-postal-address.)
+    senderName: stringContext(context('senderName'), 'senderName') ?? DEFAULT_SENDER_NAME,
+    postalAddress: stringContext(context('postalAddress'), 'postalAddress') ?? DEFAULT_POSTAL_ADDRESS,
     // Optional allow-list: when given, config that routes approvals to anyone else fails synth.
     ...(context('approvers') === undefined ? {} : { approverEmails: listContext(context('approvers'), 'approvers') }),
   });

@@ -1,7 +1,7 @@
 /**
- * The local stand-in for the approvals Lambda Function URL: a node:http server on 127.0.0.1 that
- * turns each request into the same APIGatewayProxyEventV2 a Function URL would send, calls the
- * unmodified Lambda handler, and writes its result back.
+ * The local stand-in for a Lambda Function URL (the approval page's, and the signals endpoint's):
+ * a node:http server on 127.0.0.1 that turns each request into the same APIGatewayProxyEventV2 a
+ * Function URL would send, calls the unmodified Lambda handler, and writes its result back.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,6 +19,10 @@ export interface ApprovalServerOptions {
   readonly port?: number;
   /** Only loopback: approval links must never be reachable from the network by accident. */
   readonly host?: '127.0.0.1';
+  /** Largest request body accepted. @default MAX_REQUEST_BODY_BYTES (the approval form's) */
+  readonly maxBodyBytes?: number;
+  /** The function's name in each invocation's context. @default 'approval-http' */
+  readonly functionName?: string;
 }
 
 /** A running local approval server. */
@@ -114,16 +118,16 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, host: str
 const LOCAL_TIMEOUT_MS = 30_000;
 
 /** A Lambda context for one local invocation (what middy and Powertools read from it). */
-export function localContext(requestId: string): Context {
+export function localContext(requestId: string, functionName = 'approval-http'): Context {
   const deadline = Date.now() + LOCAL_TIMEOUT_MS;
   return {
     callbackWaitsForEmptyEventLoop: false,
-    functionName: 'approval-http',
+    functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:approval-http',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
     memoryLimitInMB: '256',
     awsRequestId: requestId,
-    logGroupName: '/aws/lambda/approval-http',
+    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
@@ -159,7 +163,7 @@ export async function startApprovalServer(opts: ApprovalServerOptions): Promise<
     void (async () => {
       let body: Buffer;
       try {
-        body = await readBody(req, MAX_REQUEST_BODY_BYTES);
+        body = await readBody(req, opts.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES);
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
           // Stop reading an oversized upload and close the connection after answering.
@@ -172,7 +176,7 @@ export async function startApprovalServer(opts: ApprovalServerOptions): Promise<
       }
       try {
         const event = toFunctionUrlEvent(req, body, host);
-        writeResult(res, await opts.handler(event, localContext(event.requestContext.requestId)));
+        writeResult(res, await opts.handler(event, localContext(event.requestContext.requestId, opts.functionName)));
       } catch {
         // A Function URL answers 502 when the function itself fails.
         if (!res.headersSent) plain(res, 502, 'Bad gateway');

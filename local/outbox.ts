@@ -16,6 +16,8 @@ export interface ParsedEml {
   readonly messageId: string;
   readonly text: string;
   readonly html: string;
+  /** Every top-level header, by lower-case name (the first of a repeated one). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 const CRLF = '\r\n';
@@ -143,6 +145,7 @@ export function buildEml(email: OutgoingEmail, meta: { messageId: string; date: 
     `Subject: ${encodeHeaderWord(email.subject)}`,
     `Date: ${rfc5322Date(meta.date)}`,
     `Message-ID: <${meta.messageId}>`,
+    ...Object.entries(email.headers ?? {}).map(([name, value]) => `${name}: ${headerSafe(value)}`),
     'MIME-Version: 1.0',
     // Folded: with the boundary on one line the header would pass the 78-character guideline.
     `Content-Type: multipart/alternative;${CRLF} boundary="${meta.boundary}"`,
@@ -205,6 +208,7 @@ export function parseEml(source: string): ParsedEml {
     messageId: (headers.get('message-id') ?? '').replace(/^<|>$/g, ''),
     text: '',
     html: '',
+    headers: Object.fromEntries(headers),
   };
   const contentType = headers.get('content-type') ?? 'text/plain';
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];

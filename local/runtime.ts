@@ -1,7 +1,8 @@
 /**
  * The embedded default: the real parts on 127.0.0.1. dynalite (the DynamoDB API, on a thread of
  * its own) with data under the data folder, the state machines that `cdk synth` produces run by
- * aws-local-stepfunctions, the real approval handler behind a local HTTP server, local Step
+ * aws-local-stepfunctions, the real approval handler behind a local HTTP server (and the signals
+ * handler behind a second one), the default EventBridge bus with the template's rules, local Step
  * Functions, SES and Secrets Manager endpoints, emails as .eml files, and the seeded market
  * simulator standing in for the world.
  *
@@ -26,7 +27,7 @@ import { CapacityMeter, createDynamoClient, documentClient, meteredIndexes, type
 import { sendBatchWrites } from '../shared/adapters/dynamodb/batch-write.ts';
 import { batchPutStakeholders, batchWriteChunks, importAccountState } from '../shared/adapters/dynamodb/requests.ts';
 import { ensureTables } from '../shared/adapters/dynamodb/create-tables.ts';
-import { TABLES, localTableName, type TableKey } from '../shared/adapters/dynamodb/tables.ts';
+import { TABLES, VIRTUAL_SHARDS, localTableName, type TableKey } from '../shared/adapters/dynamodb/tables.ts';
 import { PROJECT_ROOT } from '../cdk/constructs/agent-function.ts';
 import { DynamoAccountRepository } from '../shared/adapters/dynamodb/account-repository.ts';
 import { DynamoMemoryRepository } from '../shared/adapters/dynamodb/memory-repository.ts';
@@ -40,13 +41,17 @@ import { synthesizeTemplate } from '../cdk/synth.ts';
 import { TABLE_METADATA } from '../cdk/constructs/data-tables.ts';
 import { approvalDepsOf } from '../functions/approval-http/deps.ts';
 import { IamGuard, statementsOf, type IamGrantUse, type ResolvedStatement } from './engine/iam.ts';
-import { startAwsEndpoints } from './engine/aws-endpoints.ts';
+import { startAwsEndpoints, type SentProspectEmail } from './engine/aws-endpoints.ts';
+import { LocalEventBus, rulesOf, type PutEventResult, type PutEventsEntry } from './engine/event-bus.ts';
+import { MAX_SIGNALS_BODY_BYTES } from '../shared/adapters/http/signals-endpoint.ts';
 import { attachRecorder, recordInvocation, recordingTools, type InvocationRecord } from './engine/cassette.ts';
 import { FaultTally, NO_FAULTS, faultyTools, throttle, type FaultPlan } from './engine/faults.ts';
 import { startDynaliteThread } from './engine/dynalite-worker.ts';
 import { OutboxMailer } from './outbox.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { Market } from './simulator/market.ts';
+import { bookFromImport } from './simulator/book.ts';
+import { defaultScenario } from './simulator/scenario.ts';
 import { SimulatedToolGateway } from './simulator/tool-gateway.ts';
 import { localMacKeys } from './engine/local-keys.ts';
 import { localLogsDir } from './engine/data-dirs.ts';
@@ -75,6 +80,12 @@ export interface LocalRuntimeOptions {
   readonly seed?: string;
   /** Accounts in a newly created market. @default 60 */
   readonly accounts?: number;
+  /**
+   * Which book a newly created market is made of: a generated one (`accounts` of them), or the book
+   * `amk import` put in the data folder, with hidden state drawn for it (local/simulator/book.ts).
+   * @default 'simulated'
+   */
+  readonly book?: 'simulated' | 'imported';
   /** The first run's date (ISO) for a newly created market. @default '2027-01-04T14:00:00.000Z' */
   readonly start?: string;
   /** Port of the approval page server (0 = any free port). @default 0 */
@@ -135,7 +146,22 @@ export interface OperatorView {
   readonly runs: DynamoRunRepository;
   /** The link-signing key as the functions read it from the (local) secret. */
   readonly signingKey: Buffer;
+  /** The key signal requests are signed with, as signals-http reads it from the (local) secret. */
+  readonly signalsKey: Buffer;
 }
+
+/** The signal intake of the embedded default: the signed endpoint, the default bus, what SES sent. */
+export interface LocalSignalIntake {
+  /** `http://127.0.0.1:<port>`: POST signed batches to `<url>/signals`. */
+  readonly url: string;
+  /** The default EventBridge bus with the template's rules. */
+  readonly bus: LocalEventBus;
+  /** The prospect emails the SES stand-in accepted (what their SES events name them by), oldest first. */
+  readonly sentProspectEmails: readonly SentProspectEmail[];
+}
+
+/** Prospect emails remembered for their SES events (the oldest are forgotten past this). */
+const SENT_EMAILS_KEPT = 100_000;
 
 /** One campaign run's outcome. */
 export interface LocalRunResult {
@@ -172,6 +198,32 @@ class LambdaTally {
 
 /** BatchWriteItem requests in flight during a bulk import (dynalite serves ~1,000 ops/s with 16). */
 const IMPORT_CONCURRENCY = 8;
+
+/** `--book imported` on a data folder that holds no imported book, or a simulated one asked for beside an imported book. */
+export class NoImportedBookError extends Error {
+  override readonly name = 'NoImportedBookError';
+}
+
+/** Whether the tables hold any account (a Query per virtual shard until one answers). */
+async function anyAccount(accounts: DynamoAccountRepository): Promise<boolean> {
+  for (let v = 0; v < VIRTUAL_SHARDS; v += 1) if ((await accounts.listByShard(v, 1)).items.length > 0) return true;
+  return false;
+}
+
+/** Every account of the tables and its people, shard by shard (the index the runs read; no Scan). */
+async function readImportedBook(accounts: DynamoAccountRepository): Promise<{ accounts: AccountState[]; stakeholders: Stakeholder[] }> {
+  const states: AccountState[] = [];
+  for (let v = 0; v < VIRTUAL_SHARDS; v += 1) {
+    let cursor: string | undefined;
+    do {
+      const page = await accounts.listByShard(v, 100, cursor);
+      states.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+  const stakeholders = (await Promise.all(states.map((a) => accounts.listStakeholders(a.id)))).flat();
+  return { accounts: states, stakeholders };
+}
 
 /**
  * The CRM import of a new book in bulk: account states and stakeholders as 25-item BatchWriteItem
@@ -353,6 +405,8 @@ export class LocalRuntime {
     private readonly closers: Array<() => Promise<void>>,
     /** The schedules' target (StartRun), invoked for every scheduled run. */
     private readonly startRun: { readonly logicalId: string; readonly lambda: LocalLambda },
+    /** Where signals come in: the signed endpoint, the default bus, the sent prospect emails. */
+    readonly signals: LocalSignalIntake,
   ) {
     this.runNow = market.now();
   }
@@ -415,7 +469,20 @@ export class LocalRuntime {
       let market: Market;
       if (existsSync(marketFile)) {
         market = Market.fromJSON(JSON.parse(readFileSync(marketFile, 'utf8')));
+      } else if (options.book === 'imported') {
+        // The team's own book, as `amk import` stored it: the simulator answers for these accounts
+        // and people. Nothing is imported again (the tables already hold the book).
+        const real = await readImportedBook(accounts);
+        if (real.accounts.length === 0) {
+          throw new NoImportedBookError(`no imported book in ${dataDir}: run \`amk import accounts FILE --data ${dataDir}\` and \`amk import contacts FILE --data ${dataDir}\` first (or leave out --book imported to run on a simulated book)`);
+        }
+        market = Market.create({ seed, accounts: 0, start: options.start ?? '2027-01-04T14:00:00.000Z', book: bookFromImport(seed, defaultScenario, real) });
+        writeAtomic(marketFile, JSON.stringify(market.toJSON()));
       } else {
+        // A simulated book never lands beside an imported one (their accounts would mix).
+        if (await anyAccount(accounts)) {
+          throw new NoImportedBookError(`${dataDir} holds an imported book: run it with --book imported, or point --data at another folder for a simulated one`);
+        }
         market = Market.create({ seed, accounts: options.accounts ?? 60, start: options.start ?? '2027-01-04T14:00:00.000Z' });
         // The CRM import: what the world lets us know about the book. market.json is written only
         // after it, so a new market always lands in tables that hold none of its accounts.
@@ -465,6 +532,7 @@ export class LocalRuntime {
       const faults = new FaultTally(options.faults ?? NO_FAULTS);
       const mailCounter = { sent: 0, team: 0 };
       const secrets = localSecrets(resolved, dataDir);
+      const sentProspectEmails: SentProspectEmail[] = [];
       const aws = await startAwsEndpoints({
         macKeys: localMacKeys(resolved, dataDir),
         s3Dir: localBuckets(resolved, dataDir),
@@ -476,6 +544,10 @@ export class LocalRuntime {
         onEmail: (to) => {
           mailCounter.sent += 1;
           if (to === 'team') mailCounter.team += 1;
+        },
+        onProspectEmail: (sent) => {
+          sentProspectEmails.push(sent);
+          if (sentProspectEmails.length > SENT_EMAILS_KEPT) sentProspectEmails.shift();
         },
       });
       closers.push(() => aws.close());
@@ -501,9 +573,37 @@ export class LocalRuntime {
       });
       closers.push(() => server.close());
 
+      // The signals endpoint's Function URL: a second local server, the signals-http handler behind it.
+      let signalsHandler: ((e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) | undefined;
+      const signalsFunction = [...resolved.functions.values()].find((f) => f.name === 'signals-http');
+      const signalsServer = await startApprovalServer({
+        port: 0,
+        functionName: 'signals-http',
+        maxBodyBytes: MAX_SIGNALS_BODY_BYTES,
+        handler: async (e) => {
+          const handler = signalsHandler;
+          if (!handler) throw new Error('signals handler not ready');
+          const started = performance.now();
+          const logs = { bytes: 0 };
+          try {
+            return await withLogTally(logs, () => handler(e));
+          } finally {
+            if (signalsFunction) extraLambdas.add(signalsFunction.logicalId, performance.now() - started);
+            extraLambdas.logBytes += logs.bytes;
+          }
+        },
+      });
+      closers.push(() => signalsServer.close());
+      // Each Function URL resolves to the local server of the function it fronts.
+      const urlOf = (urlLogicalId: string): string => {
+        const target = resolved.resources[urlLogicalId]?.Properties?.TargetFunctionArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+        const fn = resolved.functions.get(target?.['Fn::GetAtt']?.[0] ?? '');
+        return fn?.name === 'signals-http' ? `${signalsServer.url}/` : `${server.url}/`;
+      };
+
       // Each function: its own environment from the template, its own SDK clients on the local
       // endpoints, each checked against its own role's statements.
-      const hooks: ResolveHooks = { tableName: localTableNames, functionUrl: () => `${server.url}/` };
+      const hooks: ResolveHooks = { tableName: localTableNames, functionUrl: urlOf };
       const endpoints: Record<AwsService, string> = { dynamodb: dynamo.endpoint, sfn: sfn.url, sesv2: aws.url, secretsmanager: aws.url, kms: aws.url, s3: aws.url };
       const wiring = new Map<string, FunctionWiring>();
       const logsDir = localLogsDir(dataDir);
@@ -599,11 +699,17 @@ export class LocalRuntime {
         ) as unknown as (e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
         approvalHandler = recorded(approvalFunction, (e: APIGatewayProxyEventV2) => handler(e));
       }
+      if (signalsFunction) {
+        const { platform, env } = platformOf(signalsFunction);
+        const { createHandler: createSignalsHandler } = await import('../functions/signals-http/handler.ts');
+        const handler = createSignalsHandler(once(() => buildStepDeps('signals-http', env, platform))) as unknown as (e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
+        signalsHandler = recorded(signalsFunction, (e: APIGatewayProxyEventV2) => handler(e));
+      }
 
       const lambdas = new Map<string, LocalLambda>();
       let startRunLambda: { logicalId: string; lambda: LocalLambda } | undefined;
       for (const fn of resolved.functions.values()) {
-        if (fn.name === 'approval-http') continue; // served by the approval server, not the workflow
+        if (fn.name === 'approval-http' || fn.name === 'signals-http') continue; // served by their local Function URLs, not the workflow
         const name = stepOf(fn);
         const mod = (await import(pathToFileURL(resolve(PROJECT_ROOT, fn.entry)).href)) as { createHandler?: (deps: () => Promise<unknown>) => LocalLambda };
         if (typeof mod.createHandler !== 'function') throw new Error(`${fn.entry} exports no createHandler`);
@@ -630,26 +736,56 @@ export class LocalRuntime {
         waitTimeOverrides: Object.fromEntries(SIMULATED_WAITS.map((w) => [w.state, 0])),
       });
 
-      const signingSecret = [...secrets.values()][0];
+      // Each key as the function that reads it finds it: the secret its own environment names.
+      const secretOf = (step: string, variable: string): Buffer => {
+        const fn = [...resolved.functions.values()].find((f) => f.name === step);
+        const arn = fn === undefined ? undefined : wiring.get(fn.logicalId)?.env[variable];
+        return Buffer.from((arn === undefined ? undefined : secrets.get(arn)) ?? '', 'utf8');
+      };
+      // The default bus: a matched event invokes its target as Lambda's asynchronous invocation does.
+      const bus = new LocalEventBus(
+        rulesOf(resolved, hooks),
+        async (logicalId, event) => {
+          const lambda = lambdas.get(logicalId);
+          if (lambda === undefined) throw new Error(`the rule's target ${logicalId} is not a function of the template`);
+          const started = performance.now();
+          try {
+            return await lambda(event, { functionName: logicalId, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false });
+          } finally {
+            extraLambdas.add(logicalId, performance.now() - started);
+          }
+        },
+        clock,
+      );
       const operator: OperatorView = {
         accounts,
         memory: new DynamoMemoryRepository(client, names.memory),
         approvals: new DynamoApprovalRepository(client, names.approvals),
         audit: new DynamoAuditLog(client, names.audit),
         runs: new DynamoRunRepository(client, names.runs),
-        signingKey: Buffer.from(signingSecret ?? '', 'utf8'),
+        signingKey: secretOf('approval-http', 'SIGNING_KEY_SECRET_ARN'),
+        signalsKey: secretOf('signals-http', 'SIGNALS_KEY_SECRET_ARN'),
       };
       for (const fn of resolved.functions.values()) {
         const lambda = lambdas.get(fn.logicalId);
         if (fn.name === 'start-run' && lambda) startRunLambda = { logicalId: fn.logicalId, lambda };
       }
       if (startRunLambda === undefined) throw new Error('the template has no start-run function (the schedules\' target)');
-      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers, startRunLambda);
+      runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers, startRunLambda, {
+        url: signalsServer.url,
+        bus,
+        sentProspectEmails,
+      });
       return runtime;
     } catch (err) {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** PutEvents on the local default bus: each event to the targets of the template's rules it matches. */
+  putEvents(entries: readonly PutEventsEntry[]): Promise<PutEventResult[]> {
+    return this.signals.bus.putEvents(entries);
   }
 
   /** The local clock: the simulated week's start plus real time elapsed in this run. */

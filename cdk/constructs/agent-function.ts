@@ -16,10 +16,14 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Architecture, Code, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CustomDataIdentifier, DataIdentifier, DataProtectionPolicy, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+/** An approval link's signature as it appears in a URL (`sig=` and a base64url HMAC). */
+export const LINK_SIGNATURE_PATTERN = 'sig=[A-Za-z0-9_-]{20,}';
 import { Construct } from 'constructs';
 import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
 import { IDEMPOTENCY_CALLS, callsOf, type DynamoAction } from '../../shared/adapters/dynamodb/access.ts';
+import { REPLAY_GUARD_CALLS, SIGNAL_LEDGER_CALLS } from '../../shared/adapters/dynamodb/signal-ledger.ts';
 import { FLAG_PORT_ENV, portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
 import { flagPortsOf, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 
@@ -121,7 +125,18 @@ export class AgentFunction extends Construct {
     this.entry = posix.join('functions', props.name, 'handler.ts');
     const entryPath = join(projectRoot, 'functions', props.name, 'handler.ts');
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // The safety net behind the log lines' own rule (ids, never addresses, tokens or link
+      // signatures): anything that still looks like an email address or a link signature is
+      // masked for every reader without logs:Unmask. Approvers' addresses in the approval lines
+      // are masked too; an auditor given logs:Unmask reads them with unmask(@message).
+      dataProtectionPolicy: new DataProtectionPolicy({
+        name: 'amk-log-safety-net',
+        description: 'Masks email addresses and approval-link signatures in function logs',
+        identifiers: [DataIdentifier.EMAILADDRESS, new CustomDataIdentifier('ApprovalLinkSignature', LINK_SIGNATURE_PATTERN)],
+      }),
+    });
     // An own role instead of CDK's default one: the managed AWSLambdaBasicExecutionRole would let
     // every function write to every log group in the account.
     this.role = new Role(this, 'Role', {
@@ -232,8 +247,18 @@ export class AgentFunction extends Construct {
       if (table.table.length > 0) this.allow(table.table.map((a) => `dynamodb:${a}`), [t.tableArn]);
       for (const [index, actions] of table.indexes) this.allow(actions.map((a) => `dynamodb:${a}`), [`${t.tableArn}/index/${index}`]);
     };
-    for (const [port, methods] of tablePortsOf(this.ports)) grantTable(port, callsOf(port, methods));
+    // A flag port that also writes a table a table port grants adds its actions to that grant (one
+    // statement per table: IAM would judge each call by one of two, leaving the other unused).
+    const alsoOn = (port: TableKey): DynamoAction[] => [
+      ...(port === 'accounts' && this.ports.signalLedger === true ? SIGNAL_LEDGER_CALLS.map((c) => c.action) : []),
+    ];
+    for (const [port, methods] of tablePortsOf(this.ports)) {
+      const calls = callsOf(port, methods);
+      grantTable(port, { table: [...new Set([...calls.table, ...alsoOn(port)])].sort(), indexes: calls.indexes });
+    }
     const flags = flagPortsOf(this.ports);
+    // Read by useEmailSender below: the tools' emails go through it, so SendEmail needs it too.
+    let configurationSet: string | undefined;
     for (const port of flags) {
       switch (port) {
         case 'config':
@@ -245,7 +270,17 @@ export class AgentFunction extends Construct {
         case 'idempotent':
           grantTable('idempotency', { table: [...new Set(IDEMPOTENCY_CALLS.map((c) => c.action))], indexes: new Map() });
           break;
-        case 'tools':
+        case 'tools': {
+          // Every marketing email carries a one-click unsubscribe link signed with the link key
+          // and served by the approval endpoint, and the sender's postal address.
+          if (!flags.includes('signingKey') || !flags.includes('approvalBaseUrl')) {
+            throw new Error(`AgentFunction ${this.functionName}: the tools port signs unsubscribe links on the approval endpoint, so its ports must include signingKey and approvalBaseUrl`);
+          }
+          const [, nameVariable, addressVariable] = FLAG_PORT_ENV.tools as readonly [string, string, string];
+          setEnv(nameVariable, resources.senderName);
+          setEnv(addressVariable, resources.postalAddress);
+          break; // the sender itself below, once for tools and mailer
+        }
         case 'mailer':
           break; // below, once for both
         case 'signingKey':
@@ -271,6 +306,27 @@ export class AgentFunction extends Construct {
           }
           break;
         }
+        case 'signalsKey': {
+          const key = required(resources.signalsKey, 'signalsKey');
+          setEnv(FLAG_PORT_ENV.signalsKey as string, key.secretArn);
+          this.allow(['secretsmanager:GetSecretValue'], [key.secretArn]);
+          break;
+        }
+        case 'signalLedger':
+          // Claims on the accounts table (a conditional PutItem, and a GetItem of a claim taken),
+          // in the accounts port's statement when the step has one (alsoOn, above).
+          if (!(this.ports.accounts !== undefined && this.ports.accounts.length > 0)) grantTable('accounts', { table: [...new Set(SIGNAL_LEDGER_CALLS.map((c) => c.action))].sort(), indexes: new Map() });
+          break;
+        case 'replayGuard':
+          // One conditional PutItem per signed request (its record expires by the table's TTL);
+          // the idempotent port's grant already holds it.
+          if (!flags.includes('idempotent')) grantTable('idempotency', { table: [...new Set(REPLAY_GUARD_CALLS.map((c) => c.action))].sort(), indexes: new Map() });
+          break;
+        case 'emailEvents':
+          if (!flags.includes('tools')) throw new Error(`AgentFunction ${this.functionName}: the emailEvents port configures the tools' emails, so its ports must include tools`);
+          configurationSet = required(resources.emailEvents, 'emailEvents').configurationSetName;
+          setEnv(FLAG_PORT_ENV.emailEvents as string, configurationSet);
+          break;
         case 'starter':
           // Nothing the state machine invokes: the grant can sit in the function's default policy.
           setEnv(FLAG_PORT_ENV.starter as string, resources.stateMachine().stateMachineArn);
@@ -292,7 +348,7 @@ export class AgentFunction extends Construct {
           break;
       }
     }
-    if (flags.includes('tools') || flags.includes('mailer')) this.useEmailSender(resources.sender);
+    if (flags.includes('tools') || flags.includes('mailer')) this.useEmailSender(resources.sender, configurationSet);
     // The audit trail is append-only for every function, whatever a grant above or added later
     // says: no event, head or claim is ever updated or deleted (PutItem with conditions only).
     this.role.addToPolicy(
@@ -310,16 +366,20 @@ export class AgentFunction extends Construct {
 
   /**
    * Lets the function send email from one address through SESv2: sets MAIL_FROM together with
-   * ses:SendEmail on that address's identity and its domain's (whichever of the two is verified).
+   * ses:SendEmail on that address's identity and its domain's (whichever of the two is verified),
+   * and on the configuration set its emails go through, if any (SES authorizes a send on both).
    */
-  private useEmailSender(senderAddress: string): void {
+  private useEmailSender(senderAddress: string, configurationSet?: string): void {
     const domain = /^[^@\s]+@([^@\s]+\.[^@\s]+)$/.exec(senderAddress)?.[1];
     if (!domain) throw new Error(`AgentFunction ${this.functionName}: the sender "${senderAddress}" is not an email address`);
     this.lambda.addEnvironment(SENDER_ENV, senderAddress);
     const stack = Stack.of(this);
     this.allow(
       ['ses:SendEmail'],
-      [senderAddress, domain].map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
+      [
+        ...[senderAddress, domain].map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
+        ...(configurationSet !== undefined ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: configurationSet })] : []),
+      ],
     );
   }
 }
@@ -339,6 +399,10 @@ export interface PortResources {
   readonly tables: (key: TableKey) => ITable;
   /** The From address of every email (an SES identity). */
   readonly sender: string;
+  /** Who sends the marketing emails (their footer names it). */
+  readonly senderName: string;
+  /** The sender's postal address, in every marketing email's footer. */
+  readonly postalAddress: string;
   /** The planners' exploration seed. */
   readonly plannerSeed: string;
   /** The secret holding the link-signing key. */
@@ -349,6 +413,22 @@ export interface PortResources {
   readonly digests: { readonly key: IKey; readonly bucket: IBucket };
   /** The state machine whose waiting tasks a callback completes (looked up only when used). */
   readonly stateMachine: () => IStateMachine;
+  /**
+   * The secret holding the key that signs requests to the signals endpoint; required by the
+   * signalsKey port. @default - none
+   */
+  readonly signalsKey?: ISecret;
+  /**
+   * The SES configuration set that publishes the tools' email events; required by the emailEvents
+   * port. @default - none
+   */
+  readonly emailEvents?: { readonly configurationSetName: string };
+}
+
+/** A resource a declared port needs, or an error naming both. */
+function required<T>(value: T | undefined, port: string): T {
+  if (value === undefined) throw new Error(`AgentFunction.bind: resources.${port} is required, since the ports include ${port}`);
+  return value;
 }
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -51,6 +51,7 @@ export const AccountBatchStates = {
 /** State names of the CampaignRun (Standard) state machine. */
 export const CampaignRunStates = {
   LoadCampaign: 'LoadCampaign',
+  DataQualityGateFailed: 'DataQualityGateFailed',
   CampaignConfigInvalid: 'CampaignConfigInvalid',
   Accounts: 'Accounts',
   ProcessShard: 'ProcessShard',
@@ -276,9 +277,12 @@ export class CampaignWorkflow extends Construct {
     const run = new Construct(this, 'CampaignRunStates');
     const R = CampaignRunStates;
     const configInvalid = new Fail(run, R.CampaignConfigInvalid, { errorPath: '$.Error', causePath: '$.Cause' });
-    const loadCampaign = invoke(run, R.LoadCampaign, fn['load-campaign'], JsonPath.entirePayload).addCatch(configInvalid, {
-      errors: [ErrorName.InvalidConfig],
-    });
+    // The book below the campaign's data-quality thresholds: the run stops before any account is
+    // worked, with the findings (what to fix) as the cause, and its audit stream holds the alert.
+    const gated = new Fail(run, R.DataQualityGateFailed, { errorPath: '$.Error', causePath: '$.Cause' });
+    const loadCampaign = invoke(run, R.LoadCampaign, fn['load-campaign'], JsonPath.entirePayload)
+      .addCatch(configInvalid, { errors: [ErrorName.InvalidConfig] })
+      .addCatch(gated, { errors: [ErrorName.DataQualityGate] });
 
     // The Map item is a ShardInput; the child's output (a ShardInput again) replaces it.
     const processShard = new StepFunctionsStartExecution(run, R.ProcessShard, {

@@ -20,9 +20,11 @@ import { Operations } from '../constructs/operations.ts';
 import { CampaignSchedules } from '../constructs/campaign-schedules.ts';
 import { CampaignWorkflow, WORKFLOW_FUNCTION_NAMES, type WorkflowFunctionName } from '../constructs/campaign-workflow.ts';
 import { DataTables } from '../constructs/data-tables.ts';
+import { SignalsEndpoint } from '../constructs/signals-endpoint.ts';
+import { SignalEvents } from '../constructs/signals-events.ts';
 
-/** Every Lambda of the system: the workflow's tasks plus the approval endpoint. */
-export type FunctionName = WorkflowFunctionName | 'approval-http' | 'start-run';
+/** Every Lambda of the system: the workflow's tasks, the approval endpoint, StartRun and the signal intake. */
+export type FunctionName = WorkflowFunctionName | 'approval-http' | 'start-run' | 'signals-http' | 'signals-events' | 'ses-events';
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -37,6 +39,10 @@ export interface CampaignStackProps extends StackProps {
   readonly senderAddress: string;
   /** Seed of the planners' exploration: decisions of a deployment replay from it. */
   readonly plannerSeed: string;
+  /** Who sends the marketing emails (named in their footer). */
+  readonly senderName: string;
+  /** The sender's postal address, in the footer of every marketing email (CAN-SPAM, and the large mailbox providers' bulk-sender rules). */
+  readonly postalAddress: string;
   /**
    * The people charters and guardrails may route approvals to: when given, a campaign that names
    * anyone else fails synth (file and field named). @default - no allow-list; the configuration,
@@ -61,6 +67,10 @@ export class CampaignStack extends Stack {
   readonly digests: AuditDigests;
   /** The dashboard, the alarms and the topic they notify. */
   readonly operations: Operations;
+  /** The signed signals endpoint (Function URL) and its key. */
+  readonly signals: SignalsEndpoint;
+  /** The prospect emails' configuration set and the EventBridge rules of signal and SES events. */
+  readonly signalEvents: SignalEvents;
   /** Where synth wrote the validated campaign configuration. */
   readonly campaignsFile: string;
 
@@ -76,6 +86,10 @@ export class CampaignStack extends Stack {
     }
 
     if (props.plannerSeed.trim() === '') throw new Error('CampaignStack: props.plannerSeed is empty');
+    if (props.senderName.trim() === '' || props.postalAddress.trim() === '') throw new Error('CampaignStack: props.senderName and props.postalAddress must not be empty');
+    if (/example/i.test(props.postalAddress)) {
+      Annotations.of(this).addWarningV2('amk:placeholder-postal-address', `The postal address "${props.postalAddress}" is a placeholder: set -c postalAddress=<your company's postal address> (or "postalAddress" in cdk.json) before you deploy.`);
+    }
     if (/@example\.(com|org|net)$/i.test(props.senderAddress)) {
       Annotations.of(this).addWarningV2(
         'amk:placeholder-sender',
@@ -119,18 +133,34 @@ export class CampaignStack extends Stack {
     this.approvals = new ApprovalEndpoint(this, 'Approvals');
     // The schedules' target: starts the CampaignRun execution named after its run.
     const startRun = new AgentFunction(fnScope, 'StartRun', { name: 'start-run', ports: STEP_PORTS['start-run'], campaignsFile: this.campaignsFile });
-    this.functions = { ...workflowFunctions, 'approval-http': this.approvals.handler, 'start-run': startRun };
+    // Signals in: the signed endpoint, and the rules of signal events and of SES's email events.
+    this.signals = new SignalsEndpoint(this, 'Signals');
+    const signalEventsFn = new AgentFunction(fnScope, 'SignalsEvents', { name: 'signals-events', ports: STEP_PORTS['signals-events'] });
+    const sesEventsFn = new AgentFunction(fnScope, 'SesEvents', { name: 'ses-events', ports: STEP_PORTS['ses-events'] });
+    this.signalEvents = new SignalEvents(this, 'SignalEvents', { signalEvents: signalEventsFn.lambda, sesEvents: sesEventsFn.lambda });
+    this.functions = {
+      ...workflowFunctions,
+      'approval-http': this.approvals.handler,
+      'start-run': startRun,
+      'signals-http': this.signals.handler,
+      'signals-events': signalEventsFn,
+      'ses-events': sesEventsFn,
+    };
 
     // Each function gets exactly what its ports need (shared/app/steps.ts): environment and grants.
     for (const fn of Object.values(this.functions)) {
       fn.bind({
         tables: (key) => this.tables.table(key),
         sender: props.senderAddress,
+        senderName: props.senderName,
+        postalAddress: props.postalAddress,
         plannerSeed: props.plannerSeed,
         signingKey: this.approvals.signingKey,
         digests: this.digests,
         approvalBaseUrl: this.approvals.url.url,
         stateMachine: () => this.workflow.campaignRun,
+        signalsKey: this.signals.signingKey,
+        emailEvents: { configurationSetName: this.signalEvents.configurationSet.configurationSetName },
       });
     }
 

@@ -32,7 +32,13 @@ export function refusedMetric(at: string, reason: string): Record<string, unknow
 
 /** The approval use case's ports from the step's ports. */
 export function approvalDepsOf(deps: StepDeps<'approval-http'>, options: ApprovalHttpOptions = {}): ApprovalDeps {
+  const refused = async ({ at, reason }: { at: string; reason: string }): Promise<void> => {
+    await deps.runs.countRefused(at, reason);
+    // And a CloudWatch metric from the log line (embedded metric format: no API call, no extra cost).
+    console.log(JSON.stringify(refusedMetric(at, reason)));
+  };
   return {
+    unsubscribe: { clock: deps.clock, signalLedger: deps.signalLedger, accounts: deps.accounts, audit: deps.audit, key: deps.signingKey, refused },
     approvals: deps.approvals,
     audit: deps.audit,
     callback: deps.callback,
@@ -44,11 +50,7 @@ export function approvalDepsOf(deps: StepDeps<'approval-http'>, options: Approva
     allowSimulatedReviewer: options.allowSimulatedReviewer ?? false,
     log: options.log ?? ((entry) => console.error(JSON.stringify(entry))),
     names: accountNames(deps.accounts),
-    refused: async ({ at, reason }) => {
-      await deps.runs.countRefused(at, reason);
-      // And a CloudWatch metric from the log line (embedded metric format: no API call, no extra cost).
-      console.log(JSON.stringify(refusedMetric(at, reason)));
-    },
+    refused,
   };
 }
 

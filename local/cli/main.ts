@@ -11,7 +11,7 @@ import { InvalidConfigError } from '../../shared/domain/errors.ts';
 import { loadYamlFile } from '../../shared/config/load.ts';
 import { Campaign, Charter, Guardrails } from '../../shared/domain/config.ts';
 import { tmpdir } from 'node:os';
-import { LocalRuntime } from '../runtime.ts';
+import { LocalRuntime, NoImportedBookError } from '../runtime.ts';
 import { grantsOf, renderGrants, templateFor } from './grants.ts';
 import { FaultSpecError, parseFaults, type FaultPlan } from '../engine/faults.ts';
 import { SimulatedReviewer, newApprovalLinks } from '../reviewer.ts';
@@ -19,6 +19,8 @@ import { verifyChain } from '../../shared/adapters/dynamodb/audit-log.ts';
 import { NoDataError, openReadOnly, type ReadOnlyData } from '../audit/read-only.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { runAuditQuery } from '../audit/query.ts';
+import { registerImportCommands } from './import.ts';
+import { registerSignalsCommands } from './signals.ts';
 import { NothingToReplayError, renderReplay, replayAudit, type ReplayReport } from '../audit/replay.ts';
 import { AUDIT_QUERIES, auditQuery, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { explainAccount, renderExplanation, UnknownAccountError, type Explanation } from '../audit/explain.ts';
@@ -44,6 +46,7 @@ interface RunFlags {
   runs?: string;
   reviewer: string;
   accounts: string;
+  book?: 'simulated' | 'imported';
   seed: string;
   data: string;
   reset?: boolean;
@@ -97,18 +100,26 @@ async function runCommand(flags: RunFlags): Promise<number> {
     if (err instanceof FaultSpecError) throw new UsageError(err.message);
     throw err;
   }
-  const runtime = await LocalRuntime.start({
+  if (flags.book === 'imported' && flags.reset) throw new UsageError('--book imported runs on the book `amk import` put in --data; --reset would delete it (leave out --reset)');
+  let runtime: LocalRuntime;
+  try {
+    runtime = await LocalRuntime.start({
     campaignFile: flags.campaign,
     dataDir: flags.data,
     reset: flags.reset,
     seed: flags.seed,
     accounts,
+    ...(flags.book !== undefined ? { book: flags.book } : {}),
     approvalPort: port,
     ...(flags.assembly !== undefined ? { assemblyDir: flags.assembly } : {}),
     ...(faults !== undefined ? { faults } : {}),
     // Retry waits of the state machine, in ms (npm run chaos shortens them; unset, the definition's own).
     ...(process.env.AMK_RETRY_INTERVAL_MS !== undefined && process.env.AMK_RETRY_INTERVAL_MS !== '' ? { retryIntervalMs: positiveOrZero('AMK_RETRY_INTERVAL_MS', process.env.AMK_RETRY_INTERVAL_MS) } : {}),
-  });
+    });
+  } catch (err) {
+    if (err instanceof NoImportedBookError) throw new UsageError(err.message);
+    throw err;
+  }
   const reviewer = flags.reviewer === 'simulated' ? new SimulatedReviewer(runtime.outboxDir, { seed: flags.seed }) : undefined;
   const seenEmails = new Set(readdirSync(runtime.outboxDir));
   let humanTimer: NodeJS.Timeout | undefined;
@@ -121,6 +132,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       out(`  functions  ${runtime.wiring.size}, each with only its template's environment and IAM (every SDK call checked)`);
       out(`  database   dynalite on 127.0.0.1, data in ${rel(runtime.dataDir)}/dynamodb`);
       out(`  approvals  ${runtime.approvalUrl}/approvals/… — reviewer: ${reviewer ? 'SIMULATED (follows each emailed link: GET the page, POST the form)' : 'you: open the links printed below'}`);
+      out(`  signals    ${runtime.signals.url}/signals — signed batches (README "Signals in"), and the EventBridge rules for amk.signals and SES events`);
       out('');
     }
     reviewer?.start();
@@ -398,6 +410,7 @@ export function buildProgram(): Command {
       .option('--runs <n>', 'weekly runs to make (default 6; 1 with --run-id)')
       .addOption(new Option('--reviewer <who>', 'who decides approvals').choices(['simulated', 'human']).default('simulated'))
       .option('--accounts <n>', 'accounts in the simulated market (when it is created)', '60')
+      .addOption(new Option('--book <which>', 'the book a new market is made of: a simulated one, or the one `amk import` put in --data (the simulator answers for it)').choices(['simulated', 'imported']))
       .option('--seed <seed>', 'seed of the market and of the planners', 'amk-demo')
       .option('--data <dir>', 'data folder (dynalite, outbox, market, the local secrets)', '.data')
       .option('--port <port>', 'port of the approval page server (0 = any free port)', '0')
@@ -497,6 +510,8 @@ export function buildProgram(): Command {
       if (!(kind in SCHEMAS)) throw new UsageError(`kind must be one of ${Object.keys(SCHEMAS).join(', ')}, got "${kind}"`);
       out(JSON.stringify(z.toJSONSchema(SCHEMAS[kind as keyof typeof SCHEMAS], { io: 'input', unrepresentable: 'any' }), null, 2));
     });
+  registerImportCommands(program);
+  registerSignalsCommands(program, { usageError: (m) => new UsageError(m), defaultCampaign: DEFAULT_CAMPAIGN });
   return program;
 }
 

@@ -102,7 +102,7 @@ export interface CampaignReport {
   readonly definitionSha256: string;
   readonly childDefinitionSha256: Record<string, string>;
   readonly reviewer: 'simulated' | 'human';
-  readonly where: { data: string; outbox: string; emails: number; prospectEmails: number; approvalServer: string; audit: string; report: string };
+  readonly where: { data: string; outbox: string; emails: number; prospectEmails: number; approvalServer: string; audit: string; report: string; account: string };
   /** What the runs would cost on AWS. */
   readonly cost: CostReport;
   readonly durationMs: number;
@@ -189,6 +189,8 @@ export async function summarize(
       approvalServer: runtime.approvalUrl,
       report: rel(join(runtime.dataDir, RUN_REPORT_FILE)),
       audit: `npm run amk -- audit --run ${results.at(-1)?.runId ?? '<runId>'}`,
+      // An account of this book (an imported one has its CRM's ids).
+      account: states.map((a) => a.id).sort()[0] ?? 'acc-0001',
     },
     cost: costOf(results, meta.prices),
     durationMs: Date.now() - meta.startedAt,
@@ -230,8 +232,8 @@ export function renderSummary(r: CampaignReport): string {
   lines.push(`  report     ${r.where.report}   (open it in a browser: funnel, weeks, pipeline, cost)`);
   lines.push(`  emails     ${r.where.outbox}/ (${r.where.emails} .eml files: approval requests with their links, and run reports)`);
   lines.push(`             ${r.where.outbox}/prospects/ (${r.where.prospectEmails} .eml files: what the agents sent to the market, through the SES connector)`);
-  lines.push(`  audit      ${r.where.audit}   (or --account acc-0001; the hash chain is verified)`);
-  lines.push('  why        npm run amk -- explain acc-0001   (one account: every proposal, its verdict and rules, the approval, the result)');
+  lines.push(`  audit      ${r.where.audit}   (or --account ${r.where.account}; the hash chain is verified)`);
+  lines.push(`  why        npm run amk -- explain ${r.where.account}   (one account: every proposal, its verdict and rules, the approval, the result)`);
   lines.push('  verify     npm run amk -- audit verify   (every chain, head and signed run digest) · npm run amk -- audit query   (the named queries)');
   lines.push(`  data       ${r.where.data}/ (dynalite tables, market.json, secrets/) — \`npm start\` starts it afresh`);
   lines.push(`  took       ${(r.durationMs / 1000).toFixed(1)} s`);

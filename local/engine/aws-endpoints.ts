@@ -2,7 +2,8 @@
  * Local stand-ins on 127.0.0.1 for the AWS services that have none of their own, speaking their
  * wire protocols so that the functions' unmodified SDK clients reach them:
  * - SESv2 `SendEmail` (REST-JSON, POST /v2/email/outbound-emails): each email becomes an `.eml`
- *   file; emails tagged as prospect email go to their own folder.
+ *   file; emails tagged as prospect email go to their own folder, and what SES would publish
+ *   their events with (message id, tags, configuration set) is told to `onProspectEmail`.
  * - Secrets Manager `GetSecretValue` (JSON 1.1): the template's generated secrets, kept in the
  *   data folder.
  * - KMS `GenerateMac` (JSON 1.1, HMAC_SHA_256): the template's HMAC keys, their material kept in
@@ -24,8 +25,16 @@ const Content = z.object({ Data: z.string(), Charset: z.string().optional() });
 const SendEmail = z.object({
   FromEmailAddress: z.string().min(3),
   Destination: z.object({ ToAddresses: z.array(z.string().min(3)).min(1).max(50) }),
-  Content: z.object({ Simple: z.object({ Subject: Content, Body: z.object({ Text: Content.optional(), Html: Content.optional() }) }) }),
+  Content: z.object({
+    Simple: z.object({
+      Subject: Content,
+      Body: z.object({ Text: Content.optional(), Html: Content.optional() }),
+      // As SESv2 takes them: header names of letters, digits and dashes, values of one line.
+      Headers: z.array(z.object({ Name: z.string().regex(/^[A-Za-z0-9-]{1,126}$/), Value: z.string().max(870).regex(/^[^\r\n]*$/) })).max(15).optional(),
+    }),
+  }),
   EmailTags: z.array(z.object({ Name: z.string().regex(/^[\w-]{1,256}$/), Value: z.string().regex(/^[\w-]{1,256}$/) })).optional(),
+  ConfigurationSetName: z.string().regex(/^[\w-]{1,64}$/).optional(),
 });
 const GetSecretValue = z.object({ SecretId: z.string().min(1) });
 const GenerateMac = z.object({ KeyId: z.string().min(1), Message: z.string().min(1), MacAlgorithm: z.literal('HMAC_SHA_256') });
@@ -54,6 +63,17 @@ export interface AwsEndpointsOptions {
   readonly failApprovalEmails?: number;
   /** Told of every email accepted (one SES email each, for the cost model), and whose it is. */
   readonly onEmail?: (to: 'team' | 'prospect') => void;
+  /** Told of every prospect email accepted, with what its SES events would carry. @default nothing */
+  readonly onProspectEmail?: (sent: SentProspectEmail) => void;
+}
+
+/** A prospect email as SES knows it: what its events (delivery, bounce, ...) name it by. */
+export interface SentProspectEmail {
+  readonly messageId: string;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+  readonly configurationSet?: string;
 }
 
 const readBody = (req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<Buffer> =>
@@ -118,8 +138,18 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
           subject: e.Content.Simple.Subject.Data,
           text: e.Content.Simple.Body.Text?.Data ?? '',
           html: e.Content.Simple.Body.Html?.Data ?? '',
+          ...(e.Content.Simple.Headers ? { headers: Object.fromEntries(e.Content.Simple.Headers.map((h) => [h.Name, h.Value])) } : {}),
         });
         options.onEmail?.(prospect ? 'prospect' : 'team');
+        if (prospect) {
+          options.onProspectEmail?.({
+            messageId,
+            from: e.FromEmailAddress,
+            to: e.Destination.ToAddresses,
+            tags: Object.fromEntries((e.EmailTags ?? []).map((t) => [t.Name, t.Value])),
+            ...(e.ConfigurationSetName !== undefined ? { configurationSet: e.ConfigurationSetName } : {}),
+          });
+        }
         return send(200, { MessageId: messageId });
       }
       if (target === 'secretsmanager.GetSecretValue') {

@@ -102,7 +102,13 @@ export function iamRequestsOf(
       const from = String(input.FromEmailAddress ?? '');
       const domain = from.split('@')[1] ?? from;
       const identity = (name: string) => `arn:aws:ses:${LOCAL_REGION}:${LOCAL_ACCOUNT}:identity/${name}`;
-      return [{ action: `ses:${operation}`, anyOf: [identity(from), identity(domain)] }];
+      // SES authorizes a send on the sending identity and, when one is named, on the
+      // configuration set too: both must be allowed.
+      const set = typeof input.ConfigurationSetName === 'string' ? input.ConfigurationSetName : undefined;
+      return [
+        { action: `ses:${operation}`, anyOf: [identity(from), identity(domain)] },
+        ...(set !== undefined ? [{ action: `ses:${operation}`, anyOf: [`arn:aws:ses:${LOCAL_REGION}:${LOCAL_ACCOUNT}:configuration-set/${set}`] }] : []),
+      ];
     }
     case 'secretsmanager':
       return [{ action: `secretsmanager:${operation}`, anyOf: [String(input.SecretId ?? '')] }];

@@ -4,7 +4,7 @@
  * consensus, vetoes). Every draw is keyed by account or stakeholder id, so the same seed and scenario
  * give the same book whatever else changes.
  */
-import type { CommitteeRole, Seniority, Stage, Tier } from '../../shared/domain/model.ts';
+import type { AccountState, CommitteeRole, Seniority, Stage, Stakeholder, Tier } from '../../shared/domain/model.ts';
 import { draws, intBetween, pick, pickWeighted } from './rng.ts';
 import type { Scenario } from './scenario.ts';
 import type { SimAccount, SimStakeholder } from './snapshot.ts';
@@ -86,6 +86,31 @@ export interface GeneratedBook {
   readonly stakeholders: SimStakeholder[];
 }
 
+/** An account of the simulated world as it starts: its profile and the hidden state drawn for it. */
+function startingAccount(a: Pick<SimAccount, 'id' | 'name' | 'domain' | 'tier' | 'industry' | 'employees' | 'timeZone' | 'stakeholderIds' | 'stage' | 'inMarket' | 'consensus' | 'veto'>): SimAccount {
+  return {
+    ...a,
+    publicStage: a.stage,
+    startStage: a.stage,
+    derisked: false,
+    momentum: 0,
+    handoffTick: -1,
+    handoffActionId: null,
+    salesAccepted: false,
+    progressions: 0,
+    stageReports: [],
+  };
+}
+
+/** A person's interest as they start: the scenario's range, raised in market and for a champion, lowered for a blocker. */
+function startingInterest(b: Scenario['book'], u: number, inMarket: boolean, role: CommitteeRole): number {
+  let interest = lerp(b.interest.range.min, b.interest.range.max, u);
+  if (inMarket) interest += b.interest.inMarketBonus;
+  if (role === 'champion') interest += b.interest.championBonus;
+  if (role === 'blocker') interest -= b.interest.blockerPenalty;
+  return clamp01(interest);
+}
+
 /** Generates `count` accounts and their buying committees from a seed and the scenario's book parameters. */
 export const generateBook = (seed: string, count: number, scenario: Scenario): GeneratedBook => {
   const b = scenario.book;
@@ -137,11 +162,7 @@ export const generateBook = (seed: string, count: number, scenario: Scenario): G
       let local = `${first}.${last}`.toLowerCase();
       for (let k = 2; usedEmails.has(local); k += 1) local = `${first}.${last}${k}`.toLowerCase();
       usedEmails.add(local);
-      let interest = lerp(b.interest.range.min, b.interest.range.max, uInterest);
-      if (inMarket) interest += b.interest.inMarketBonus;
-      if (role === 'champion') interest += b.interest.championBonus;
-      if (role === 'blocker') interest -= b.interest.blockerPenalty;
-      interest = clamp01(interest);
+      const interest = startingInterest(b, uInterest, inMarket, role);
       stakeholders.push({
         id: sid,
         accountId: id,
@@ -166,29 +187,95 @@ export const generateBook = (seed: string, count: number, scenario: Scenario): G
       });
       stakeholderIds.push(sid);
     }
-    accounts.push({
-      id,
-      name: `${uniqueName} ${legal}`,
-      domain,
-      tier,
-      industry: pick(INDUSTRIES, uIndustry),
-      employees,
-      timeZone,
-      stakeholderIds,
-      publicStage: stage,
-      startStage: stage,
-      stage,
-      inMarket,
-      consensus: lerp(b.consensus.min, b.consensus.max, uConsensus),
-      veto: activeBlocker,
-      derisked: false,
-      momentum: 0,
-      handoffTick: -1,
-      handoffActionId: null,
-      salesAccepted: false,
-      progressions: 0,
-      stageReports: [],
-    });
+    accounts.push(
+      startingAccount({
+        id,
+        name: `${uniqueName} ${legal}`,
+        domain,
+        tier,
+        industry: pick(INDUSTRIES, uIndustry),
+        employees,
+        timeZone,
+        stakeholderIds,
+        stage,
+        inMarket,
+        consensus: lerp(b.consensus.min, b.consensus.max, uConsensus),
+        veto: activeBlocker,
+      }),
+    );
+  }
+  return { accounts, stakeholders };
+};
+
+/**
+ * A team's own book (an imported CRM export) with hidden state drawn for it from the scenario, so
+ * the agents can be run on *their* accounts and committees before anything is sent. What the CRM
+ * knows is kept as it is (names, domains, tiers, stages, people, roles, titles, consent); what no
+ * CRM knows is drawn per account and per person exactly as for a generated book (same keys, same
+ * scenario parameters): whether the account is in market, its consensus, an active blocker and its
+ * concern, each person's interest and trust. Every imported person is known to the CRM.
+ */
+export const bookFromImport = (
+  seed: string,
+  scenario: Scenario,
+  real: { readonly accounts: readonly AccountState[]; readonly stakeholders: readonly Stakeholder[] },
+): GeneratedBook => {
+  const b = scenario.book;
+  const byAccount = new Map<string, Stakeholder[]>();
+  for (const s of [...real.stakeholders].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) byAccount.set(s.accountId, [...(byAccount.get(s.accountId) ?? []), s]);
+  const accounts: SimAccount[] = [];
+  const stakeholders: SimStakeholder[] = [];
+  for (const account of [...real.accounts].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
+    const [, , , uZone, uMarket, , , uBlocker, , , , , uConsensus, uConcern] = draws(14, seed, 'account', account.id) as number[] as [
+      number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+    ];
+    const people = byAccount.get(account.id) ?? [];
+    const inMarket = (uMarket as number) < b.inMarketShare;
+    const activeBlocker = people.some((p) => p.role === 'blocker') && (uBlocker as number) < b.activeBlockerShare;
+    const concern = pick(scenario.objections.concerns, uConcern as number);
+    const timeZone = people.find((p) => p.timeZone !== 'UTC')?.timeZone ?? pickWeighted(b.timeZones, uZone as number);
+    for (const p of people) {
+      const [, , , , uInterest, uTrust] = draws(8, seed, 'stakeholder', p.id) as number[];
+      const interest = startingInterest(b, uInterest as number, inMarket, p.role);
+      stakeholders.push({
+        id: p.id,
+        accountId: account.id,
+        name: p.name,
+        email: p.email,
+        title: p.title,
+        role: p.role,
+        seniority: p.seniority,
+        timeZone: p.timeZone,
+        consent: p.consent,
+        doNotContact: p.doNotContact,
+        interest,
+        interestBase: interest,
+        trust: lerp(b.trust.min, b.trust.max, uTrust as number),
+        engagedTick: -1,
+        genericTouches: 0,
+        concern: p.role === 'blocker' ? concern : null,
+        activeBlocker: p.role === 'blocker' && activeBlocker,
+        openObjection: null,
+        known: true,
+        sdrTouches: 0,
+      });
+    }
+    accounts.push(
+      startingAccount({
+        id: account.id,
+        name: account.name,
+        domain: account.domain,
+        tier: account.tier,
+        industry: account.industry,
+        employees: account.employees,
+        timeZone,
+        stakeholderIds: people.map((p) => p.id),
+        stage: account.stage,
+        inMarket,
+        consensus: lerp(b.consensus.min, b.consensus.max, uConsensus as number),
+        veto: activeBlocker,
+      }),
+    );
   }
   return { accounts, stakeholders };
 };

@@ -15,7 +15,7 @@ import * as z from 'zod';
 import { type AccountState, type Action, type CommitteeRole, type PipelineSignal, Stage, type Stakeholder, stageRank } from '../../shared/domain/model.ts';
 import { InvalidInputError, ToolRejectedError } from '../../shared/domain/errors.ts';
 import type { ToolResult } from '../../shared/ports/index.ts';
-import { generateBook } from './book.ts';
+import { generateBook, type GeneratedBook } from './book.ts';
 import { drift, type OrganicDraws, organicWeek } from './organic.ts';
 import { engagedRoles, progress } from './progression.ts';
 import { blockerAnger, relevance, respond, type ResponseContext, TOUCHED_CHAMPION } from './response.ts';
@@ -38,6 +38,8 @@ export interface MarketOptions {
   readonly start: string;
   /** @default defaultScenario */
   readonly scenario?: Scenario;
+  /** A book to use instead of a generated one (an imported CRM book, see bookFromImport); `accounts` is then ignored. */
+  readonly book?: GeneratedBook;
 }
 
 /** Hidden-state metrics for reports and benchmarks (never shown to the agent). */
@@ -164,7 +166,7 @@ export class Market {
     }
     parseIso(opts.start, 'start');
     const start = iso(Date.parse(opts.start));
-    const { accounts, stakeholders } = generateBook(opts.seed, opts.accounts, scenario);
+    const { accounts, stakeholders } = opts.book ?? generateBook(opts.seed, opts.accounts, scenario);
     return new Market(opts.seed, scenario, start, start, 0, accounts, stakeholders, [], [], {
       touches: 0,
       contacts: 0,

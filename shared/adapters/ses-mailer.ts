@@ -3,9 +3,22 @@ import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Mailer, OutgoingEmail } from '../ports/index.ts';
 import { oneLine } from '../domain/prospect-email.ts';
 
+/** Options of {@link SesMailer}. */
+export interface SesMailerOptions {
+  /**
+   * The configuration set every email of this mailer is sent through: SES publishes the emails'
+   * events (delivery, open, click, bounce, complaint) through its event destination.
+   * @default - none: SES publishes no events for these emails
+   */
+  readonly configurationSetName?: string;
+}
+
 /** Sends email through SESv2; SDK errors propagate with their names. */
 export class SesMailer implements Mailer {
-  constructor(private readonly client: SESv2Client) {}
+  constructor(
+    private readonly client: SESv2Client,
+    private readonly options: SesMailerOptions = {},
+  ) {}
 
   /** Sends one email and returns SES's message id. */
   async send(email: OutgoingEmail): Promise<{ messageId: string }> {
@@ -13,6 +26,7 @@ export class SesMailer implements Mailer {
       new SendEmailCommand({
         FromEmailAddress: email.from,
         Destination: { ToAddresses: [...email.to] },
+        ...(this.options.configurationSetName !== undefined ? { ConfigurationSetName: this.options.configurationSetName } : {}),
         ...(email.tags ? { EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value })) } : {}),
         Content: {
           Simple: {
@@ -22,6 +36,7 @@ export class SesMailer implements Mailer {
               Text: { Data: email.text, Charset: 'UTF-8' },
               Html: { Data: email.html, Charset: 'UTF-8' },
             },
+            ...(email.headers ? { Headers: Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value: oneLine(Value, 998) })) } : {}),
           },
         },
       }),

@@ -9,6 +9,7 @@
  * the page's CSRF token. A link is bound to one approver and one approval, expires, and decides at
  * most once (conditional write). The task token never leaves the server.
  */
+import type { UnsubscribeDeps } from './unsubscribe.ts';
 import { randomBytes } from 'node:crypto';
 import type { Approval, AuditEvent, ReviewerKind } from '../domain/model.ts';
 import type { ApprovalRepository, AuditLog, TaskCallback } from '../ports/index.ts';
@@ -42,6 +43,8 @@ export interface ApprovalDeps {
    * storage or the audit trail.
    */
   readonly refused: (r: { readonly at: string; readonly reason: string }) => Promise<void>;
+  /** The marketing emails' unsubscribe links, served beside the approval links. @default - not served (404) */
+  readonly unsubscribe?: UnsubscribeDeps;
 }
 
 /** Where a request came from, for the audit of refused attempts. */

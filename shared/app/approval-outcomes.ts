@@ -12,7 +12,7 @@
  */
 import type { StepDeps } from './steps.ts';
 import type { ApprovalRepository, RunRepository } from '../ports/index.ts';
-import { executeOnce, approvalIdOf, guardedAtSend } from './campaign-run.ts';
+import { executeOnce, approvalIdOf, guardedAtSend, toolAccountOf } from './campaign-run.ts';
 import type { ActApprovedOutput, ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, BlockedAtSendError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
@@ -171,7 +171,7 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
   const targets = targetsIn(people, approval);
   let result: ToolCallResult;
   try {
-    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval, people, waited) }, approval.action, targets, accountOf(people, approval));
+    result = await executeOnce({ idempotent: deps.idempotent, tools: checkedAtSend(deps, approval, people, waited) }, approval.action, targets, await accountOf(deps, people, approval));
   } catch (err) {
     if (err instanceof BlockedAtSendError) return blockedOrDeferred(deps, approval, err, people, waited);
     throw err;
@@ -226,7 +226,9 @@ async function peopleOf(deps: Pick<StepDeps<'act-approved'>, 'accounts'>, approv
 }
 
 const targetsIn = (people: People, approval: Approval): Stakeholder[] => people.stakeholders.filter((s) => approval.action.stakeholderIds.includes(s.id));
-const accountOf = (people: People, approval: Approval): ToolAccount => ({ id: approval.accountId, name: people.account?.name ?? approval.accountId });
+/** The account as the tool sees it, with the content library of the approval's campaign. */
+const accountOf = async (deps: Pick<StepDeps<'act-approved'>, 'runs' | 'config'>, people: People, approval: Approval): Promise<ToolAccount> =>
+  toolAccountOf({ id: approval.accountId, name: people.account?.name ?? approval.accountId }, await bundleOf(deps, approval));
 
 /** An approved action that a changed guardrail now blocks: not executed, alerted and counted. */
 async function blockedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, err: BlockedAtSendError): Promise<{ executed: boolean }> {
@@ -276,7 +278,7 @@ async function actOnQuorum(deps: StepDeps<'act-approved'>, approval: Approval, w
     // (record it) from "the other member got there first" (record nothing twice).
     const tools = checkedAtSend(deps, approval, people, waited);
     const { value, replayed } = await deps.idempotent(`tool#${approval.action.id}`, async () => ({
-      ...(await tools.execute(approval.action, targets, accountOf(people, approval))),
+      ...(await tools.execute(approval.action, targets, await accountOf(deps, people, approval))),
       executedBy: approval.id,
     }));
     result = { actionId: approval.action.id, ok: value.ok, externalId: value.externalId, detail: value.detail, replayed };

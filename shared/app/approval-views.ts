@@ -160,6 +160,35 @@ function seatsOf(approval: Approval): string {
   return `${approval.quorum?.min ?? 2} distinct approvers must approve: ${names.join(', ')}. It runs only once each of them has; one rejection stops it.`;
 }
 
+/** The email the prospect will read, as text lines (empty when the action sends no email). */
+function previewText(approval: Approval): string[] {
+  const { preview } = approval;
+  if (preview === undefined) return [];
+  return [
+    'What they will read (the unsubscribe link, sender and postal address follow it):',
+    `  Subject: ${preview.subject}`,
+    ...preview.text.split('\n').map((line) => `  ${line}`.trimEnd()),
+    ...(preview.claims.length > 0 ? ['', 'Claims it makes:', ...preview.claims.map((c) => `  - ${c.statement} (source: ${c.source})`)] : []),
+    '',
+  ];
+}
+
+/** The email the prospect will read, as HTML (empty when the action sends no email). */
+function previewHtml(approval: Approval, heading: (text: string) => string, blockAttrs: string): string {
+  const { preview } = approval;
+  if (preview === undefined) return '';
+  const paragraphs = preview.text.split(/\n\s*\n/).map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`);
+  const claims =
+    preview.claims.length > 0
+      ? `<p><strong>Claims it makes:</strong></p><ul>${preview.claims.map((c) => `<li>${escapeHtml(c.statement)} <span class="muted">(source: ${escapeHtml(c.source)})</span></li>`).join('')}</ul>`
+      : '';
+  return [
+    heading('What they will read'),
+    `<blockquote ${blockAttrs}><p><strong>Subject: ${escapeHtml(preview.subject)}</strong></p>${paragraphs.join('')}<p class="muted">The unsubscribe link, sender and postal address follow.</p></blockquote>`,
+    claims,
+  ].join('');
+}
+
 /** Renders the approval request email: the facts, the expiry and the link (text and HTML). */
 export function renderApprovalEmail(
   approval: Approval,
@@ -181,6 +210,7 @@ export function renderApprovalEmail(
     '',
     whatWillHappen(approval, names),
     '',
+    ...previewText(approval),
     'Review and decide here (the link opens a confirmation page; nothing is decided until you press Approve or Reject):',
     link,
     '',
@@ -206,6 +236,7 @@ export function renderApprovalEmail(
     ),
     '</table>',
     `<p style="margin:0 0 16px;">${escapeHtml(whatWillHappen(approval, names))}</p>`,
+    previewHtml(approval, (text) => `<h2 style="font-size:18px;margin:16px 0 8px;">${escapeHtml(text)}</h2>`, 'style="margin:0 0 16px;padding:8px 16px;border-left:4px solid #595959;background:#f5f5f5;"'),
     `<p style="margin:0 0 8px;"><a href="${escapeHtml(link)}" style="display:inline-block;padding:12px 20px;background:${PAGE_COLOURS.link.fg};color:#ffffff;text-decoration:none;border-radius:4px;font-weight:600;">Review and decide</a></p>`,
     `<p style="margin:0 0 16px;color:${PAGE_COLOURS.muted.fg};font-size:14px;">The link opens a confirmation page; nothing is decided until you press Approve or Reject. If the button does not work, copy this address: <a href="${escapeHtml(link)}" style="color:${PAGE_COLOURS.link.fg};word-break:break-all;">${escapeHtml(link)}</a></p>`,
     `<p style="margin:0 0 8px;color:${PAGE_COLOURS.muted.fg};font-size:14px;">This link is issued to ${escapeHtml(approval.approver)} only and expires ${escapeHtml(formatTime(approval.expiresAt))}. Do not forward it: whoever opens it can decide as you.</p>`,
@@ -232,6 +263,7 @@ dl.facts dt{font-weight:600}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 ul{margin:0 0 1rem;padding-left:1.25rem}
 .note{background:${PAGE_COLOURS.note.bg};border-left:4px solid ${PAGE_COLOURS.link.fg};padding:.75rem 1rem;margin:0 0 1rem}
+.preview{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #595959;background:${PAGE_COLOURS.note.bg}}
 .error{background:${PAGE_COLOURS.error.bg};border-left:4px solid ${PAGE_COLOURS.reject.bg};padding:.75rem 1rem;margin:0 0 1rem}
 form{margin:0 0 1.5rem}
 label{display:block;font-weight:600;margin:0 0 .25rem}
@@ -300,6 +332,7 @@ export function renderApprovalPage(input: ApprovalPageInput): string {
     '<h2>What will happen</h2>',
     `<p><strong>If you approve:</strong> ${escapeHtml(whatWillHappen(approval, names))}</p>`,
     '<p><strong>If you reject:</strong> nothing is sent; your reason is recorded in the audit trail and the agent plans around it.</p>',
+    previewHtml(approval, (text) => `<h2>${escapeHtml(text)}</h2>`, 'class="preview"'),
     '<h2>Your decision</h2>',
     // No action attribute: the form posts back to this very URL, signature included.
     '<form method="post">',
@@ -404,4 +437,29 @@ export function renderErrorPage(
   message = 'We could not process this request. Your decision may or may not have been recorded: open the link from the email again to see the current status.',
 ): string {
   return messagePage(title, [message]);
+}
+
+/**
+ * The page an unsubscribe link opens: one button that POSTs the one-click body to the same
+ * address (a GET changes nothing, so a mail scanner that opens the link unsubscribes no one).
+ */
+export function renderUnsubscribePage(): string {
+  return layout(
+    'Unsubscribe',
+    [
+      '<h1>Unsubscribe from these emails?</h1>',
+      '<p>Press the button and you will receive no further marketing email from us. Nothing else is needed.</p>',
+      '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>',
+    ].join('\n'),
+  );
+}
+
+/** The page after an unsubscribe (also when the person had already left). */
+export function renderUnsubscribedPage(): string {
+  return messagePage('You are unsubscribed', ['You will receive no further marketing email from us. If this was a mistake, reply to any earlier email and we will put it right.']);
+}
+
+/** The page of an unsubscribe link that is not authentic or names no one we know. */
+export function renderInvalidUnsubscribePage(): string {
+  return messagePage('This unsubscribe link is not valid', ['Use the link from the email exactly as it arrived, or reply to the email and ask to be removed.']);
 }

@@ -30,10 +30,12 @@ import {
 } from './contracts.ts';
 import type { CampaignBundle, Charter, Guardrails } from '../domain/config.ts';
 import { digestOf } from '../domain/audit-digest.ts';
-import { AgentPausedError, BlockedAtSendError, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
+import { dataQualityGate } from '../domain/crm-import/gate.ts';
+import { AgentPausedError, BlockedAtSendError, DataQualityGateError, ErrorName, InvalidInputError, SideEffectInProgressError, ToolFailedError, ToolRejectedError } from '../domain/errors.ts';
 import { isProgression, type AccountState, type Action, type Approval, type AuditEvent, type DeferredSend, type PipelineSignal, type Plan, type Stakeholder, type Verdict } from '../domain/model.ts';
 import { isDeferred, sendSlotOf } from '../domain/deferral.ts';
 import { actionDigest } from '../domain/digest.ts';
+import { emailPreview } from '../domain/prospect-email.ts';
 import { stableId } from '../domain/random.ts';
 import { armOf, foldSignals } from '../domain/observe.ts';
 import { planAccounts } from '../domain/orchestration.ts';
@@ -84,6 +86,23 @@ export async function loadCampaign(deps: StepDeps<'load-campaign'>, input: Start
   const bundle = await deps.config.load(input.campaignId);
   const now = input.scheduledTime ?? deps.clock();
   const runId = input.runId ?? runIdOf(bundle.campaign.id, now);
+  // The data-quality gate, before anything of the run exists: a book below the campaign's
+  // thresholds is not worked at all. The refusal is audited (once) and names what to fix.
+  const gate = dataQualityGate(bundle.campaign.dataQuality, await deps.accounts.getBookQuality(), bundle.campaign.segment);
+  if (!gate.ok) {
+    await deps.audit.appendOnce([
+      {
+        stream: `RUN#${runId}`,
+        key: EffectKeys.runGated(runId),
+        at: now,
+        kind: 'alert',
+        runId,
+        actor: 'system:scheduler',
+        data: { alert: 'data_quality_gate', error: ErrorName.DataQualityGate, findings: [...gate.findings], campaignId: bundle.campaign.id },
+      },
+    ]);
+    throw new DataQualityGateError(gate.findings);
+  }
   const charterHashes = Object.fromEntries(bundle.charters.map((c) => [c.charter.id, c.hash]));
   // What the agents have learned, as it stands now: every page of the run plans with it, so a page
   // planned again (a retry, a restart, a redrive) plans the same actions whatever other pages and
@@ -257,6 +276,7 @@ export async function planShard(deps: StepDeps<'plan'>, input: ShardInput & { ob
     now: input.shard.now,
     seed: deps.seed,
     monthSpent: run?.spend ?? {},
+    ...(bundle.content ? { content: bundle.content } : {}),
   });
   return PlanOutput.parse({ plans });
 }
@@ -396,6 +416,11 @@ export function settledFailure(err: unknown, actionId: string, settle: boolean |
   throw err;
 }
 
+/** What a tool is told of the account: its id and name, and the campaign's content library that words its emails. */
+export function toolAccountOf(account: { readonly id: string; readonly name: string }, bundle: Pick<CampaignBundle, 'content'>): ToolAccount {
+  return { id: account.id, name: account.name, ...(bundle.content ? { library: bundle.content } : {}) };
+}
+
 /** Runs one tool call at most once (keyed by action id), translating a permanent refusal into a result. */
 export async function executeOnce(
   deps: Pick<StepDeps<'act'>, 'idempotent' | 'tools'>,
@@ -436,7 +461,7 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
       } else if (verdict?.outcome === 'autonomous') {
         const targets = observed.stakeholders.filter((s) => action.stakeholderIds.includes(s.id));
         try {
-          results.push(await executeOnce(deps, action, targets, observed.state));
+          results.push(await executeOnce(deps, action, targets, toolAccountOf(observed.state, bundle)));
         } catch (err) {
           // The state machine's retries ran out: this action failed, the rest of the page stands.
           results.push(settledFailure(err, action.id, input.settle));
@@ -451,6 +476,7 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
         const { charter, hash } = charterOf(bundle, action.agentId);
         const ids = required.approvers.map((approver) => approvalIdOf(action.id, approver));
         const quorum = ids.length > 1 ? { actionId: action.id, approvalIds: ids, min: required.min } : undefined;
+        const preview = emailPreview(action, observed.stakeholders, observed.state.name, bundle.content);
         for (const [i, approver] of required.approvers.entries()) {
           const approval: Approval = {
             id: ids[i] as string,
@@ -462,6 +488,7 @@ export async function actShard(deps: StepDeps<'act'>, input: ActInput): Promise<
             rules: verdict.rules,
             approver,
             ...(quorum ? { quorum } : {}),
+            ...(preview ? { preview } : {}),
             actionDigest: actionDigest(action),
             charterHash: hash,
             status: 'queued',

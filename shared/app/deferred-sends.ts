@@ -8,7 +8,7 @@
  */
 import type { StepDeps } from './steps.ts';
 import type { ListSendSlotsInput, ListSendSlotsOutput, SendDeferredInput, SendDeferredOutput, ToolCallResult } from './contracts.ts';
-import { executeOnce, guardedAtSend, settledFailure } from './campaign-run.ts';
+import { executeOnce, guardedAtSend, settledFailure, toolAccountOf } from './campaign-run.ts';
 import { bookBlockedAtSend, bookExecution } from './books.ts';
 import { BlockedAtSendError, InvalidInputError } from '../domain/errors.ts';
 import { EffectKeys } from '../domain/effects.ts';
@@ -68,7 +68,7 @@ export async function sendDeferred(deps: StepDeps<'send-deferred'>, input: SendD
     const tools = guardedAtSend(deps.tools, async () => ({ account: people.account, stakeholders: people.stakeholders, guardrails: bundle.guardrails, now: now() }));
     let result: ToolCallResult;
     try {
-      result = await executeOnce({ idempotent: deps.idempotent, tools }, action, targets, { id: action.accountId, name: people.account?.name ?? action.accountId });
+      result = await executeOnce({ idempotent: deps.idempotent, tools }, action, targets, toolAccountOf({ id: action.accountId, name: people.account?.name ?? action.accountId }, bundle));
     } catch (err) {
       if (err instanceof BlockedAtSendError) {
         await bookBlockedAtSend(deps, {

@@ -22,6 +22,7 @@ import type {
   TaskCallback,
   ToolGateway,
 } from '../ports/index.ts';
+import type { ReplayGuard, SignalLedger } from '../ports/signal-ledger.ts';
 
 /** The repository ports, each backed by one DynamoDB table. */
 export interface TablePorts {
@@ -58,11 +59,23 @@ export interface FlagPorts {
   readonly starter: { readonly starter: ExecutionStarter };
   /** Signs run digests of the audit streams' heads (KMS) and publishes them outside the table (S3). */
   readonly digests: { readonly digests: AuditDigestPublisher };
+  /** The key that signs requests to the signals endpoint (Secrets Manager). */
+  readonly signalsKey: { readonly signalsKey: Buffer };
+  /** Which signal ids are stored, first write wins (claims on the accounts table). */
+  readonly signalLedger: { readonly signalLedger: SignalLedger };
+  /** Which signed requests were accepted, until they expire (records in the idempotency table). */
+  readonly replayGuard: { readonly replayGuard: ReplayGuard };
+  /**
+   * The SES configuration set the tools' emails are sent through, which publishes their events
+   * (delivery, open, click, bounce, complaint) to EventBridge; only with `tools`. It configures
+   * the tools' mailer; its name is there for the record, no use case needs to read it.
+   */
+  readonly emailEvents: { readonly emailEvents?: string };
 }
 /** Name of a flag port. */
 export type FlagPort = keyof FlagPorts;
 /** The flag ports, in a fixed order. */
-export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter', 'digests'];
+export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter', 'digests', 'signalsKey', 'signalLedger', 'replayGuard', 'emailEvents'];
 
 /** A step's declaration: the repository methods it calls and the flag ports it uses. */
 export type StepPorts = { readonly [K in TablePort]?: readonly (keyof TablePorts[K])[] } & { readonly [K in FlagPort]?: true };
@@ -80,8 +93,14 @@ type FlagDepsOf<P extends StepPorts> = UnionToIntersection<{ [K in FlagPort]: P[
 /** The ports a step with declaration `P` receives: exactly the declared ones, and the clock. */
 export type DepsOf<P extends StepPorts> = BaseDeps & TableDepsOf<P> & ([FlagDepsOf<P>] extends [never] ? unknown : FlagDepsOf<P>);
 
-/** Every port of the application at once (tests that drive several steps; never a Lambda's). */
-export type AppDeps = BaseDeps & TablePorts & UnionToIntersection<FlagPorts[FlagPort]>;
+/** Flag ports of the signal intake alone (signals-http, signals-events, ses-events). */
+export type IntakeFlagPort = 'signalsKey' | 'signalLedger' | 'replayGuard';
+
+/**
+ * Every port of the campaign's steps at once (tests that drive several steps; never a Lambda's).
+ * The signal intake's own ports are left out: no campaign step uses them.
+ */
+export type AppDeps = BaseDeps & TablePorts & UnionToIntersection<FlagPorts[Exclude<FlagPort, IntakeFlagPort>]>;
 
 /** Declares a step's ports (identity at run time; keeps the literal types). */
 export const declarePorts = <const P extends StepPorts>(ports: P): P => ports;
@@ -94,7 +113,7 @@ export const STEP_PORTS = {
   // The schedule's target: names the CampaignRun execution after its run, so a double-fired
   // schedule starts one execution.
   'start-run': declarePorts({ config: true, starter: true }),
-  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start', 'getAgentSpend'], memory: ['getModel'], audit: ['appendOnce'] }),
+  'load-campaign': declarePorts({ config: true, seed: true, runs: ['start', 'getAgentSpend'], memory: ['getModel'], accounts: ['getBookQuality'], audit: ['appendOnce'] }),
   observe: declarePorts({
     config: true,
     runs: ['getPage'],
@@ -103,7 +122,7 @@ export const STEP_PORTS = {
   }),
   plan: declarePorts({ config: true, seed: true, runs: ['get'] }),
   govern: declarePorts({ config: true, runs: ['reserveSpend', 'reserveTouches', 'releaseTouches'] }),
-  act: declarePorts({ config: true, idempotent: true, tools: true, approvals: ['create'], runs: ['deferSends'] }),
+  act: declarePorts({ config: true, idempotent: true, tools: true, emailEvents: true, signingKey: true, approvalBaseUrl: true, approvals: ['create'], runs: ['deferSends'] }),
   record: declarePorts({ config: true, seed: true, audit: ['appendOnce'], memory: ['append', 'addOutcomes'], runs: ['get', 'addCounters', 'addAgentSpend', 'releaseSpend', 'releaseTouches', 'putPage'] }),
   'list-shard-approvals': declarePorts({ approvals: ['listIdsForRunShard', 'get'] }),
   'request-approval': declarePorts({
@@ -120,6 +139,9 @@ export const STEP_PORTS = {
     config: true,
     idempotent: true,
     tools: true,
+    emailEvents: true,
+    signingKey: true,
+    approvalBaseUrl: true,
     approvals: ['get'],
     accounts: ['get', 'listStakeholders'],
     audit: ['appendOnce'],
@@ -132,6 +154,9 @@ export const STEP_PORTS = {
     config: true,
     idempotent: true,
     tools: true,
+    emailEvents: true,
+    signingKey: true,
+    approvalBaseUrl: true,
     accounts: ['get', 'listStakeholders'],
     audit: ['appendOnce'],
     memory: ['append', 'addOutcomes'],
@@ -141,14 +166,31 @@ export const STEP_PORTS = {
   'approval-timed-out': declarePorts({ config: true, approvals: ['get', 'decide', 'create'], audit: ['appendOnce'], runs: ['get', 'addCounters', 'releaseSpend', 'releaseTouches'] }),
   summarize: declarePorts({ config: true, mailer: true, idempotent: true, digests: true, runs: ['get'], audit: ['appendOnce', 'streamsOfRun', 'heads'] }),
   'record-failure': declarePorts({ audit: ['appendOnce'], runs: ['addCounters'] }),
+  // The approval links, and the marketing emails' one-click unsubscribe links (an unsubscribe is
+  // a signal, stored through the ledger and applied at once).
   'approval-http': declarePorts({
     callback: true,
     signingKey: true,
+    signalLedger: true,
     approvals: ['get', 'decide'],
-    accounts: ['get', 'listStakeholders'],
-    audit: ['append'],
+    accounts: ['get', 'listStakeholders', 'putSignals', 'putStakeholder'],
+    audit: ['append', 'appendOnce'],
     runs: ['countRefused'],
   }),
+  // Signals in (shared/app/signals-*.ts): the signed HTTP endpoint (with its replay records), the
+  // EventBridge rule for signal events, and SES's email events. Each stores through the ledger,
+  // suppresses bounced and complaining people at once, audits that, and counts what it refuses.
+  'signals-http': declarePorts({
+    signalsKey: true,
+    replayGuard: true,
+    signalLedger: true,
+    accounts: ['putSignals', 'listStakeholders', 'putStakeholder'],
+    audit: ['appendOnce'],
+    runs: ['countRefused'],
+  }),
+  'signals-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'putStakeholder'], audit: ['appendOnce'], runs: ['countRefused'] }),
+  // SES's events reach it only through the rule (no anonymous traffic): nothing to count.
+  'ses-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'putStakeholder'], audit: ['appendOnce'] }),
 } as const satisfies Record<string, StepPorts>;
 
 /** Name of a Lambda of the system (a folder under functions/). */

@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type * as z from 'zod';
 import { Campaign, Charter, Guardrails, type CampaignBundle } from '../domain/config.ts';
+import { ContentLibrary } from '../domain/content.ts';
 import { InvalidConfigError } from '../domain/errors.ts';
 import { ACTION_CATALOG } from '../domain/catalog.ts';
 import type { Tool } from '../domain/model.ts';
@@ -132,7 +133,16 @@ export function loadCampaignBundle(campaignFile: string): CampaignBundle & { fil
     seen.add(charter.id);
   });
   const { value: guardrails, hash: guardrailsHash } = loadYamlFile(resolve(base, campaign.guardrails), Guardrails);
-  return { campaign, campaignHash, charters, guardrails, guardrailsHash, file: display(file) };
+  const content = campaign.content === undefined ? undefined : loadYamlFile(resolve(base, campaign.content), ContentLibrary);
+  return {
+    campaign,
+    campaignHash,
+    charters,
+    guardrails,
+    guardrailsHash,
+    ...(content === undefined ? {} : { content: content.value, contentHash: content.hash }),
+    file: display(file),
+  };
 }
 
 /** Loads every campaign in `<configDir>/campaigns/*.yaml` (what `cdk synth` deploys). */

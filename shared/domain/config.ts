@@ -3,6 +3,7 @@
  * git), and the small typed threshold-rule language they share. Data, never code: no `eval`.
  */
 import * as z from 'zod';
+import { ContentLibrary } from './content.ts';
 import { ActionType, Channel, CommitteeRole, Seniority, Stage, Tool } from './model.ts';
 
 /** Fields a threshold rule may compare, with the values each accepts. */
@@ -227,6 +228,26 @@ export type Orchestration = z.infer<typeof Orchestration>;
 /** Coverage when a campaign names none: the roles without which deals stall, at every stage. */
 const DEFAULT_ORCHESTRATION: Orchestration = { coverage: {}, stakeholderWindowDays: 7, sequencing: [] };
 
+/**
+ * The campaign's data-quality gate: the book must be good enough before a run works it. Checked
+ * by LoadCampaign against the book's stored data-quality summary (`amk data check` refreshes it).
+ */
+export const DataQuality = z
+  .object({
+    /** Lowest data-quality score (0–100, the README's formula) the book may have. */
+    minScore: z.number().min(0).max(100).optional(),
+    /** Committee roles an account of the segment must have known (a contact with that role). */
+    requiredRoles: z.array(CommitteeRole).min(1).optional(),
+    /** Share (0–1) of the segment's accounts that must know every required role. @default 1 when requiredRoles is set */
+    minAccountsWithRequiredRoles: z.number().min(0).max(1).optional(),
+  })
+  .strict()
+  .refine((q) => q.minAccountsWithRequiredRoles === undefined || q.requiredRoles !== undefined, {
+    path: ['minAccountsWithRequiredRoles'],
+    message: 'needs requiredRoles (which roles the accounts must have known)',
+  });
+export type DataQuality = z.infer<typeof DataQuality>;
+
 /** A campaign: a goal over a segment of the book, worked by agents on a schedule. */
 export const Campaign = z
   .object({
@@ -268,6 +289,10 @@ export const Campaign = z
      * hand-over costs two Standard transitions).
      */
     pagesPerExecution: z.number().int().min(1).max(1000).default(20),
+    /** Data-quality thresholds the book must meet before a run (absent: no gate). */
+    dataQuality: DataQuality.optional(),
+    /** Path of the content library (templates and assets), relative to this file; absent: built-in copy. */
+    content: z.string().min(1).optional(),
   })
   .strict()
   .refine((c) => c.pageSize * c.pagesPerExecution <= MAX_ACCOUNTS_PER_EXECUTION, {
@@ -283,5 +308,8 @@ export const CampaignBundle = z.object({
   charters: z.array(z.object({ charter: Charter, hash: z.string(), file: z.string() })),
   guardrails: Guardrails,
   guardrailsHash: z.string(),
+  /** The campaign's content library and its file's hash (absent: the built-in copy words every email). */
+  content: ContentLibrary.optional(),
+  contentHash: z.string().optional(),
 });
 export type CampaignBundle = z.infer<typeof CampaignBundle>;

@@ -15,6 +15,7 @@
 import * as z from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { Campaign, Charter, Guardrails, type CampaignBundle } from './config.ts';
+import { ContentLibrary } from './content.ts';
 import { sha256 } from './digest.ts';
 import { ObservedAccount } from './memory.ts';
 
@@ -45,6 +46,8 @@ export const RunInputs = z.object({
   /** The guardrails, their suppression list pseudonymized as the stored addresses are. */
   guardrails: Guardrails,
   charters: z.array(z.object({ charter: Charter, hash: z.string() })),
+  /** The content library the emails were worded from (absent: the built-in copy). */
+  content: ContentLibrary.optional(),
 });
 export type RunInputs = z.infer<typeof RunInputs>;
 
@@ -60,7 +63,7 @@ export function runInputsOf(input: {
   readonly runId: string;
   readonly now: string;
   readonly seed: string;
-  readonly bundle: Pick<CampaignBundle, 'campaign' | 'guardrails' | 'charters'>;
+  readonly bundle: Pick<CampaignBundle, 'campaign' | 'guardrails' | 'charters' | 'content'>;
   readonly models: RunInputs['models'];
   readonly spend: RunInputs['spend'];
 }): RunInputs {
@@ -74,6 +77,7 @@ export function runInputsOf(input: {
     campaign: input.bundle.campaign,
     guardrails: { ...guardrails, suppression: { ...guardrails.suppression, emails: guardrails.suppression.emails.map(pseudonymousEmail) } },
     charters: input.bundle.charters.map(({ charter, hash }) => ({ charter, hash })),
+    ...(input.bundle.content ? { content: input.bundle.content } : {}),
   };
 }
 

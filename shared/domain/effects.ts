@@ -14,6 +14,8 @@ const at = (cursor: string | null): string => cursor ?? 'start';
 export const EffectKeys = {
   /** The run's start (its `run_started` event). */
   runStarted: (runId: string): EffectKey => `run#${runId}#started`,
+  /** A run the campaign's data-quality gate refused to start (its `alert` event). */
+  runGated: (runId: string): EffectKey => `run#${runId}#gated`,
   /** Observe's credits for one page of one shard of a run. */
   pageObserved: (runId: string, shard: number, cursor: string | null): EffectKey => `page#${runId}#${shard}#${at(cursor)}#observed`,
   /** Record's bookkeeping of one page of one shard of a run. */

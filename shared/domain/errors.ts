@@ -17,6 +17,11 @@ export const ErrorName = {
   SideEffectInProgress: 'SideEffectInProgressError',
   BlockedAtSend: 'BlockedAtSendError',
   ServiceUnavailable: 'ServiceUnavailableError',
+  SignalSignature: 'SignalSignatureError',
+  StaleSignal: 'StaleSignalError',
+  SignalReplay: 'SignalReplayError',
+  SignalSchema: 'SignalSchemaError',
+  DataQualityGate: 'DataQualityGateError',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -120,4 +125,49 @@ export class BlockedAtSendError extends DomainError {
 export class ServiceUnavailableError extends DomainError {
   override readonly name = ErrorName.ServiceUnavailable;
   readonly code = 'SERVICE_UNAVAILABLE';
+}
+
+/** A signed signal request whose signature is missing, malformed or wrong (not retried: sign it right). */
+export class SignalSignatureError extends DomainError {
+  override readonly name = ErrorName.SignalSignature;
+  readonly code = 'SIGNAL_SIGNATURE';
+}
+
+/** A signed signal request whose timestamp is outside the tolerance window (sign it again, now). */
+export class StaleSignalError extends DomainError {
+  override readonly name = ErrorName.StaleSignal;
+  readonly code = 'STALE_SIGNAL';
+}
+
+/** A signed signal request seen before (the same signature): already accepted, or being processed. */
+export class SignalReplayError extends DomainError {
+  override readonly name = ErrorName.SignalReplay;
+  readonly code = 'SIGNAL_REPLAY';
+}
+
+/** A batch of signals (or one signal) that does not match its schema; nothing of it was stored. */
+export class SignalSchemaError extends DomainError {
+  override readonly name = ErrorName.SignalSchema;
+  readonly code = 'SIGNAL_SCHEMA';
+  constructor(
+    message: string,
+    /** Each problem: where (`signals.3.kind`), what was there, and what was expected. */
+    readonly issues: ReadonlyArray<{ readonly path: string; readonly value: string; readonly expected: string }>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The book does not meet the campaign's data-quality thresholds: the run does not start (not retried). */
+export class DataQualityGateError extends DomainError {
+  override readonly name = ErrorName.DataQualityGate;
+  readonly code = 'DATA_QUALITY_GATE';
+  constructor(
+    /** What to fix, one finding per threshold not met. */
+    readonly findings: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`the book does not meet the campaign's data-quality gate: ${findings.join(' ')}`, options);
+  }
 }

@@ -98,10 +98,17 @@ export const AccountState = z.object({
 });
 export type AccountState = z.infer<typeof AccountState>;
 
-/** Kinds of pipeline signal. Opens and clicks are recorded but never optimized for. */
+/**
+ * Kinds of pipeline signal. Opens, clicks and deliveries are recorded but never optimized for. A
+ * bounce (a hard one: the address does not exist) and a complaint (the person marked an email as
+ * spam) suppress the stakeholder: do-not-contact from then on (see observe.ts).
+ */
 export const SignalKind = z.enum([
   'open',
   'click',
+  'delivery',
+  'bounce',
+  'complaint',
   'reply',
   'meeting_booked',
   'meeting_accepted',
@@ -175,8 +182,15 @@ export const Action = z.object({
   tool: Tool,
   channel: Channel,
   stakeholderIds: z.array(z.string().min(1)),
-  /** The content or offer: a topic and, for email, a subject line. */
-  content: z.object({ topic: z.string(), subject: z.string().optional() }),
+  /**
+   * The content or offer: a topic and, for email, a subject line, and the content library's
+   * template it is worded from (pinned by digest; absent: the built-in copy of its type).
+   */
+  content: z.object({
+    topic: z.string(),
+    subject: z.string().optional(),
+    template: z.object({ templateId: z.string().min(1), assetId: z.string().min(1).optional(), contentDigest: z.string().min(1) }).optional(),
+  }),
   costUsd: z.number().nonnegative(),
   rationale: z.string().min(1),
   expectedValue: z.number(),
@@ -286,6 +300,18 @@ export const Approval = z.object({
   decidedBy: z.string().optional(),
   reviewerKind: ReviewerKind.optional(),
   reason: z.string().optional(),
+  /**
+   * What the email will say, rendered when the approval was queued from the same template the
+   * send renders (pinned by the action's content digest), with the claims it makes: the approver
+   * reads the words, not a topic. Absent for actions that send no email.
+   */
+  preview: z
+    .object({
+      subject: z.string(),
+      text: z.string(),
+      claims: z.array(z.object({ statement: z.string(), source: z.string() })).default([]),
+    })
+    .optional(),
   version: z.number().int().nonnegative(),
 });
 export type Approval = z.infer<typeof Approval>;

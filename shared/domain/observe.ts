@@ -71,6 +71,20 @@ export function consensusOf(engagedRoles: readonly CommitteeRole[], openObjectio
   return Math.min(1, Math.max(0, Math.round(raw * 1e9) / 1e9));
 }
 
+/**
+ * What a signal about a stakeholder does to whether they may be contacted: an unsubscribe opts
+ * them out; a complaint (they marked an email as spam) opts them out and marks them
+ * do-not-contact; a hard bounce (the address does not exist) marks them do-not-contact, leaving
+ * consent as it was (a dead address says nothing about what the person wants). The changed
+ * record, or undefined when the signal changes nothing (other kinds, or already so). One rule for
+ * Observe's fold and for the ingestion that suppresses at once.
+ */
+export function suppressedBy(stakeholder: Stakeholder, kind: SignalKind): Stakeholder | undefined {
+  const consent = kind === 'unsubscribe' || kind === 'complaint' ? 'opted_out' : stakeholder.consent;
+  const doNotContact = kind === 'bounce' || kind === 'complaint' ? true : stakeholder.doNotContact;
+  return consent === stakeholder.consent && doNotContact === stakeholder.doNotContact ? undefined : { ...stakeholder, consent, doNotContact };
+}
+
 /** Folds signals newer than state.observedUntil into the state, committee and arm credits; version is left to the repository. */
 export function foldSignals(input: FoldInput): FoldResult {
   const { state } = input;
@@ -110,9 +124,8 @@ export function foldSignals(input: FoldInput): FoldResult {
       }
     }
     if ((s.kind === 'intent_surge' || s.kind === 'web_visit') && (lastIntentAt === null || ms > Date.parse(lastIntentAt))) lastIntentAt = s.at;
-    if (s.kind === 'unsubscribe' && stakeholder && stakeholder.consent !== 'opted_out') {
-      changed.set(stakeholder.id, { ...stakeholder, consent: 'opted_out' });
-    }
+    const after = stakeholder === undefined ? undefined : suppressedBy(stakeholder, s.kind);
+    if (stakeholder !== undefined && after !== undefined) changed.set(stakeholder.id, after);
     if (s.kind === 'objection_raised' && s.topic !== undefined && !objections.includes(s.topic)) objections.push(s.topic);
     if (s.kind === 'objection_resolved' && s.topic !== undefined) {
       const i = objections.indexOf(s.topic);

@@ -15,6 +15,7 @@
  */
 import type { ObservedAccount, OutcomeModel, RecentTouch } from './memory.ts';
 import type { Campaign, Charter, Guardrails } from './config.ts';
+import type { ContentLibrary } from './content.ts';
 import { govern, isTouchChannel, nextSendTime, spendMonthOf } from './governance.ts';
 import { stageRank, type Action, type Plan, type Stakeholder } from './model.ts';
 import { proposeActions, type Proposal } from './planner.ts';
@@ -44,6 +45,8 @@ export interface TeamInput {
   readonly now: string;
   readonly seed: string;
   readonly spent: Spent;
+  /** The campaign's content library (absent: the built-in copy words every email). */
+  readonly content?: ContentLibrary;
 }
 
 /** The account's plan: one Plan per agent, and the spend after it. */
@@ -124,7 +127,7 @@ export function planTeam(input: TeamInput): TeamPlan {
 
   const proposals = input.agents.map((member) => ({
     member,
-    ...proposeActions({ observed, charter: member.charter, campaign, model: member.model, runId, now, seed }),
+    ...proposeActions({ observed, charter: member.charter, campaign, model: member.model, runId, now, seed, ...(input.content ? { content: input.content } : {}) }),
   }));
   const notes = new Map<string, string[]>(input.agents.map((m) => [m.charter.id, []]));
   const note = (agentId: string, text: string): void => {

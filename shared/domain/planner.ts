@@ -9,6 +9,7 @@
 import type { ObservedAccount, OutcomeModel, RecentTouch } from './memory.ts';
 import { ACTION_CATALOG, roleLabel } from './catalog.ts';
 import type { Campaign, Charter } from './config.ts';
+import { EMAIL_ACTION_TYPES, pickTemplate, type ContentChoice, type ContentLibrary } from './content.ts';
 import {
   ActionType,
   CommitteeRole,
@@ -22,6 +23,7 @@ import {
   type SubGoalKind,
 } from './model.ts';
 import { armOf } from './observe.ts';
+import { renderProspectEmail } from './prospect-email.ts';
 import { stableId } from './random.ts';
 
 /** Everything one planning turn for one account needs; nothing else is read. */
@@ -34,6 +36,8 @@ export interface PlannerInput {
   /** The run's clock (ISO). */
   now: string;
   seed: string;
+  /** The campaign's content library: an email action is worded from the template that fits it best. */
+  content?: ContentLibrary;
 }
 
 /** Value of achieving each kind of sub-goal, the scale expected value is measured in. */
@@ -362,7 +366,9 @@ export function proposeActions(input: PlannerInput): Proposals {
         if (prior !== undefined && prior.score >= score) continue;
         const signals = engagedNow.has(stakeholder.id) ? [...priority.why, `${stakeholder.name}'s fresh engagement`] : priority.why;
         const topic = goal.kind === 'answer_objection' && goal.objection ? `Objection: ${goal.objection}` : spec.topic(role);
-        const subject = spec.subject?.(role, state.name);
+        const worded = wording(input.content, type, stakeholder, state, goal);
+        if (worded === undefined) continue;
+        const subject = worded.subject ?? spec.subject?.(role, state.name);
         byKey.set(key, {
           goalIndex,
           role,
@@ -378,7 +384,7 @@ export function proposeActions(input: PlannerInput): Proposals {
             tool: spec.tool,
             channel: spec.channel,
             stakeholderIds: [stakeholder.id],
-            content: subject === undefined ? { topic } : { topic, subject },
+            content: { topic, ...(subject === undefined ? {} : { subject }), ...(worded.template === undefined ? {} : { template: worded.template }) },
             costUsd: spec.costUsd,
             rationale: PENDING,
             expectedValue: round6(value * mean),
@@ -405,6 +411,25 @@ export function proposeActions(input: PlannerInput): Proposals {
  * One agent's plan for one account on its own (no coordinator, no screening): the best proposals
  * with positive score, one per person, at most actionsPerAccountPerRun.
  */
+/**
+ * How an email action is worded: the library template that fits it (its subject rendered for the
+ * person), the built-in copy (no library, or none fits and the library falls back to it), or
+ * undefined — the library fits nothing and allows no fallback, so the action is not proposed.
+ */
+function wording(
+  library: ContentLibrary | undefined,
+  type: ActionType,
+  person: Stakeholder,
+  state: AccountState,
+  goal: SubGoal,
+): { subject?: string; template?: ContentChoice } | undefined {
+  if (library === undefined || !EMAIL_ACTION_TYPES.includes(type)) return {};
+  const choice = pickTemplate(library, { type, role: person.role, stage: state.stage, ...(goal.objection === undefined ? {} : { topic: goal.objection }) });
+  if (choice === undefined) return library.fallback === 'builtin' ? {} : undefined;
+  const rendered = renderProspectEmail({ type, content: { topic: '', template: choice } }, person, state.name, library);
+  return 'refused' in rendered ? undefined : { subject: rendered.subject, template: choice };
+}
+
 export function planAccount(input: PlannerInput): Plan {
   const { accountId, agentId, subGoals, proposals } = proposeActions(input);
   const used = new Set<string>();

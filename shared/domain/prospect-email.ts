@@ -2,9 +2,11 @@
  * What a prospect receives: prospect-facing copy per action type, rendered from the action's type,
  * the person and the account — never the planning topic, an objection note from the CRM, or the
  * agent's rationale, which are internal. Merge fields are escaped for HTML and every header value
- * is one line. (A content library in config takes this over later; the rule stays.)
+ * is one line. A campaign's content library (shared/domain/content.ts) words the emails it has
+ * templates for; this built-in copy words the rest.
  */
-import type { ActionType, Stakeholder } from './model.ts';
+import { fillMerge, mergeValues, resolveChoice, type Claim, type ContentAsset, type ContentLibrary, type EmailTemplate } from './content.ts';
+import type { Action, ActionType, Stakeholder } from './model.ts';
 
 /** A rendered email to one or more people of an account. */
 export interface ProspectEmail {
@@ -51,8 +53,8 @@ const COPY: Partial<Record<ActionType, { subject: string; body: readonly string[
   },
 };
 
-/** The email of an action of `type` to `people` at `accountName`; undefined if the type has no copy. */
-export function renderProspectEmail(type: ActionType, people: readonly Pick<Stakeholder, 'name'>[], accountName: string): ProspectEmail | undefined {
+/** The built-in email of an action of `type` to `people` at `accountName`; undefined if the type has no copy. */
+export function builtInEmail(type: ActionType, people: readonly Pick<Stakeholder, 'name'>[], accountName: string): ProspectEmail | undefined {
   const copy = COPY[type];
   if (copy === undefined) return undefined;
   const account = oneLine(accountName, 120);
@@ -65,4 +67,60 @@ export function renderProspectEmail(type: ActionType, people: readonly Pick<Stak
     text: [greeting, '', ...paragraphs.flatMap((p) => [p, '']), 'Best regards'].join('\n'),
     html: [`<p>${escapeHtml(greeting)}</p>`, ...copy.body.map((p) => `<p>${fill(escapeHtml(p), escapeHtml)}</p>`), '<p>Best regards</p>'].join(''),
   };
+}
+
+/** An email from a library template to one person (merge fields escaped for where they go). */
+function templateEmail(template: EmailTemplate, asset: ContentAsset | undefined, person: Pick<Stakeholder, 'name' | 'role'>, accountName: string): ProspectEmail {
+  const values = mergeValues({ name: oneLine(person.name, 80), role: person.role }, oneLine(accountName, 120), asset);
+  const paragraphs = template.body
+    .split(/\r?\n\s*\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const linksAsset = asset !== undefined && !/\{\{\s*asset_url\s*\}\}/.test(template.body);
+  const text = [...paragraphs.map((p) => fillMerge(p, values, (v) => v)), ...(linksAsset ? [`${asset.title}: ${asset.url}`] : [])].join('\n\n');
+  const html = [
+    ...paragraphs.map((p) => `<p>${fillMerge(escapeHtml(p), values, escapeHtml).replace(/\r?\n/g, '<br>')}</p>`),
+    ...(linksAsset ? [`<p><a href="${escapeHtml(asset.url)}">${escapeHtml(asset.title)}</a></p>`] : []),
+  ].join('');
+  return { subject: oneLine(fillMerge(template.subject, values, (v) => v), 150), text, html };
+}
+
+/** What renders an action's email: the words, or why none may be sent. */
+export type RenderedProspectEmail = (ProspectEmail & { readonly claims: readonly Claim[] }) | { readonly refused: string };
+
+/**
+ * The email of an action to one person at `accountName`: from the library template the action
+ * was planned with (refused if the library no longer holds it as it was), else the built-in copy
+ * of its type (refused if the type has none). Prospect-facing words only: never the planning
+ * topic, an objection note from the CRM or the agent's rationale.
+ */
+export function renderProspectEmail(
+  action: Pick<Action, 'type' | 'content'>,
+  person: Pick<Stakeholder, 'name' | 'role'>,
+  accountName: string,
+  library: ContentLibrary | undefined,
+): RenderedProspectEmail {
+  const choice = action.content.template;
+  if (choice !== undefined) {
+    const resolved = resolveChoice(library, choice);
+    if ('changed' in resolved) return { refused: `${resolved.changed}; nothing is sent that was not planned (and, where required, approved) as it reads now` };
+    return { ...templateEmail(resolved.template, resolved.asset, person, accountName), claims: resolved.claims };
+  }
+  const email = builtInEmail(action.type, [person], accountName);
+  return email === undefined ? { refused: `No prospect-facing copy for ${action.type} emails` } : { ...email, claims: [] };
+}
+
+/** The preview an approver reads: the email as it will be sent to the action's first person. */
+export function emailPreview(
+  action: Pick<Action, 'type' | 'content' | 'channel' | 'stakeholderIds'>,
+  people: readonly Pick<Stakeholder, 'id' | 'name' | 'role'>[],
+  accountName: string,
+  library: ContentLibrary | undefined,
+): { subject: string; text: string; claims: Array<{ statement: string; source: string }> } | undefined {
+  if (action.channel !== 'email') return undefined;
+  const person = people.find((p) => action.stakeholderIds.includes(p.id));
+  if (person === undefined) return undefined;
+  const email = renderProspectEmail(action, person, accountName, library);
+  if ('refused' in email) return undefined;
+  return { subject: email.subject, text: email.text, claims: email.claims.map(({ statement, source }) => ({ statement, source })) };
 }

@@ -50,7 +50,7 @@ export function replayTurn(run: RunInputs, account: AccountInputs, recorded: Tur
     .filter((c) => c.charter.status !== 'paused')
     .map(({ charter, hash }) => ({ charter, hash, model: { agentId: charter.id, arms: run.models[charter.id] ?? {}, version: 0 } }));
   const { observed } = account;
-  const planned = planTeam({ observed, campaign: run.campaign, guardrails: run.guardrails, agents, runId: run.runId, now: run.now, seed: run.seed, spent: account.spent.plan });
+  const planned = planTeam({ observed, campaign: run.campaign, guardrails: run.guardrails, agents, runId: run.runId, now: run.now, seed: run.seed, spent: account.spent.plan, ...(run.content ? { content: run.content } : {}) });
   const governed = governAccount(planned.plans, {
     account: observed.state,
     stakeholders: observed.stakeholders,

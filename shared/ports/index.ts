@@ -13,7 +13,9 @@ import type {
   Stakeholder,
 } from '../domain/model.ts';
 import type { AuditDigest, StreamHead } from '../domain/audit-digest.ts';
+import type { ContentLibrary } from '../domain/content.ts';
 import type { CampaignBundle } from '../domain/config.ts';
+import type { BookQuality } from '../domain/crm-import/quality.ts';
 import type { EffectKey } from '../domain/effects.ts';
 
 /** One page of results and the opaque cursor of the next page (undefined at the end). */
@@ -40,6 +42,24 @@ export interface AccountRepository {
   putSignals(signals: PipelineSignal[]): Promise<void>;
   /** Signals of an account strictly after `since` (ISO), oldest first. */
   listSignalsSince(accountId: string, since: string | null): Promise<PipelineSignal[]>;
+  /**
+   * Writes an account's CRM profile (the CRM import). `expectedVersion` null: creates `state` at
+   * version 0, only if the account does not exist yet. A number: sets only the profile fields
+   * (ACCOUNT_PROFILE_FIELDS of domain/crm-import) of `state`, never what the loop learned, only
+   * while the stored version equals it, and bumps the version. Returns the stored state; throws
+   * StaleAccountStateError when another writer was first.
+   */
+  upsertProfile(state: AccountState, expectedVersion: number | null): Promise<AccountState>;
+  /**
+   * Creates or updates one stakeholder (the CRM import) in one conditional write that never
+   * loosens consent: a write that is not `opted_out` (or not do-not-contact) fails with
+   * StaleAccountStateError when the stored record has meanwhile become so (read again and merge).
+   */
+  upsertStakeholder(stakeholder: Stakeholder): Promise<void>;
+  /** Stores the book's data-quality summary, one item; an older summary never replaces a newer one. */
+  putBookQuality(quality: BookQuality): Promise<void>;
+  /** The book's latest data-quality summary (one GetItem), or undefined before the first import or check. */
+  getBookQuality(): Promise<BookQuality | undefined>;
 }
 
 export type { MemoryEntry, OutcomeModel } from '../domain/memory.ts';
@@ -211,6 +231,8 @@ export interface ToolResult {
 export interface ToolAccount {
   readonly id: string;
   readonly name: string;
+  /** The campaign's content library, which words the emails planned from its templates. */
+  readonly library?: ContentLibrary;
 }
 
 /** Starts CampaignRun executions (the schedule's target does, by name). */
@@ -237,6 +259,8 @@ export interface OutgoingEmail {
   readonly html: string;
   /** Message tags (SES EmailTags: letters, digits, `_` and `-`), e.g. what kind of email this is. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Extra headers (e.g. RFC 8058's List-Unsubscribe and List-Unsubscribe-Post), each value one line. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Sends email (SESv2 in AWS, .eml files locally). */

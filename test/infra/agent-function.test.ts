@@ -125,6 +125,8 @@ describe('AgentFunction props and grants', () => {
     fn.bind({
       tables: table,
       sender: 'agents@corp.example',
+      senderName: 'Corp',
+      postalAddress: '1 Corp Way, Corptown',
       plannerSeed: 'seed-1',
       signingKey: secret,
       digests: new AuditDigests(stack, 'Digests'),
@@ -190,12 +192,18 @@ describe('AgentFunction props and grants', () => {
   });
 
   it('gives the mailer and tools ports the sender with ses:SendEmail on its address and domain, and the callback its own policy', () => {
-    const { template } = bound({ mailer: true, tools: true, callback: true, signingKey: true });
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { MAIL_FROM: 'agents@corp.example', SIGNING_KEY_SECRET_ARN: Match.anyValue() } } });
+    const { template } = bound({ mailer: true, tools: true, callback: true, signingKey: true, approvalBaseUrl: true });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { MAIL_FROM: 'agents@corp.example', SIGNING_KEY_SECRET_ARN: Match.anyValue(), SENDER_NAME: 'Corp', SENDER_POSTAL_ADDRESS: '1 Corp Way, Corptown' } },
+    });
     const text = JSON.stringify(template.toJSON());
     expect(text).toContain(':identity/agents@corp.example');
     expect(text).toContain(':identity/corp.example');
     expect(text).toContain('"secretsmanager:GetSecretValue"');
     expect(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('TaskResponsePolicy') } })).not.toEqual({});
+  });
+
+  it('refuses the tools port without the link key and the approval URL its unsubscribe links need, naming them', () => {
+    expect(() => bound({ tools: true })).toThrow(/tools port signs unsubscribe links on the approval endpoint, so its ports must include signingKey and approvalBaseUrl/);
   });
 });

@@ -101,7 +101,7 @@ describe('campaign configuration at synth', () => {
     expect(caught).toBeInstanceOf(InvalidConfigError);
     const message = (caught as Error).message;
     expect(message).toContain('executive-outreach-agent.yaml');
-    expect(message).toContain('allowedTools[1]: "sales_task": no connector for it is deployed (deployed: email)');
+    expect(message).toContain('allowedTools[1]: "sales_task": no connector for it is deployed (deployed: email, content_recommendation)');
     expect(message).toContain('allowedActions[2]: "sales_handoff" acts through sales_task');
   });
 

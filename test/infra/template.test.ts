@@ -16,6 +16,8 @@ import type { CampaignStack, FunctionName } from '../../cdk/stacks/campaign-stac
 import { buildApp } from '../../cdk/synth.ts';
 import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
 import { IDEMPOTENCY_CALLS, callsOf } from '../../shared/adapters/dynamodb/access.ts';
+import { REPLAY_GUARD_CALLS, SIGNAL_LEDGER_CALLS } from '../../shared/adapters/dynamodb/signal-ledger.ts';
+import { SIGNALS_CONCURRENCY } from '../../cdk/constructs/signals-endpoint.ts';
 import { portEnvOf } from '../../shared/adapters/lambda/port-env.ts';
 import { STEP_PORTS, tablePortsOf, type StepPorts } from '../../shared/app/steps.ts';
 import { loadAllCampaigns } from '../../shared/config/load.ts';
@@ -46,6 +48,13 @@ function declaredTableGrants(name: FunctionName): string[] {
     for (const [index, actions] of indexes) for (const a of actions) out.push(`dynamodb:${a} ${port}/index/${index}`);
   }
   if (ports.idempotent) for (const a of new Set(IDEMPOTENCY_CALLS.map((c) => c.action))) out.push(`dynamodb:${a} idempotency`);
+  // The signal ledger's claims sit on the accounts table, the replay records on the idempotency
+  // table: each adds its actions to that table's one statement.
+  const add = (table: string, actions: readonly string[]) => {
+    for (const a of new Set(actions)) if (!out.includes(`dynamodb:${a} ${table}`)) out.push(`dynamodb:${a} ${table}`);
+  };
+  if (ports.signalLedger) add('accounts', SIGNAL_LEDGER_CALLS.map((c) => c.action));
+  if (ports.replayGuard) add('idempotency', REPLAY_GUARD_CALLS.map((c) => c.action));
   return out.sort();
 }
 
@@ -291,15 +300,19 @@ describe('CampaignRun and AccountBatch', () => {
     });
   });
 
-  it('loads the campaign into the state and fails the run with the caught error when the configuration is invalid', () => {
+  it('loads the campaign into the state and fails the run with the caught error when the configuration is invalid or the book misses the data-quality gate', () => {
     const states = campaignRun();
     expect(stateOf(states, CampaignRunStates.LoadCampaign)).toMatchObject({
       Resource: functionArn('load-campaign'),
       ResultPath: '$',
-      Catch: [{ ErrorEquals: [ErrorName.InvalidConfig], Next: CampaignRunStates.CampaignConfigInvalid }],
+      Catch: [
+        { ErrorEquals: [ErrorName.InvalidConfig], Next: CampaignRunStates.CampaignConfigInvalid },
+        { ErrorEquals: [ErrorName.DataQualityGate], Next: CampaignRunStates.DataQualityGateFailed },
+      ],
       Next: CampaignRunStates.Accounts,
     });
     expect(stateOf(states, CampaignRunStates.CampaignConfigInvalid)).toEqual({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
+    expect(stateOf(states, CampaignRunStates.DataQualityGateFailed)).toEqual({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
     expect(stateOf(states, CampaignRunStates.Summarize)).toMatchObject({
       Resource: functionArn('summarize'),
       Parameters: { 'run.$': '$.run' },
@@ -541,11 +554,11 @@ describe('IAM', () => {
     );
   });
 
-  it('reserves (and so caps) the concurrency of the public approval function, and of no other', () => {
+  it('reserves (and so caps) the concurrency of the public approval and signals functions, and of no other', () => {
     const reserved = Object.values(template.Resources)
       .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.ReservedConcurrentExecutions !== undefined)
       .map((r) => [r.Metadata?.['amk:function'], r.Properties?.ReservedConcurrentExecutions]);
-    expect(reserved).toEqual([['approval-http', APPROVAL_CONCURRENCY]]);
+    expect(reserved.sort()).toEqual([['approval-http', APPROVAL_CONCURRENCY], ['signals-http', SIGNALS_CONCURRENCY]]);
   });
 
   it('lets the schedules invoke only StartRun, and StartRun start only CampaignRun executions', () => {
@@ -562,11 +575,12 @@ describe('IAM', () => {
 });
 
 describe('functions', () => {
-  it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group and its handler in metadata', () => {
+  it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group (30 days, with a data protection policy) and its handler in metadata', () => {
     const ids = idsOfType(template, 'AWS::Lambda::Function');
-    // The 15 workflow tasks (list-send-slots and send-deferred among them), the approval page and StartRun.
-    expect(ids).toHaveLength(17);
-    expect(Object.keys(stack.functions)).toHaveLength(17);
+    // The 15 workflow tasks (list-send-slots and send-deferred among them), the approval page,
+    // StartRun, and the signal intake (signals-http, signals-events, ses-events).
+    expect(ids).toHaveLength(20);
+    expect(Object.keys(stack.functions)).toHaveLength(20);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const resource = template.Resources[logicalId(fn.lambda)];
       expect(resource?.Properties).toMatchObject({
@@ -580,6 +594,11 @@ describe('functions', () => {
       expect(resource?.Metadata).toMatchObject({ 'amk:entry': `functions/${name}/handler.ts`, 'amk:function': name });
       const logGroup = [...referencedIds(resource?.Properties?.LoggingConfig)][0] ?? '';
       expect(template.Resources[logGroup]?.Properties?.RetentionInDays).toBe(30);
+      // The safety net: email addresses and link signatures are masked (audited and de-identified).
+      const policy = JSON.stringify(template.Resources[logGroup]?.Properties?.DataProtectionPolicy);
+      expect(policy, name).toContain(':dataprotection::aws:data-identifier/EmailAddress');
+      expect(policy, name).toContain('ApprovalLinkSignature');
+      expect(policy, name).toContain('Deidentify');
     }
   });
 
@@ -592,8 +611,10 @@ describe('functions', () => {
   });
 
   it('serves approvals on a Function URL without IAM auth and gives the link sender its URL and signing key', () => {
-    const urls = idsOfType(template, 'AWS::Lambda::Url');
+    // Two public URLs: the approval page's and the signals endpoint's (signals-infra.test.ts).
+    const urls = idsOfType(template, 'AWS::Lambda::Url').filter((id) => referencedIds(template.Resources[id]?.Properties?.TargetFunctionArn).has(logicalId(stack.functions['approval-http'].lambda)));
     expect(urls).toHaveLength(1);
+    expect(idsOfType(template, 'AWS::Lambda::Url')).toHaveLength(2);
     const url = template.Resources[urls[0] ?? '']?.Properties;
     expect(url?.AuthType).toBe('NONE');
     expect(referencedIds(url?.TargetFunctionArn)).toEqual(new Set([logicalId(stack.functions['approval-http'].lambda)]));

@@ -10,7 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { readEml } from '../../local/outbox.ts';
 import { createHash } from 'node:crypto';
 import { PROJECT_ROOT } from '../../cdk/constructs/agent-function.ts';
 import { approvalDepsOf } from '../../functions/approval-http/deps.ts';
@@ -22,6 +24,9 @@ import { IamGuard, iamRequestsOf, type IamGrantUse, type ResolvedStatement } fro
 import { localStateMachineArn, type TemplateFunction } from '../../local/engine/template.ts';
 import type { FunctionWiring, LocalRuntime } from '../../local/runtime.ts';
 import { NURTURE_RULE_WHEN, runWeekWith, startTestRuntime, tempConfig } from './workflow-fixture.ts';
+import { signalRequestHeaders } from '../../shared/domain/signals-signature.ts';
+import { SIGNALS_EVENT_DETAIL_TYPE, SIGNALS_EVENT_SOURCE } from '../../shared/domain/signals-batch.ts';
+import { sesEventOf } from '../../local/engine/ses-events.ts';
 
 /**
  * Statements the Lambda service itself uses on the function's behalf (writing its log stream,
@@ -101,6 +106,32 @@ describe('every grant and variable of every function is needed, and its absence 
     await runtime.runWeek({ runId: first.result.runId });
     // Someone on the internet tries a forged link: refused and counted.
     expect((await fetch(new URL('/approvals/apr-forged?a=x&exp=1&sig=y', runtime.approvalUrl))).status).toBe(400);
+    // Signals in: a signed batch (stored, its replay refused, sent anew, an unsigned one refused),
+    // signal events on the bus, and SES's bounce of a prospect email, each delivered twice.
+    const [one, two] = runtime.market.book().stakeholders;
+    if (!one || !two) throw new Error('no stakeholders');
+    const body = JSON.stringify({ signals: [{ id: 'lp-bounce', accountId: one.accountId, stakeholderId: one.id, kind: 'bounce', at: runtime.clock() }] });
+    const signedAt = (s: number) => signalRequestHeaders(runtime.deps.signalsKey, Math.floor(Date.parse(runtime.clock()) / 1000) + s, body);
+    const post = (headers: Record<string, string>) => fetch(new URL('/signals', runtime.signals.url), { method: 'POST', headers, body }).then((r) => r.status);
+    const headers = signedAt(0);
+    expect(await post(headers)).toBe(200);
+    expect(await post(headers)).toBe(409);
+    expect(await post(signedAt(1))).toBe(200);
+    expect(await post({})).toBe(401);
+    const batch = { source: SIGNALS_EVENT_SOURCE, detailType: SIGNALS_EVENT_DETAIL_TYPE, detail: { signals: [{ id: 'lp-complaint', accountId: two.accountId, stakeholderId: two.id, kind: 'complaint', at: runtime.clock() }] } };
+    await runtime.putEvents([batch, batch, { ...batch, detail: { signals: [] } }]);
+    const sent = runtime.signals.sentProspectEmails.find((e) => e.to.length === 1 && !e.to.includes(one.email) && !e.to.includes(two.email));
+    if (!sent) throw new Error('no prospect email to bounce');
+    const bounce = sesEventOf(sent, 'bounce', { at: runtime.clock() });
+    await runtime.putEvents([bounce, bounce]);
+    // A prospect follows the one-click unsubscribe link of an email (RFC 8058 POST), twice.
+    const prospects = join(runtime.outboxDir, 'prospects');
+    const email = readEml(join(prospects, readdirSync(prospects).filter((f) => f.endsWith('.eml')).sort()[0] as string));
+    const unsubscribeUrl = /^<(.+)>$/.exec(email.headers['list-unsubscribe'] ?? '')?.[1];
+    if (unsubscribeUrl === undefined) throw new Error('no List-Unsubscribe header');
+    for (let i = 0; i < 2; i += 1) {
+      expect((await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+    }
   }, 240_000);
   afterAll(async () => {
     await env?.stop();
@@ -159,10 +190,12 @@ describe('every grant and variable of every function is needed, and its absence 
       createHandler: (deps: () => Promise<unknown>) => (e: unknown, c: unknown) => Promise<unknown>;
     };
     const handler = mod.createHandler(() => buildStepDeps(name, wiring.env, platform));
-    const logSpy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // Like the approval page, the signals endpoint answers a cold-start failure with a 500 and logs the cause.
+    const logged: string[] = [];
+    const logSpy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void logged.push(String(line)));
     try {
       await handler(structuredClone(record.event), context);
-      return denials[0];
+      return denials[0] ?? logged.find((l) => /AccessDenied|InvalidConfig/.test(l));
     } catch (err) {
       if (denials[0] !== undefined) return denials[0];
       const chain: string[] = [];

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticConfigSource } from '../../shared/adapters/config-source.ts';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log.ts';
+import { DynamoAccountRepository } from '../../shared/adapters/dynamodb/account-repository.ts';
 import { DynamoMemoryRepository } from '../../shared/adapters/dynamodb/memory-repository.ts';
 import { DynamoRunRepository } from '../../shared/adapters/dynamodb/run-repository.ts';
 import { loadCampaign, planShard } from '../../shared/app/campaign-run.ts';
@@ -30,7 +31,7 @@ describe('a page planned again', () => {
     const runs = new DynamoRunRepository(db.client, db.tables.runs);
     await memory.addOutcomes('test-agent', { 'nurture_email:champion': { trials: 10, successes: 1 }, 'role_content:champion': { trials: 10, successes: 1 } }, 'history');
     const base = { clock: () => NOW, config, seed: 'replan' };
-    const load = { ...base, memory, runs, audit: new DynamoAuditLog(db.client, db.tables.audit) } as unknown as StepDeps<'load-campaign'>;
+    const load = { ...base, memory, runs, accounts: new DynamoAccountRepository(db.client, db.tables.accounts), audit: new DynamoAuditLog(db.client, db.tables.audit) } as unknown as StepDeps<'load-campaign'>;
     const { run } = await loadCampaign(load, { campaignId: campaign.id, runId: 'replan-run', scheduledTime: NOW });
     const observed = {
       accounts: Array.from({ length: 6 }, (_, i) => {

@@ -199,6 +199,14 @@ class MemAccounts implements AccountRepository {
   async listSignalsSince(): Promise<[]> {
     return [];
   }
+  async upsertProfile(state: AccountState): Promise<AccountState> {
+    return state;
+  }
+  async upsertStakeholder(): Promise<void> {}
+  async putBookQuality(): Promise<void> {}
+  async getBookQuality(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 /** The world: every tool call, with the exact action that was sent. */

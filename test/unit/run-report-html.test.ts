@@ -36,6 +36,7 @@ function aReport(overrides: Partial<CampaignReport> = {}): CampaignReport {
       // The page must not carry it: no URL at all.
       approvalServer: 'http://127.0.0.1:4567',
       audit: 'npm run amk -- audit --run run-w3',
+      account: 'acc-0001',
     },
     cost: {
       perThousandAccountIterationsUsd: 0.2125,

@@ -28,6 +28,11 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     putStakeholder: on('PutItem'),
     putSignals: on('BatchWriteItem'),
     listSignalsSince: on('Query'),
+    // The CRM import: a conditional PutItem of a new account, or a conditional UpdateItem of its profile.
+    upsertProfile: on('PutItem', 'UpdateItem'),
+    upsertStakeholder: on('UpdateItem'),
+    putBookQuality: on('PutItem'),
+    getBookQuality: on('GetItem'),
   },
   memory: {
     append: on('BatchWriteItem'),

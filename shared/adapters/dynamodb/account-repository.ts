@@ -1,10 +1,11 @@
 /**
  * AccountRepository on the accounts table: account state (optimistic lock), stakeholders, signals.
  */
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvalidInputError, StaleAccountStateError } from '../../domain/errors.ts';
 import { AccountState, PipelineSignal, Stakeholder } from '../../domain/model.ts';
+import { BookQuality } from '../../domain/crm-import/quality.ts';
 import type { AccountRepository, Page } from '../../ports/index.ts';
 import { sendBatchWrites } from './batch-write.ts';
 import { documentClient, isConditionalCheckFailed, queryAll } from './client.ts';
@@ -12,17 +13,22 @@ import {
   batchDeleteStakeholders,
   batchPutSignals,
   batchPutStakeholders,
+  createAccountState,
   decodeCursor,
   encodeCursor,
   getAccountState,
+  getBookQuality,
   importAccountState,
   lastKey,
   putAccountState,
+  putBookQuality,
   putStakeholder,
   queryByShard,
   querySignalsSince,
   queryStakeholders,
   shardPartition,
+  updateAccountProfile,
+  upsertStakeholderItem,
 } from './requests.ts';
 
 /** Accounts, stakeholders and signals in DynamoDB (see tables.ts, `accounts`). */
@@ -98,6 +104,51 @@ export class DynamoAccountRepository implements AccountRepository {
   /** Stores signals; a signal with the same time and id overwrites itself (idempotent). */
   async putSignals(signals: PipelineSignal[]): Promise<void> {
     await sendBatchWrites(this.doc, batchPutSignals(this.table, signals));
+  }
+
+  /** Creates the account at version 0 (expectedVersion null) or sets its profile fields under the lock; throws StaleAccountStateError when someone wrote first. */
+  async upsertProfile(state: AccountState, expectedVersion: number | null): Promise<AccountState> {
+    try {
+      if (expectedVersion === null) {
+        await this.doc.send(new PutCommand(createAccountState(this.table, state)));
+        return { ...state, version: 0 };
+      }
+      const out = await this.doc.send(new UpdateCommand(updateAccountProfile(this.table, state, expectedVersion)));
+      return AccountState.parse(out.Attributes);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        const expected = expectedVersion === null ? 'absent' : `at version ${expectedVersion}`;
+        throw new StaleAccountStateError(`account ${state.id} is no longer ${expected}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Creates or updates one stakeholder, never loosening consent; throws StaleAccountStateError when the stored consent tightened meanwhile. */
+  async upsertStakeholder(stakeholder: Stakeholder): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand(upsertStakeholderItem(this.table, stakeholder)));
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new StaleAccountStateError(`stakeholder ${stakeholder.id} of ${stakeholder.accountId} opted out or became do-not-contact since it was read`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Stores the book's data-quality summary; a newer stored summary stays (the older write changes nothing). */
+  async putBookQuality(quality: BookQuality): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(putBookQuality(this.table, quality)));
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  /** The book's data-quality summary, or undefined. */
+  async getBookQuality(): Promise<BookQuality | undefined> {
+    const out = await this.doc.send(new GetCommand(getBookQuality(this.table)));
+    return out.Item === undefined ? undefined : BookQuality.parse(out.Item);
   }
 
   /** Signals strictly after `since` (every signal when null), oldest first. */

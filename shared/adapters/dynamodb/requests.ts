@@ -24,6 +24,8 @@ import { InvalidInputError } from '../../domain/errors.ts';
 import { AuditEvent, type AccountState, type Approval, type DeferredSend, type PipelineSignal, type ReviewerKind, type Stakeholder } from '../../domain/model.ts';
 import type { MemoryEntry } from '../../ports/index.ts';
 import { toPlainJson } from '../../domain/canonical-json.ts';
+import { ACCOUNT_PROFILE_FIELDS } from '../../domain/crm-import/merge.ts';
+import type { BookQuality } from '../../domain/crm-import/quality.ts';
 import { TABLES, VIRTUAL_SHARDS } from './tables.ts';
 
 /** A primary or index key as returned in LastEvaluatedKey (all key attributes are strings). */
@@ -257,6 +259,101 @@ export function batchDeleteStakeholders(
     table,
     [...new Set(stakeholderIds)].map((id) => ({ DeleteRequest: { Key: stakeholderKey(accountId, id) } })),
   );
+}
+
+/**
+ * PutItem of an imported account that does not exist yet, at version 0 (the CRM import): only if
+ * no state item exists, so a concurrent import or a state the loop already wrote is never replaced.
+ */
+export function createAccountState(table: string, state: AccountState): PutCommandInput {
+  return { TableName: table, Item: accountStateItem(state, 0), ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
+/**
+ * UpdateItem of an account's CRM profile (ACCOUNT_PROFILE_FIELDS) under the optimistic lock: sets
+ * only those attributes, so the loop's learned state (stage, engaged roles, objections,
+ * consensus, observation) is left as stored, and bumps the version so that a concurrent Observe
+ * holding the old version re-reads instead of writing the old profile back.
+ */
+export function updateAccountProfile(table: string, state: AccountState, expectedVersion: number): UpdateCommandInput {
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
+    throw new InvalidInputError(`expectedVersion must be a non-negative integer: ${expectedVersion}`);
+  }
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Record<string, unknown> = { ':expected': expectedVersion, ':next': expectedVersion + 1 };
+  const sets = ['#version = :next'];
+  for (const field of ACCOUNT_PROFILE_FIELDS) {
+    names[`#${field}`] = field;
+    values[`:${field}`] = state[field];
+    sets.push(`#${field} = :${field}`);
+  }
+  return {
+    TableName: table,
+    Key: accountStateKey(state.id),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
+/**
+ * UpdateItem creating or updating one stakeholder (the CRM import) without ever loosening consent:
+ * a write that is not opted out requires the stored consent not to be opted out (absent: a new
+ * contact), and one that is not do-not-contact requires the stored flag not to be set. Both are
+ * checked in the same single-item write, so an unsubscribe Observe records between the import's
+ * read and its write is never undone.
+ */
+export function upsertStakeholderItem(table: string, stakeholder: Stakeholder): UpdateCommandInput {
+  const fields = ['id', 'accountId', 'name', 'email', 'title', 'role', 'seniority', 'timeZone', 'consent', 'doNotContact'] as const;
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  for (const field of fields) {
+    names[`#${field}`] = field;
+    values[`:${field}`] = stakeholder[field];
+  }
+  const conditions: string[] = [];
+  if (stakeholder.consent !== 'opted_out') {
+    values[':optedOut'] = 'opted_out';
+    conditions.push('(attribute_not_exists(#consent) OR #consent <> :optedOut)');
+  }
+  if (!stakeholder.doNotContact) {
+    values[':dnc'] = true;
+    conditions.push('(attribute_not_exists(#doNotContact) OR #doNotContact <> :dnc)');
+  }
+  return {
+    TableName: table,
+    Key: stakeholderKey(stakeholder.accountId, stakeholder.id),
+    UpdateExpression: `SET ${fields.map((f) => `#${f} = :${f}`).join(', ')}`,
+    ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** Key of the book's data-quality summary (beside the accounts, never in the byShard index). */
+export const bookQualityKey: PrimaryKey = { pk: 'BOOK', sk: 'QUALITY' };
+
+/**
+ * PutItem of the book's data-quality summary, only if none is stored or the stored one is not
+ * newer: two imports finishing out of order leave the later summary. `at` is stored normalized
+ * (UTC, milliseconds), so the string comparison is a time comparison.
+ */
+export function putBookQuality(table: string, quality: BookQuality): PutCommandInput {
+  const at = isoKey(quality.at);
+  return {
+    TableName: table,
+    Item: { ...toPlainJson(quality), at, ...bookQualityKey },
+    ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
+    ExpressionAttributeNames: { '#at': 'at' },
+    ExpressionAttributeValues: { ':at': at },
+  };
+}
+
+/** GetItem of the book's data-quality summary (what a campaign's gate reads: one item, no Scan). */
+export function getBookQuality(table: string): GetCommandInput {
+  return { TableName: table, Key: bookQualityKey, ConsistentRead: true };
 }
 
 /** BatchWriteItem inputs putting signals; a signal is keyed by time and id, so a re-put is idempotent. */

@@ -53,6 +53,9 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
       'stakeholders of an account: Query pk=ACCOUNT#id, sk begins_with CONTACT#',
       'signals since t: Query pk=ACCOUNT#id, sk between SIGNAL#t and SIGNAL#~',
       'accounts of a virtual shard, paged: Query byShard gsi1pk=SHARD#nn (state items only)',
+      'book data-quality summary: GetItem/PutItem (condition at <=) pk=BOOK sk=QUALITY (LoadCampaign reads it for the gate)',
+      'CRM import: PutItem attribute_not_exists(pk) of a new account; UpdateItem SET profile fields with the version condition; stakeholders UpdateItem with a consent condition (never loosens consent)',
+      'signal ledger: PutItem pk=ACCOUNT#id sk=SIGNALID#<signal id> attribute_not_exists(pk); GetItem of a taken claim',
     ],
   },
   memory: {
@@ -115,7 +118,10 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = {
     partitionKey: 'id',
     indexes: [],
     ttlAttribute: 'expiration',
-    accessPatterns: ['one side effect: Powertools idempotency layout (PutItem attribute_not_exists, GetItem, UpdateItem)'],
+    accessPatterns: [
+      'one side effect: Powertools idempotency layout (PutItem attribute_not_exists, GetItem, UpdateItem)',
+      'replay records of signed signal requests: PutItem id=signals-request#<sha256 of signature> (absent or expired), TTL expiration',
+    ],
   },
 };
 

@@ -23,7 +23,12 @@ import {
   renderInvalidLinkPage,
   renderNotYourApprovalPage,
   renderTooLatePage,
+  renderInvalidUnsubscribePage,
+  renderUnsubscribePage,
+  renderUnsubscribedPage,
 } from '../../app/approval-views.ts';
+import { unsubscribe } from '../../app/unsubscribe.ts';
+import { UNSUBSCRIBE_PATH, verifyUnsubscribeToken } from '../../domain/unsubscribe.ts';
 import type { Approval } from '../../domain/model.ts';
 
 /** An HTTP request as the approval endpoint sees it (already decoded from the Lambda event). */
@@ -94,8 +99,29 @@ export async function handleApprovalRequest(deps: ApprovalDeps, req: ApprovalHtt
   }
 }
 
+/**
+ * An unsubscribe link: GET/HEAD show the one button (a scanner that opens links unsubscribes no
+ * one); a POST — the mailbox provider's one-click `List-Unsubscribe=One-Click`, or the button —
+ * opts the person out at once. No CSRF token: RFC 8058's POST comes without one, and all a forged
+ * POST could do is what the link's owner can do anyway.
+ */
+async function routeUnsubscribe(deps: ApprovalDeps, req: ApprovalHttpRequest, method: string, token: string): Promise<ApprovalHttpResponse> {
+  const unsubscribeDeps = deps.unsubscribe;
+  if (unsubscribeDeps === undefined) return respond(method, 404, renderErrorPage('Not found', 'There is no page at this address.'));
+  if (method === 'GET' || method === 'HEAD') {
+    // Nothing stored and nothing counted per visit: the page only offers the button.
+    return verifyUnsubscribeToken(token, unsubscribeDeps.key) === undefined ? respond(method, 400, renderInvalidUnsubscribePage()) : respond(method, 200, renderUnsubscribePage());
+  }
+  if (method !== 'POST') return respond(method, 405, renderErrorPage('Method not allowed', 'Use the button on the page.'), { Allow: ALLOWED_METHODS });
+  if (req.body !== undefined && Buffer.byteLength(req.body, 'utf8') > MAX_BODY_BYTES) return respond(method, 413, renderErrorPage('Request too large', 'Nothing was changed.'));
+  const outcome = await unsubscribe(unsubscribeDeps, token);
+  return outcome.kind === 'invalid' ? respond(method, 400, renderInvalidUnsubscribePage()) : respond(method, 200, renderUnsubscribedPage());
+}
+
 async function route(deps: ApprovalDeps, req: ApprovalHttpRequest, method: string): Promise<ApprovalHttpResponse> {
   const headers = lowerCaseKeys(req.headers);
+  const token = new RegExp(`^${UNSUBSCRIBE_PATH}([A-Za-z0-9_.-]{1,600})/?$`).exec(req.path)?.[1];
+  if (token !== undefined) return routeUnsubscribe(deps, req, method, token);
   const segment = /^\/approvals\/([^/]+)\/?$/.exec(req.path)?.[1];
   // Not an approval link (favicon, robots.txt, probes): nothing to audit.
   if (segment === undefined) return respond(method, 404, renderErrorPage('Not found', 'There is no page at this address.'));

@@ -23,6 +23,7 @@ import { DynamoApprovalRepository } from '../dynamodb/approval-repository.ts';
 import { DynamoAuditLog } from '../dynamodb/audit-log.ts';
 import { DynamoMemoryRepository } from '../dynamodb/memory-repository.ts';
 import { DynamoRunRepository } from '../dynamodb/run-repository.ts';
+import { DynamoReplayGuard, DynamoSignalLedger } from '../dynamodb/signal-ledger.ts';
 import { TABLES } from '../dynamodb/tables.ts';
 import { ConnectorToolGateway } from '../email-connector.ts';
 import { createIdempotentRunner } from '../idempotency.ts';
@@ -86,6 +87,8 @@ export interface Platform {
 }
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** What SES accepts as a configuration set name. */
+const CONFIGURATION_SET = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Checks the declared variables are there and well-formed; names the function, variable and port. */
 function requireEnv(name: StepName, ports: StepPorts, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -99,6 +102,7 @@ function requireEnv(name: StepName, ports: StepPorts, env: Readonly<Record<strin
     }
     if (variable === 'MAIL_FROM' && !EMAIL.test(value)) problems.push({ path: variable, message: `must be an email address, got "${value}"` });
     if (variable === 'APPROVAL_BASE_URL' && !/^https?:\/\/[^\s/]+/.test(value)) problems.push({ path: variable, message: `must be an http(s) URL, got "${value}"` });
+    if (variable === 'SES_CONFIGURATION_SET' && !CONFIGURATION_SET.test(value)) problems.push({ path: variable, message: `must be an SES configuration set name (letters, digits, "_" or "-", at most 64), got "${value}"` });
     values[variable] = value;
   }
   if (problems.length > 0) throw new InvalidConfigError(`environment of function ${name}`, problems);
@@ -132,8 +136,28 @@ export async function buildStepDeps<N extends StepName>(
   };
   let sfn: SFNClient | undefined;
   const sfnClient = (): SFNClient => (sfn ??= instrumented(new SFNClient({ ...config('sfn') }), 'sfn'));
+  let sesv2: SESv2Client | undefined;
+  const sesClient = (): SESv2Client => (sesv2 ??= instrumented(new SESv2Client({ ...config('sesv2') }), 'sesv2'));
   let ses: SesMailer | undefined;
-  const mailer = (): SesMailer => (ses ??= new SesMailer(instrumented(new SESv2Client({ ...config('sesv2') }), 'sesv2')));
+  const mailer = (): SesMailer => (ses ??= new SesMailer(sesClient()));
+  let secretsManager: SecretsManagerClient | undefined;
+  const secretsClient = (): SecretsManagerClient => (secretsManager ??= instrumented(new SecretsManagerClient({ ...config('secretsmanager') }), 'secretsmanager'));
+  // A key that fails its checks is named by the variable that points to it.
+  // Read once per cold start, however many ports use the same key (the tools sign unsubscribe links with the approval link key).
+  const keys = new Map<string, Promise<Buffer>>();
+  const keyOf = (keyVariable: string): Promise<Buffer> => {
+    let key = keys.get(keyVariable);
+    if (key === undefined) keys.set(keyVariable, (key = readKey(keyVariable)));
+    return key;
+  };
+  const readKey = async (keyVariable: string): Promise<Buffer> => {
+    try {
+      return await loadSigningKey(secretsClient(), variable(keyVariable));
+    } catch (err) {
+      if (err instanceof InvalidConfigError) throw new InvalidConfigError(keyVariable, err.problems, { cause: err });
+      throw err;
+    }
+  };
 
   const deps: Record<string, unknown> = { clock: platform.clock ?? (() => new Date().toISOString()) };
   const sink = platform.auditLines ?? powertoolsAuditLines();
@@ -167,7 +191,19 @@ export async function buildStepDeps<N extends StepName>(
         deps.idempotent = createIdempotentRunner({ client: dynamoClient(), table: variable(TABLES.idempotency.envVar) });
         break;
       case 'tools': {
-        const connectors = new ConnectorToolGateway(mailer(), variable('MAIL_FROM'));
+        // Prospect emails go through the configuration set that publishes their events (the
+        // team's own emails, from the mailer port, do not: their events are no one's signals).
+        const sender = ports.emailEvents === true ? new SesMailer(sesClient(), { configurationSetName: variable('SES_CONFIGURATION_SET') }) : mailer();
+        if (ports.signingKey !== true || ports.approvalBaseUrl !== true) {
+          throw new InvalidConfigError(`ports of function ${name}`, [{ path: 'tools', message: 'signs unsubscribe links on the approval endpoint, so it needs signingKey and approvalBaseUrl too' }]);
+        }
+        const connectors = new ConnectorToolGateway(sender, {
+          from: variable('MAIL_FROM'),
+          name: variable('SENDER_NAME'),
+          postalAddress: variable('SENDER_POSTAL_ADDRESS'),
+          unsubscribeBaseUrl: variable('APPROVAL_BASE_URL').replace(/\/+$/, ''),
+          linkKey: await keyOf('SIGNING_KEY_SECRET_ARN'),
+        });
         deps.tools = platform.tools ? platform.tools(connectors) : connectors;
         break;
       }
@@ -182,7 +218,7 @@ export async function buildStepDeps<N extends StepName>(
         deps.starter = new SfnExecutionStarter(sfnClient(), variable('CAMPAIGN_RUN_ARN'));
         break;
       case 'signingKey':
-        deps.signingKey = await loadSigningKey(instrumented(new SecretsManagerClient({ ...config('secretsmanager') }), 'secretsmanager'), variable('SIGNING_KEY_SECRET_ARN'));
+        deps.signingKey = await keyOf('SIGNING_KEY_SECRET_ARN');
         break;
       case 'approvalBaseUrl':
         deps.approvalBaseUrl = variable('APPROVAL_BASE_URL').replace(/\/+$/, '');
@@ -197,6 +233,19 @@ export async function buildStepDeps<N extends StepName>(
         );
         break;
       }
+      case 'signalsKey':
+        deps.signalsKey = await keyOf('SIGNALS_KEY_SECRET_ARN');
+        break;
+      case 'signalLedger':
+        deps.signalLedger = new DynamoSignalLedger(dynamoClient(), variable(TABLES.accounts.envVar), deps.clock as () => string);
+        break;
+      case 'replayGuard':
+        deps.replayGuard = new DynamoReplayGuard(dynamoClient(), variable(TABLES.idempotency.envVar), deps.clock as () => string);
+        break;
+      case 'emailEvents':
+        if (ports.tools !== true) throw new InvalidConfigError(`ports of function ${name}`, [{ path: 'emailEvents', message: 'is a port of the tools (their emails), so it needs tools too' }]);
+        deps.emailEvents = variable('SES_CONFIGURATION_SET');
+        break;
     }
   }
   return deps as StepDeps<N>;

@@ -11,13 +11,20 @@ export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | readonly string[]
   config: 'CAMPAIGNS_FILE',
   seed: 'PLANNER_SEED',
   idempotent: TABLES.idempotency.envVar,
-  tools: 'MAIL_FROM',
+  // The sender, and who sends from where (the postal address every marketing email carries).
+  tools: ['MAIL_FROM', 'SENDER_NAME', 'SENDER_POSTAL_ADDRESS'],
   mailer: 'MAIL_FROM',
   callback: undefined,
   signingKey: 'SIGNING_KEY_SECRET_ARN',
   approvalBaseUrl: 'APPROVAL_BASE_URL',
   starter: 'CAMPAIGN_RUN_ARN',
   digests: ['AUDIT_DIGEST_KEY_ARN', 'AUDIT_DIGEST_BUCKET'],
+  signalsKey: 'SIGNALS_KEY_SECRET_ARN',
+  // The ledger's claims live on the accounts table, next to the signals they stand for.
+  signalLedger: TABLES.accounts.envVar,
+  // Replay records of signed requests sit with the other at-most-once records (TTL'd).
+  replayGuard: TABLES.idempotency.envVar,
+  emailEvents: 'SES_CONFIGURATION_SET',
 };
 
 /** The environment variables a declaration needs, each with the port that needs it. */
