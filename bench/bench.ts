@@ -4,6 +4,7 @@
  * market scenario, in process, with 95% intervals. Prints a table (or one JSON object) and writes
  * a self-contained HTML report.
  */
+import { readImportedBookOf } from '../local/audit/read-only.ts';
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -95,21 +96,25 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--weeks <n>', 'weekly runs per episode', positiveInt('--weeks'), 26)
     .option('--workers <n>', 'worker threads (default: one per core)', positiveInt('--workers'))
     .option('--campaign <file>', "the agents' campaign (charters and guardrails)", 'bench/config/campaign.yaml')
+    .option('--book <dataDir>', 'run on the book `amk import` stored in this data folder (its accounts and committees; hidden state from the scenario) instead of a generated one')
     .option('--report <file>', 'write the HTML report here', 'bench-report.html')
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .parse(argv, { from: 'user' });
-  const opts = program.opts<{ scenario: string[]; seeds: number; accounts: number; weeks: number; workers?: number; campaign: string; report: string; json?: boolean }>();
+  const opts = program.opts<{ scenario: string[]; seeds: number; accounts: number; weeks: number; workers?: number; campaign: string; report: string; json?: boolean; book?: string }>();
+  // The team's own book, read once (its size replaces --accounts).
+  const book = opts.book === undefined ? undefined : await readImportedBookOf(resolve(opts.book));
+  const accounts = book?.accounts.length ?? opts.accounts;
   const files = opts.scenario.length > 0 ? opts.scenario : ['scenarios/default.yaml'];
   const scenarios = files.map((file) => ({ file, scenario: loadScenarioFile(resolve(file)) }));
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
   const results: ScenarioResult[] = [];
   for (const { file, scenario } of scenarios) {
     const started = Date.now();
-    const tasks: SeedTask[] = seedsOf(scenario.name, opts.seeds).map((seed) => ({ scenario, seed, accounts: opts.accounts, weeks: opts.weeks, campaignFile: resolve(opts.campaign) }));
+    const tasks: SeedTask[] = seedsOf(scenario.name, opts.seeds).map((seed) => ({ scenario, seed, accounts, weeks: opts.weeks, campaignFile: resolve(opts.campaign), ...(book ? { book } : {}) }));
     const rows = await runPool(tasks, progress(scenario.name, tasks.length), opts.workers);
-    results.push(summarize({ scenario, file, rows, accounts: opts.accounts, weeks: opts.weeks, elapsedMs: Date.now() - started }));
+    results.push(summarize({ scenario, file, rows, accounts, weeks: opts.weeks, elapsedMs: Date.now() - started }));
   }
   const reportFile = resolve(opts.report);
   writeFileSync(reportFile, renderBenchReport(results, { command, generatedAt: new Date().toISOString() }));

@@ -5,6 +5,7 @@
  * policy), govern every account's plans (governAccount), execute what is granted at its send
  * time, let a simulated reviewer decide what needs approval, and remember what happened.
  */
+import { bookFromImport, type ImportedBook } from '../local/simulator/book.ts';
 import type { CampaignBundle, Charter, Guardrails } from '../shared/domain/config.ts';
 import { governAccount, sendTimeBlock, sendTimeOf, spendMonthOf, type SpentSoFar } from '../shared/domain/governance.ts';
 import type { ObservedAccount, OutcomeModel, RecentTouch } from '../shared/domain/memory.ts';
@@ -34,6 +35,8 @@ export interface EpisodeOptions {
   readonly start: string;
   readonly policy: PolicyName;
   readonly config: Omit<PolicyConfig, 'seed'>;
+  /** A team's imported book: its accounts and people, hidden state drawn from the scenario (`accounts` is then its size). */
+  readonly book?: ImportedBook;
 }
 
 /** Deliveries and responses per action type (calibration reads them). */
@@ -112,7 +115,9 @@ function policyOf(name: PolicyName, config: PolicyConfig, market: Market): Polic
 export function runEpisode(options: EpisodeOptions): EpisodeMetrics {
   const { scenario, seed, weeks } = options;
   const startMs = Date.parse(options.start);
-  const market = Market.create({ seed, accounts: options.accounts, start: options.start, scenario });
+  const market = options.book
+    ? Market.create({ seed, accounts: 0, start: options.start, scenario, book: bookFromImport(seed, scenario, options.book) })
+    : Market.create({ seed, accounts: options.accounts, start: options.start, scenario });
   const config: PolicyConfig = { ...options.config, seed };
   const policy = policyOf(options.policy, config, market);
   const guardrails: Guardrails = config.guardrails;

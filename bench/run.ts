@@ -3,6 +3,7 @@
  * make their differences low-noise), aggregated into intervals. Episodes of one seed run together
  * in one worker, since the primary metric subtracts the untouched market of the same seed.
  */
+import type { ImportedBook } from '../local/simulator/book.ts';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadCampaignBundle, loadYamlFile } from '../shared/config/load.ts';
@@ -42,12 +43,14 @@ export interface SeedTask {
   readonly accounts: number;
   readonly weeks: number;
   readonly campaignFile?: string;
+  /** A team's imported book (amk import): the market is made of its accounts and people. */
+  readonly book?: ImportedBook;
 }
 
 /** Runs every policy on one seed. */
 export function runSeed(task: SeedTask, config: EpisodeConfig = loadBenchConfig(task.campaignFile)): SeedResult {
   const episodes = Object.fromEntries(
-    POLICY_NAMES.map((policy) => [policy, runEpisode({ scenario: task.scenario, seed: task.seed, accounts: task.accounts, weeks: task.weeks, start: BENCH_START, policy, config })]),
+    POLICY_NAMES.map((policy) => [policy, runEpisode({ scenario: task.scenario, seed: task.seed, accounts: task.accounts, weeks: task.weeks, start: BENCH_START, policy, config, ...(task.book ? { book: task.book } : {}) })]),
   ) as Record<PolicyName, EpisodeMetrics>;
   return { seed: task.seed, episodes };
 }

@@ -12,6 +12,7 @@
  * Each run also reports what it used (transitions, executions, Lambda time, metered DynamoDB
  * capacity, emails) in the cost model's terms.
  */
+import * as z from 'zod';
 import { performance } from 'node:perf_hooks';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +48,7 @@ import { MAX_SIGNALS_BODY_BYTES } from '../shared/adapters/http/signals-endpoint
 import { attachRecorder, recordInvocation, recordingTools, type InvocationRecord } from './engine/cassette.ts';
 import { FaultTally, NO_FAULTS, faultyTools, throttle, type FaultPlan } from './engine/faults.ts';
 import { startDynaliteThread } from './engine/dynalite-worker.ts';
+import { readImportedBook } from './audit/read-only.ts';
 import { OutboxMailer } from './outbox.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { Market } from './simulator/market.ts';
@@ -210,21 +212,6 @@ async function anyAccount(accounts: DynamoAccountRepository): Promise<boolean> {
   return false;
 }
 
-/** Every account of the tables and its people, shard by shard (the index the runs read; no Scan). */
-async function readImportedBook(accounts: DynamoAccountRepository): Promise<{ accounts: AccountState[]; stakeholders: Stakeholder[] }> {
-  const states: AccountState[] = [];
-  for (let v = 0; v < VIRTUAL_SHARDS; v += 1) {
-    let cursor: string | undefined;
-    do {
-      const page = await accounts.listByShard(v, 100, cursor);
-      states.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-  }
-  const stakeholders = (await Promise.all(states.map((a) => accounts.listStakeholders(a.id)))).flat();
-  return { accounts: states, stakeholders };
-}
-
 /**
  * The CRM import of a new book in bulk: account states and stakeholders as 25-item BatchWriteItem
  * requests, several in flight. Only for a book whose tables hold none of its accounts yet (a new
@@ -362,8 +349,27 @@ function localSecrets(template: ResolvedTemplate, dataDir: string): Map<string, 
     chmodSync(file, 0o600);
     secrets.set(localSecretArn(logicalId), readFileSync(file, 'utf8').trim());
   }
+  // Secrets the stack does not create but reads by ARN (the connectors' tokens and keys): their
+  // values, by ARN, in secrets/imported.json. One missing there is missing here as in AWS.
+  const imported = join(dir, IMPORTED_SECRETS_FILE);
+  if (existsSync(imported)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(imported, 'utf8'));
+    } catch (err) {
+      throw new InvalidConfigError(imported, [{ path: '(root)', message: `not JSON (${err instanceof Error ? err.message : String(err)}); expected { "<secret ARN>": "<value>" }` }], { cause: err });
+    }
+    const values = z.record(z.string().startsWith('arn:', 'a secret ARN'), z.string().min(1)).safeParse(parsed);
+    if (!values.success) {
+      throw new InvalidConfigError(imported, values.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: `${i.message}; expected { "<secret ARN>": "<value>" }` })));
+    }
+    for (const [arn, value] of Object.entries(values.data)) secrets.set(arn, value);
+  }
   return secrets;
 }
+
+/** The file of a data folder's `secrets/` that holds the values of secrets the stack reads by ARN. */
+export const IMPORTED_SECRETS_FILE = 'imported.json';
 
 /** The S3 stand-in's folder, with one folder per bucket of the template. */
 export function localBuckets(template: ResolvedTemplate, dataDir: string): string {

@@ -13,6 +13,7 @@ import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { NO_CONNECTORS, connectorSecretArns, connectorsEnvValue, type Connectors } from '../../shared/domain/connectors.ts';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Architecture, Code, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -276,9 +277,14 @@ export class AgentFunction extends Construct {
           if (!flags.includes('signingKey') || !flags.includes('approvalBaseUrl')) {
             throw new Error(`AgentFunction ${this.functionName}: the tools port signs unsubscribe links on the approval endpoint, so its ports must include signingKey and approvalBaseUrl`);
           }
-          const [, nameVariable, addressVariable] = FLAG_PORT_ENV.tools as readonly [string, string, string];
+          const [, nameVariable, addressVariable, connectorsVariable] = FLAG_PORT_ENV.tools as readonly [string, string, string, string];
           setEnv(nameVariable, resources.senderName);
           setEnv(addressVariable, resources.postalAddress);
+          // The connectors beyond email, and exactly their secrets (each by its full ARN).
+          const connectors = resources.connectors ?? NO_CONNECTORS;
+          setEnv(connectorsVariable, connectorsEnvValue(connectors));
+          const secretArns = connectorSecretArns(connectors);
+          if (secretArns.length > 0) this.allow(['secretsmanager:GetSecretValue'], secretArns);
           break; // the sender itself below, once for tools and mailer
         }
         case 'mailer':
@@ -423,6 +429,8 @@ export interface PortResources {
    * port. @default - none
    */
   readonly emailEvents?: { readonly configurationSetName: string };
+  /** The connectors beyond email (config/connectors.yaml), which the tools port is given. @default - none */
+  readonly connectors?: Connectors;
 }
 
 /** A resource a declared port needs, or an error naming both. */

@@ -11,8 +11,8 @@ import { Construct } from 'constructs';
 import { CfnQueryDefinition } from 'aws-cdk-lib/aws-logs';
 import { AUDIT_QUERIES, renderQuery } from '../../shared/domain/audit-queries.ts';
 import { STEP_PORTS } from '../../shared/app/steps.ts';
-import { DEPLOYED_CONNECTORS } from '../../shared/adapters/email-connector.ts';
-import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCampaigns } from '../../shared/config/load.ts';
+import { deployedTools } from '../../shared/domain/connectors.ts';
+import { checkApprovalWaits, checkApproverAllowList, checkConnectors, loadAllCampaigns, loadConnectors } from '../../shared/config/load.ts';
 import { AgentFunction, CAMPAIGNS_FILE_NAME } from '../constructs/agent-function.ts';
 import { ApprovalEndpoint } from '../constructs/approval-endpoint.ts';
 import { AuditDigests } from '../constructs/audit-digests.ts';
@@ -98,10 +98,13 @@ export class CampaignStack extends Stack {
     }
 
     // Throws InvalidConfigError (file, path, expectation) and so fails synth on a broken file.
-    const campaigns = loadAllCampaigns(resolve(props.configDir ?? 'config'));
+    const configDir = resolve(props.configDir ?? 'config');
+    const campaigns = loadAllCampaigns(configDir);
     if (props.approverEmails !== undefined) checkApproverAllowList(campaigns, props.approverEmails);
-    // A charter may only allow tools that have a connector in this stack: refused here, not at send.
-    checkConnectors(campaigns, DEPLOYED_CONNECTORS);
+    // A charter may only allow tools that have a connector in this stack (email, and those of
+    // connectors.yaml): refused here, not at send.
+    const connectors = loadConnectors(configDir);
+    checkConnectors(campaigns, deployedTools(connectors));
     const outdir = Stage.of(this)?.outdir ?? resolve('cdk.out');
     this.campaignsFile = join(outdir, `${this.artifactId}.${CAMPAIGNS_FILE_NAME}`);
     mkdirSync(dirname(this.campaignsFile), { recursive: true });
@@ -161,6 +164,7 @@ export class CampaignStack extends Stack {
         stateMachine: () => this.workflow.campaignRun,
         signalsKey: this.signals.signingKey,
         emailEvents: { configurationSetName: this.signalEvents.configurationSet.configurationSetName },
+        connectors,
       });
     }
 

@@ -3,6 +3,8 @@
  * printed as one clear message naming the file, field or value and how to fix it, with a non-zero
  * exit code and no stack trace (set AMK_DEBUG=1 for one).
  */
+import { Connectors } from '../../shared/domain/connectors.ts';
+import { ContentLibrary } from '../../shared/domain/content.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { join, relative } from 'node:path';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -375,7 +377,7 @@ function describeTurn(event: AuditEvent): string[] {
   return [head, ...decisions];
 }
 
-const SCHEMAS = { charter: Charter, campaign: Campaign, guardrails: Guardrails } as const;
+const SCHEMAS = { charter: Charter, campaign: Campaign, guardrails: Guardrails, content: ContentLibrary, connectors: Connectors } as const;
 
 /** Validates charter (or campaign/guardrails) files; exit 2 naming each problem. */
 function validateCommand(kind: keyof typeof SCHEMAS, files: string[], flags: { json?: boolean }): number {
@@ -496,7 +498,7 @@ export function buildProgram(): Command {
     });
   program
     .command('validate <kind> <files...>')
-    .description('validate charter, campaign or guardrails files')
+    .description('validate charter, campaign, guardrails, content (library) or connectors files')
     .option('--json', 'print JSON')
     .action((kind: string, files: string[], flags: { json?: boolean }) => {
       if (!(kind in SCHEMAS)) throw new UsageError(`kind must be one of ${Object.keys(SCHEMAS).join(', ')}, got "${kind}"`);
@@ -504,7 +506,7 @@ export function buildProgram(): Command {
     });
   program
     .command('schema <kind>')
-    .description('print the JSON Schema of charter, campaign or guardrails files (for editors)')
+    .description('print the JSON Schema of charter, campaign, guardrails, content or connectors files (for editors)')
     .option('--json', 'print JSON (the schema is JSON either way)')
     .action((kind: string) => {
       if (!(kind in SCHEMAS)) throw new UsageError(`kind must be one of ${Object.keys(SCHEMAS).join(', ')}, got "${kind}"`);

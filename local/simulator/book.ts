@@ -215,11 +215,13 @@ export const generateBook = (seed: string, count: number, scenario: Scenario): G
  * scenario parameters): whether the account is in market, its consensus, an active blocker and its
  * concern, each person's interest and trust. Every imported person is known to the CRM.
  */
-export const bookFromImport = (
-  seed: string,
-  scenario: Scenario,
-  real: { readonly accounts: readonly AccountState[]; readonly stakeholders: readonly Stakeholder[] },
-): GeneratedBook => {
+/** A team's book as `amk import` stored it: account states and their people. */
+export interface ImportedBook {
+  readonly accounts: readonly AccountState[];
+  readonly stakeholders: readonly Stakeholder[];
+}
+
+export const bookFromImport = (seed: string, scenario: Scenario, real: ImportedBook): GeneratedBook => {
   const b = scenario.book;
   const byAccount = new Map<string, Stakeholder[]>();
   for (const s of [...real.stakeholders].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) byAccount.set(s.accountId, [...(byAccount.get(s.accountId) ?? []), s]);

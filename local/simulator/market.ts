@@ -137,6 +137,7 @@ export class Market {
   /** Committee members per account id, resolved once (the hot loop of a tick walks every account). */
   private readonly members = new Map<string, SimStakeholder[]>();
   private readonly touchCounts: Map<string, number>;
+  private readonly touchChannels = new Map<string, string>();
   /** Relevance is a pure function of (type, role, topic) and topics repeat: computed once each. */
   private readonly relevanceCache = new Map<string, number>();
 
@@ -301,6 +302,7 @@ export class Market {
 
   private record(touch: PendingTouch): void {
     this.touchCounts.set(touch.actionId, touch.occurrence);
+    this.touchChannels.set(touch.actionId, touch.channel);
     this.pending.push(touch);
     this.counters.touches += 1;
     this.counters.contacts += touch.stakeholderIds.length;
@@ -321,6 +323,11 @@ export class Market {
   /** Every action id that reached the world, with how many times it arrived (duplicates are counted from here). */
   touchesByAction(): ReadonlyMap<string, number> {
     return this.touchCounts;
+  }
+
+  /** The channel of an action that reached the world (undefined: it never did). */
+  touchChannel(actionId: string): string | undefined {
+    return this.touchChannels.get(actionId);
   }
 
   /** How many tool calls arrived in total. */

@@ -1,18 +1,17 @@
 /**
- * The tool connectors deployed with the stack. Email is the one connector so far: it sends
- * through SES from the sender address. A tool without a connector is refused at synth (a charter
- * may not allow it) and, should a call still arrive, refused at send with ToolRejectedError, so
- * nothing pretends to have acted.
+ * The email connector: marketing email (and the content recommendations it carries) through SES
+ * from the sender address. The other tools go through the connectors of config/connectors.yaml
+ * (shared/adapters/connectors); a tool without a connector is refused at synth (a charter may not
+ * allow it) and, should a call still arrive, refused at send with ToolRejectedError.
  */
 import { ToolRejectedError } from '../domain/errors.ts';
-import type { Action, Stakeholder, Tool } from '../domain/model.ts';
+import { EMAIL_TOOLS } from '../domain/connectors.ts';
+import type { Action, Stakeholder } from '../domain/model.ts';
 import type { Mailer, ToolAccount, ToolGateway, ToolResult } from '../ports/index.ts';
 import { renderProspectEmail } from '../domain/prospect-email.ts';
 import { prospectEmailTags } from '../domain/signals-ses.ts';
 import { emailFooter, unsubscribeHeaders, unsubscribeUrl } from '../domain/unsubscribe.ts';
 
-/** The tools that have a connector in the deployed stack. */
-export const DEPLOYED_CONNECTORS: readonly Tool[] = ['email', 'content_recommendation'];
 
 /** SES tag that marks an email to a prospect (the embedded default files those apart). */
 export const PROSPECT_EMAIL_TAG = { name: 'amk-kind', value: 'prospect' } as const;
@@ -42,7 +41,7 @@ export class ConnectorToolGateway implements ToolGateway {
   ) {}
 
   async execute(action: Action, stakeholders: Stakeholder[], account: ToolAccount): Promise<ToolResult> {
-    if (!DEPLOYED_CONNECTORS.includes(action.tool)) throw new ToolRejectedError(`No connector for tool "${action.tool}" is deployed`);
+    if (!EMAIL_TOOLS.includes(action.tool)) throw new ToolRejectedError(`The email connector does not carry tool "${action.tool}"`);
     if (stakeholders.length === 0) throw new ToolRejectedError(`Action ${action.id} has no reachable stakeholder`);
     const ids: string[] = [];
     for (const person of stakeholders) {

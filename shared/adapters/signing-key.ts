@@ -24,6 +24,14 @@ export function signingKeyFromSecret(secret: { SecretString?: string | undefined
   return key;
 }
 
+/** Reads a secret's string value (a connector's token or webhook key) from Secrets Manager. */
+export async function secretString(client: SecretsManagerClient, secretId: string): Promise<string> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const value = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString('utf8') : '');
+  if (value.trim() === '') throw new InvalidConfigError(secretId, [{ path: '', message: 'the secret is empty' }]);
+  return value.trim();
+}
+
 /** Reads the link-signing key from Secrets Manager. */
 export async function loadSigningKey(client: SecretsManagerClient, secretId: string): Promise<Buffer> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));

@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type * as z from 'zod';
 import { Campaign, Charter, Guardrails, type CampaignBundle } from '../domain/config.ts';
+import { Connectors, NO_CONNECTORS } from '../domain/connectors.ts';
 import { ContentLibrary } from '../domain/content.ts';
 import { InvalidConfigError } from '../domain/errors.ts';
 import { ACTION_CATALOG } from '../domain/catalog.ts';
@@ -145,6 +146,15 @@ export function loadCampaignBundle(campaignFile: string): CampaignBundle & { fil
   };
 }
 
+/** The connectors file of a config folder (optional: without it, email is the only connector). */
+export const CONNECTORS_FILE_NAME = 'connectors.yaml';
+
+/** Loads `<configDir>/connectors.yaml`, or no connectors beyond email when there is none. */
+export function loadConnectors(configDir: string): Connectors {
+  const file = join(configDir, CONNECTORS_FILE_NAME);
+  return existsSync(file) ? loadYamlFile(file, Connectors).value : NO_CONNECTORS;
+}
+
 /** Loads every campaign in `<configDir>/campaigns/*.yaml` (what `cdk synth` deploys). */
 export function loadAllCampaigns(configDir: string): Array<CampaignBundle & { file: string }> {
   const dir = join(configDir, 'campaigns');
@@ -212,7 +222,7 @@ export function checkApproverAllowList(bundles: ReadonlyArray<CampaignBundle & {
  * deploys: an agent must not plan what nothing can carry out. Fails naming the file and field.
  */
 export function checkConnectors(bundles: ReadonlyArray<CampaignBundle & { file: string }>, deployed: readonly Tool[]): void {
-  const hint = `no connector for it is deployed (deployed: ${deployed.join(', ')}); remove it from the charter or add its connector`;
+  const hint = `no connector for it is deployed (deployed: ${deployed.join(', ')}); remove it from the charter or configure its connector in ${CONNECTORS_FILE_NAME} of the config folder`;
   for (const bundle of bundles) {
     for (const { charter, file } of bundle.charters) {
       const problems: Array<{ path: string; message: string }> = [];

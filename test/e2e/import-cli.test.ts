@@ -121,6 +121,25 @@ describe('amk import and amk data check', { timeout: 240_000 }, () => {
     expect(story.stdout).toMatch(/Bluefin Networks/);
   });
 
+  it('benchmarks the agents on the imported book (npm run bench -- --book DIR), and names a folder without one', async () => {
+    const bench = (...args: string[]) =>
+      new Promise<CliResult>((done, fail) => {
+        execFile(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], { cwd: REPO, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+          if (err && typeof err.code !== 'number') return fail(err);
+          done({ code: err && typeof err.code === 'number' ? err.code : 0, stdout, stderr });
+        });
+      });
+    const r = await bench('--book', data, '--seeds', '1', '--weeks', '3', '--report', join(work, 'bench.html'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { accounts: number; policies: Record<string, { touches: { estimate: number } }> };
+    expect(out.accounts).toBe(60);
+    expect(out.policies.agent?.touches.estimate).toBeGreaterThan(0);
+    const none = await bench('--book', join(work, 'nowhere'), '--seeds', '1', '--weeks', '1', '--report', join(work, 'bench2.html'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no imported book in .*nowhere: run `amk import accounts FILE/);
+    expectNoStack(none);
+  });
+
 });
 
 describe.concurrent('amk import with bad input', { timeout: 240_000 }, () => {

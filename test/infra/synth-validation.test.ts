@@ -9,7 +9,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../cdk/constructs/agent-function.ts';
-import { buildApp } from '../../cdk/synth.ts';
+import { buildApp, synthesizeTemplate } from '../../cdk/synth.ts';
 import { InvalidConfigError } from '../../shared/domain/errors.ts';
 
 /** The sender every synth needs (cdk.json gives the CLI one). */
@@ -24,6 +24,18 @@ const tempDir = (prefix: string): string => {
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/** The message of the InvalidConfigError a synth of `configDir` fails with (the test fails if it does not). */
+function synthConfigError(configDir: string): string {
+  let caught: unknown;
+  try {
+    buildApp({ outdir: tempDir('amk-infra-out-'), configDir, bundling: false, context: SENDER });
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(InvalidConfigError);
+  return (caught as Error).message;
+}
 
 /** A copy of config/ whose nurture charter lost its goal and compares an unknown account field. */
 function brokenConfig(): string {
@@ -92,17 +104,39 @@ describe('campaign configuration at synth', () => {
       .replace('allowedActions: [executive_briefing, objection_response]', 'allowedActions: [executive_briefing, objection_response, sales_handoff]');
     if (edited === text) throw new Error('the fixture edit did not apply');
     writeFileSync(charter, edited);
-    let caught: unknown;
-    try {
-      buildApp({ outdir: tempDir('amk-infra-out-'), configDir, bundling: false, context: SENDER });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(InvalidConfigError);
-    const message = (caught as Error).message;
+    const message = synthConfigError(configDir);
     expect(message).toContain('executive-outreach-agent.yaml');
     expect(message).toContain('allowedTools[1]: "sales_task": no connector for it is deployed (deployed: email, content_recommendation)');
     expect(message).toContain('allowedActions[2]: "sales_handoff" acts through sales_task');
+  });
+
+  it('deploys a charter\'s sales tasks once connectors.yaml routes them to a CRM, granting the acting functions exactly its secret', () => {
+    const configDir = tempDir('amk-infra-config-');
+    cpSync(join(PROJECT_ROOT, 'config'), configDir, { recursive: true });
+    const charter = join(configDir, 'charters', 'executive-outreach-agent.yaml');
+    writeFileSync(charter, readFileSync(charter, 'utf8').replace('allowedTools: [email]', 'allowedTools: [email, sales_task]'));
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:amk/salesforce-Qw3rTy';
+    writeFileSync(join(configDir, 'connectors.yaml'), `tools:\n  sales_task:\n    kind: salesforce\n    tokenSecretArn: ${arn}\n    instanceUrl: https://corp.my.salesforce.com\n`);
+    const { template } = synthesizeTemplate({ outdir: tempDir('amk-infra-out-'), configDir, context: SENDER }) as unknown as {
+      template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    };
+    const policies = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Policy');
+    const granted = policies.filter(([, r]) => JSON.stringify(r.Properties).includes(arn)).map(([id]) => /^Functions([A-Za-z]+?)Role/.exec(id)?.[1] ?? id);
+    expect(granted.sort()).toEqual(['Act', 'ActApproved', 'SendDeferred']);
+  });
+
+  it('fails synth on a connectors.yaml that routes a tool wrongly or names no secret ARN, naming the file and the field', () => {
+    const configDir = tempDir('amk-infra-config-');
+    cpSync(join(PROJECT_ROOT, 'config'), configDir, { recursive: true });
+    writeFileSync(
+      join(configDir, 'connectors.yaml'),
+      'tools:\n  ad_audience:\n    kind: hubspot\n    tokenSecretArn: amk/hubspot\n  webhook:\n    kind: webhook\n    url: http://hooks.example.com/amk\n    secretArn: arn:aws:secretsmanager:eu-west-1:123456789012:secret:amk/hook-AbCdEf\n',
+    );
+    const message = synthConfigError(configDir);
+    expect(message).toContain('connectors.yaml');
+    expect(message).toMatch(/tools\.ad_audience\.tokenSecretArn \(line 4\): expected the secret's full ARN/);
+    expect(message).toMatch(/tools\.webhook\.url \(line 7\): "http:\/\/hooks\.example\.com\/amk" is not an https:\/\/ URL/);
+    expect(message).toMatch(/tools\.ad_audience\.kind.*writes sales tasks only/);
   });
 
   it('fails synth when a charter\'s approval wait with its escalation cannot fit in the CampaignRun\'s timeout, naming file and field', () => {

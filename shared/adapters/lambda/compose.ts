@@ -26,10 +26,12 @@ import { DynamoRunRepository } from '../dynamodb/run-repository.ts';
 import { DynamoReplayGuard, DynamoSignalLedger } from '../dynamodb/signal-ledger.ts';
 import { TABLES } from '../dynamodb/tables.ts';
 import { ConnectorToolGateway } from '../email-connector.ts';
+import { routedToolGateway } from '../connectors/index.ts';
+import { connectorsFromEnv } from '../../domain/connectors.ts';
 import { createIdempotentRunner } from '../idempotency.ts';
 import { SesMailer } from '../ses-mailer.ts';
 import { SfnExecutionStarter, SfnTaskCallback } from '../sfn-callback.ts';
-import { loadSigningKey } from '../signing-key.ts';
+import { loadSigningKey, secretString } from '../signing-key.ts';
 import { KmsS3DigestPublisher } from '../audit-digests.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { auditLinesOf, type AuditLine } from '../../domain/audit-lines.ts';
@@ -204,7 +206,12 @@ export async function buildStepDeps<N extends StepName>(
           unsubscribeBaseUrl: variable('APPROVAL_BASE_URL').replace(/\/+$/, ''),
           linkKey: await keyOf('SIGNING_KEY_SECRET_ARN'),
         });
-        deps.tools = platform.tools ? platform.tools(connectors) : connectors;
+        // The connectors beyond email (config/connectors.yaml), their secrets read on first use.
+        const routed = routedToolGateway(connectors, connectorsFromEnv(variable('CONNECTORS')), {
+          secretOf: (arn) => secretString(secretsClient(), arn),
+          clock: deps.clock as () => string,
+        });
+        deps.tools = platform.tools ? platform.tools(routed) : routed;
         break;
       }
       case 'mailer':

@@ -12,7 +12,7 @@ export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | readonly string[]
   seed: 'PLANNER_SEED',
   idempotent: TABLES.idempotency.envVar,
   // The sender, and who sends from where (the postal address every marketing email carries).
-  tools: ['MAIL_FROM', 'SENDER_NAME', 'SENDER_POSTAL_ADDRESS'],
+  tools: ['MAIL_FROM', 'SENDER_NAME', 'SENDER_POSTAL_ADDRESS', 'CONNECTORS'],
   mailer: 'MAIL_FROM',
   callback: undefined,
   signingKey: 'SIGNING_KEY_SECRET_ARN',
