@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Annotations, Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CfnQueryDefinition } from 'aws-cdk-lib/aws-logs';
 import { AUDIT_QUERIES, renderQuery } from '../../shared/domain/audit-queries.ts';
@@ -111,6 +111,8 @@ export class CampaignStack extends Stack {
     writeFileSync(this.campaignsFile, `${JSON.stringify(campaigns, null, 2)}\n`);
 
     this.tables = new DataTables(this, 'Tables');
+    // `amk import --target aws` finds the table it writes the book to by this output.
+    new CfnOutput(this, 'AccountsTableName', { value: this.tables.table('accounts').tableName, description: 'The accounts table: amk import --target aws writes the book here' }).overrideLogicalId('AccountsTableName');
     this.digests = new AuditDigests(this, 'AuditDigests');
 
     const fnScope = new Construct(this, 'Functions');

@@ -5,6 +5,7 @@
  * before the first write; a dry run writes nothing; a bad file or mapping is one clear message
  * and exit code 2.
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,7 @@ interface TargetFlags {
   readonly data: string;
   readonly target: 'local' | 'aws';
   readonly accountsTable?: string;
+  readonly stack: string;
   readonly region?: string;
   readonly json?: boolean;
 }
@@ -170,19 +172,43 @@ async function assertFolderFree(path: string, dataDir: string): Promise<void> {
   await db.close();
 }
 
+/** The stack output that names the deployed accounts table (cdk/stacks/campaign-stack.ts). */
+export const ACCOUNTS_TABLE_OUTPUT = 'AccountsTableName';
+
+/**
+ * The deployed accounts table, from the stack's outputs (CloudFormation DescribeStacks with the
+ * shell's credentials). Fails naming the stack, the region and how to fix it.
+ */
+async function accountsTableOf(stack: string, region: string | undefined): Promise<string> {
+  const client = new CloudFormationClient(region === undefined ? {} : { region });
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === ACCOUNTS_TABLE_OUTPUT)?.OutputValue;
+    if (value === undefined || value === '') {
+      throw new ImportUsageError(`stack ${stack} has no ${ACCOUNTS_TABLE_OUTPUT} output: deploy this version (\`npx cdk deploy\`), or name the table with --accounts-table`);
+    }
+    return value;
+  } catch (err) {
+    if (err instanceof ImportUsageError) throw err;
+    const name = err instanceof Error ? err.name : 'Error';
+    const message = err instanceof Error ? err.message : String(err);
+    const where = `in ${region ?? (await client.config.region().catch(() => 'your default region'))}`;
+    if (name === 'ValidationError') throw new ImportUsageError(`no stack ${stack} ${where} (${message}): pass --stack NAME and --region, or --accounts-table NAME`);
+    throw new ImportUsageError(`cannot read the outputs of stack ${stack} ${where}: ${name}: ${message} (check your AWS credentials, or pass --accounts-table NAME)`);
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Opens the accounts table: the data folder's dynalite (a private copy for a dry run, so that
  * nothing is written), or the deployed table in AWS with the shell's credentials.
  */
 async function openStore(flags: TargetFlags, opts: { write: boolean; mustExist?: boolean }): Promise<Store> {
   if (flags.target === 'aws') {
-    if (flags.accountsTable === undefined || flags.accountsTable === '') {
-      throw new ImportUsageError(
-        '--target aws needs --accounts-table NAME: the deployed stack\'s accounts table (find it with `aws cloudformation describe-stack-resources --stack-name AutonomousMarketing --query "StackResources[?ResourceType==\'AWS::DynamoDB::Table\'].[LogicalResourceId,PhysicalResourceId]"`, the one whose logical id starts with TablesAccounts)',
-      );
-    }
+    const table = flags.accountsTable !== undefined && flags.accountsTable !== '' ? flags.accountsTable : await accountsTableOf(flags.stack, flags.region);
     const client = createDynamoClient(flags.region === undefined ? {} : { region: flags.region });
-    return { accounts: new DynamoAccountRepository(client, flags.accountsTable), where: `DynamoDB table ${flags.accountsTable}`, close: async () => client.destroy() };
+    return { accounts: new DynamoAccountRepository(client, table), where: `DynamoDB table ${table}`, close: async () => client.destroy() };
   }
   const tables = join(flags.data, 'dynamodb');
   if (opts.mustExist && !existsSync(tables)) throw new ImportUsageError(`no data in ${flags.data}: import a book first (\`amk import accounts FILE --data ${flags.data}\`)`);
@@ -359,7 +385,8 @@ const targetOptions = (cmd: Command): Command =>
   cmd
     .option('--data <dir>', 'data folder of the embedded default (with --target local)', '.data')
     .addOption(new Option('--target <where>', 'where the book is: the local data folder, or the deployed stack in AWS (your credentials)').choices(['local', 'aws']).default('local'))
-    .option('--accounts-table <name>', 'with --target aws: the deployed accounts table (see the stack\'s resources)')
+    .option('--stack <name>', 'with --target aws: the deployed stack, whose AccountsTableName output names the table', 'AutonomousMarketing')
+    .option('--accounts-table <name>', 'with --target aws: the accounts table, instead of the stack\'s output')
     .option('--region <region>', 'with --target aws: the AWS region (default: your profile\'s)')
     .option('--json', 'print one JSON object instead of the report');
 

@@ -6,8 +6,15 @@
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startDynalite } from '../../local/dynalite.ts';
+import { DynamoAccountRepository } from '../../shared/adapters/dynamodb/account-repository.ts';
+import { createDynamoClient } from '../../shared/adapters/dynamodb/client.ts';
+import { ensureTables } from '../../shared/adapters/dynamodb/create-tables.ts';
+import { TABLES, type TableKey } from '../../shared/adapters/dynamodb/tables.ts';
 
 const REPO = resolve('.');
 const BIN = join(REPO, 'local', 'cli', 'bin.mjs');
@@ -20,11 +27,16 @@ interface CliResult {
 
 /** Runs `amk ...args`; resolves with the exit code and output whatever the code. */
 function amk(...args: string[]): Promise<CliResult> {
+  return amkWith({}, ...args);
+}
+
+/** Runs `amk ...args` with extra environment variables. */
+function amkWith(extraEnv: Readonly<Record<string, string>>, ...args: string[]): Promise<CliResult> {
   return new Promise((done, fail) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: REPO, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AMK_DEBUG: '' }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: REPO, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AMK_DEBUG: '', ...extraEnv }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return fail(err);
         done({ code: err && typeof err.code === 'number' ? err.code : 0, stdout, stderr });
@@ -168,10 +180,59 @@ describe.concurrent('amk import with bad input', { timeout: 240_000 }, () => {
     expect(existsSync(join(work, 'fresh-2'))).toBe(false);
   });
 
-  it('says what --target aws needs instead of guessing a table', async () => {
-    const r = await amk('import', 'accounts', 'test/fixtures/crm/hubspot-companies.csv', '--target', 'aws', '--dry-run');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--target aws needs --accounts-table NAME/);
+  it('with --target aws, writes the table the deployed stack names in its outputs, and names a stack that is not there', async () => {
+    // CloudFormation's DescribeStacks (the query protocol, as the SDK speaks it) and DynamoDB
+    // (dynalite) on 127.0.0.1, reached by the SDK's endpoint variables: the CLI runs unchanged.
+    const requests: string[] = [];
+    const cfn = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        requests.push(body);
+        const params = new URLSearchParams(body);
+        const stack = params.get('StackName');
+        res.setHeader('content-type', 'text/xml');
+        if (params.get('Action') !== 'DescribeStacks' || stack !== 'AmkProd') {
+          res.statusCode = 400;
+          res.end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stack} does not exist</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`);
+          return;
+        }
+        res.end(
+          '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>' +
+            '<StackName>AmkProd</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/AmkProd/1</StackId><CreationTime>2026-11-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>' +
+            '<Outputs><member><OutputKey>AccountsTableName</OutputKey><OutputValue>AmkProd-TablesAccounts-X1</OutputValue></member></Outputs>' +
+            '</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></DescribeStacksResponse>',
+        );
+      });
+    });
+    await new Promise<void>((done) => cfn.listen(0, '127.0.0.1', done));
+    const db = await startDynalite();
+    try {
+      const client = createDynamoClient({ endpoint: db.endpoint, region: 'us-east-1' });
+      const names = Object.fromEntries((Object.keys(TABLES) as TableKey[]).map((k) => [k, `AmkProd-Tables${k[0]?.toUpperCase()}${k.slice(1)}-X1`])) as Record<TableKey, string>;
+      await ensureTables(client, names);
+      const env = {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}`,
+        AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      };
+      const r = await amkWith(env, 'import', 'accounts', 'test/fixtures/crm/hubspot-companies.csv', '--target', 'aws', '--stack', 'AmkProd', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ imported: 60, writes: { created: 60 } });
+      expect(requests[0]).toMatch(/Action=DescribeStacks/);
+      const stored = await new DynamoAccountRepository(client, names.accounts).get('hs-9000000');
+      expect(stored?.name).toBe('Bluefin Networks');
+      const missing = await amkWith(env, 'import', 'accounts', 'test/fixtures/crm/hubspot-companies.csv', '--target', 'aws', '--dry-run');
+      expect(missing.code).toBe(2);
+      expectNoStack(missing);
+      expect(missing.stderr).toMatch(/no stack AutonomousMarketing in us-east-1 \(Stack with id AutonomousMarketing does not exist\): pass --stack NAME/);
+      client.destroy();
+    } finally {
+      cfn.close();
+      await db.close();
+    }
   });
 
   it('imports a Salesforce export and a mapped one in a dry run, leaving a new data folder unwritten', async () => {
