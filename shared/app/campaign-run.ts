@@ -227,7 +227,7 @@ export async function observeShard(deps: StepDeps<'observe'>, input: ShardInput)
   // Order repairs a crash between any two writes: the people and the credits (keyed by the page,
   // so applied once) before the account states, which move observedUntil past these signals. A
   // retry sees the same signals again until the state is saved, and credits nothing twice.
-  await Promise.all(folds.flatMap(({ folded }) => folded.changedStakeholders.map((s) => deps.accounts.putStakeholder(s))));
+  await Promise.all(folds.flatMap(({ folded }) => folded.changedStakeholders.map((s) => deps.accounts.suppressStakeholder(s))));
   await Promise.all(Object.entries(credits).map(([agentId, deltas]) => deps.memory.addOutcomes(agentId, deltas, once)));
   for (const { account, mine, folded, signals, memory } of folds) {
     const observed = { by: once, since: account.observedUntil, stage: account.stage };

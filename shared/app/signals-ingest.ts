@@ -24,7 +24,7 @@ import type { SignalLedger } from '../ports/signal-ledger.ts';
 export interface SignalsIngestDeps {
   readonly clock: () => string;
   readonly signalLedger: SignalLedger;
-  readonly accounts: Pick<AccountRepository, 'putSignals' | 'listStakeholders' | 'putStakeholder'>;
+  readonly accounts: Pick<AccountRepository, 'putSignals' | 'listStakeholders' | 'suppressStakeholder'>;
   readonly audit: Pick<AuditLog, 'appendOnce'>;
 }
 
@@ -84,7 +84,7 @@ export async function ingestSignals(deps: SignalsIngestDeps, batch: readonly Pip
       const after = suppressedBy(before, signal.kind) ?? before;
       // The record first, the audit second: what must hold (nobody mails them) holds even if the
       // audit write fails; a retry finds them suppressed and audits the same key once.
-      if (after !== before) await deps.accounts.putStakeholder(after);
+      if (after !== before) await deps.accounts.suppressStakeholder(after);
       people.set(after.id, after);
       await deps.audit.appendOnce([suppressionEvent(deps.clock(), signal, before, after, via)]);
       suppressed.push({ accountId, stakeholderId: after.id, signalId: signal.id, kind: signal.kind as Suppression['kind'] });

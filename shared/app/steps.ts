@@ -117,7 +117,7 @@ export const STEP_PORTS = {
   observe: declarePorts({
     config: true,
     runs: ['getPage'],
-    accounts: ['listByShard', 'listStakeholders', 'listSignalsSince', 'saveState', 'putStakeholder'],
+    accounts: ['listByShard', 'listStakeholders', 'listSignalsSince', 'saveState', 'suppressStakeholder'],
     memory: ['listForAccount', 'addOutcomes'],
   }),
   plan: declarePorts({ config: true, seed: true, runs: ['get'] }),
@@ -173,7 +173,7 @@ export const STEP_PORTS = {
     signingKey: true,
     signalLedger: true,
     approvals: ['get', 'decide'],
-    accounts: ['get', 'listStakeholders', 'putSignals', 'putStakeholder'],
+    accounts: ['get', 'listStakeholders', 'putSignals', 'suppressStakeholder'],
     audit: ['append', 'appendOnce'],
     runs: ['countRefused'],
   }),
@@ -184,13 +184,13 @@ export const STEP_PORTS = {
     signalsKey: true,
     replayGuard: true,
     signalLedger: true,
-    accounts: ['putSignals', 'listStakeholders', 'putStakeholder'],
+    accounts: ['putSignals', 'listStakeholders', 'suppressStakeholder'],
     audit: ['appendOnce'],
     runs: ['countRefused'],
   }),
-  'signals-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'putStakeholder'], audit: ['appendOnce'], runs: ['countRefused'] }),
+  'signals-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'suppressStakeholder'], audit: ['appendOnce'], runs: ['countRefused'] }),
   // SES's events reach it only through the rule (no anonymous traffic): nothing to count.
-  'ses-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'putStakeholder'], audit: ['appendOnce'] }),
+  'ses-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'suppressStakeholder'], audit: ['appendOnce'] }),
 } as const satisfies Record<string, StepPorts>;
 
 /** Name of a Lambda of the system (a folder under functions/). */

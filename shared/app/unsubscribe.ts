@@ -44,6 +44,6 @@ export async function unsubscribe(deps: UnsubscribeDeps, token: string | undefin
   // A click in a later hour is the same signal id at another time (a conflict the ledger drops):
   // the first stands. Should it have stopped between its claim and the record, finish the opt-out here.
   const now = (await deps.accounts.listStakeholders(claims.accountId)).find((s) => s.id === claims.stakeholderId);
-  if (now !== undefined && now.consent !== 'opted_out') await deps.accounts.putStakeholder({ ...now, consent: 'opted_out' });
+  if (now !== undefined && now.consent !== 'opted_out') await deps.accounts.suppressStakeholder({ ...now, consent: 'opted_out' });
   return { kind: 'unsubscribed', ...claims };
 }

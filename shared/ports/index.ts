@@ -36,8 +36,14 @@ export interface AccountRepository {
   saveState(state: AccountState, expectedVersion: number): Promise<AccountState>;
   /** Every stakeholder of an account. */
   listStakeholders(accountId: string): Promise<Stakeholder[]>;
-  /** Updates one stakeholder (e.g. consent after an unsubscribe). */
+  /** Replaces one stakeholder record (operators and tests; the loop only ever suppresses). */
   putStakeholder(stakeholder: Stakeholder): Promise<void>;
+  /**
+   * Applies the suppression the given record holds — consent `opted_out`, do-not-contact — to the
+   * stored one and changes nothing else: concurrent suppressions all hold, none is undone by a
+   * stale read. A person no longer in the book is left alone.
+   */
+  suppressStakeholder(stakeholder: Stakeholder): Promise<void>;
   /** Stores signals (idempotent per signal id). */
   putSignals(signals: PipelineSignal[]): Promise<void>;
   /** Signals of an account strictly after `since` (ISO), oldest first. */

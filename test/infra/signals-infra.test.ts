@@ -74,10 +74,11 @@ describe('the signals endpoint', () => {
     expect(grants('signals-http')).toEqual(
       [
         `secretsmanager:GetSecretValue ${key}`,
-        // putSignals, listStakeholders, putStakeholder, and the ledger's claim (PutItem) and its read.
+        // putSignals, listStakeholders, suppressStakeholder, and the ledger's claim (PutItem) and its read.
         `dynamodb:BatchWriteItem ${tables('accounts')}`,
         `dynamodb:PutItem ${tables('accounts')}`,
         `dynamodb:Query ${tables('accounts')}`,
+        `dynamodb:UpdateItem ${tables('accounts')}`,
         `dynamodb:GetItem ${tables('accounts')}`,
         // appendOnce; countRefused; the replay record (one conditional PutItem, nothing else there).
         `dynamodb:GetItem ${tables('audit')}`,

@@ -173,6 +173,22 @@ describe('DynamoAccountRepository', { timeout: 60_000 }, () => {
     expect(await accounts.listStakeholders('contact-1')).toEqual([stakeholder('contact-1', 'p1', { consent: 'opted_out' })]);
   });
 
+  it('applies suppressions written at once from the same stale read, all of them, and changes nothing else', async () => {
+    const accounts = repo();
+    const before = stakeholder('contact-2', 'p1', { consent: 'opted_in', doNotContact: false });
+    await accounts.importAccount(account('contact-2'), [before]);
+    // Meanwhile the CRM import renames the person: a suppression must not write the old name back.
+    await accounts.putStakeholder({ ...before, name: 'Renamed Person' });
+    // An unsubscribe (Observe) and a bounce (the signal intake), each from the record read before.
+    await Promise.all([accounts.suppressStakeholder({ ...before, consent: 'opted_out' }), accounts.suppressStakeholder({ ...before, doNotContact: true })]);
+    expect(await accounts.listStakeholders('contact-2')).toEqual([{ ...before, name: 'Renamed Person', consent: 'opted_out', doNotContact: true }]);
+    // A later, stale suppression of one kind never undoes the other; a person gone stays gone.
+    await accounts.suppressStakeholder({ ...before, consent: 'opted_out' });
+    expect((await accounts.listStakeholders('contact-2'))[0]?.doNotContact).toBe(true);
+    await accounts.suppressStakeholder(stakeholder('contact-2', 'nobody', { doNotContact: true }));
+    expect((await accounts.listStakeholders('contact-2')).map((p) => p.id)).toEqual(['p1']);
+  });
+
   it('lists signals strictly after a time, oldest first, whatever offset they were written with', async () => {
     const accounts = repo();
     const signal = (id: string, at: string, kind: PipelineSignal['kind'] = 'open'): PipelineSignal => ({

@@ -88,6 +88,10 @@ describe('every grant and variable of every function is needed, and its absence 
     for (const account of runtime.market.book().accounts.slice(0, 6)) {
       for (const s of await runtime.deps.accounts.listStakeholders(account.id)) await runtime.deps.accounts.putStakeholder({ ...s, timeZone: 'Australia/Sydney' });
     }
+    // A person unsubscribed before the first run (a signal the CRM stored): Observe suppresses them.
+    const quitter = (await runtime.deps.accounts.listStakeholders(runtime.market.book().accounts[7]?.id ?? ''))[0];
+    if (!quitter) throw new Error('no stakeholder to unsubscribe');
+    await runtime.deps.accounts.putSignals([{ id: 'lp-unsubscribe', accountId: quitter.accountId, stakeholderId: quitter.id, kind: 'unsubscribe', at: runtime.clock() }]);
     functions = [...runtime.template.functions.values()];
     campaignRunArn = localStateMachineArn(runtime.campaignRun.logicalId);
     const decide = (id: string): 'approve' | 'reject' => ((createHash('sha256').update(id).digest()[0] as number) % 2 === 0 ? 'reject' : 'approve');

@@ -22,7 +22,7 @@ describe('Observe failing between its writes, then retried', () => {
     await db?.stop();
   });
 
-  it.each(['putStakeholder', 'saveState'] as const)('honours the unsubscribe when %s fails once', async (failing) => {
+  it.each(['suppressStakeholder', 'saveState'] as const)('honours the unsubscribe when %s fails once', async (failing) => {
     const accounts = new DynamoAccountRepository(db.client, db.tables.accounts);
     const id = `acc-${failing}`;
     const account = anAccount({ id, tier: 1, stage: 'problem_aware' });

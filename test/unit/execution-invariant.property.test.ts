@@ -195,6 +195,7 @@ class MemAccounts implements AccountRepository {
     return this.stakeholders.filter((s) => s.accountId === accountId).map((s) => ({ ...s }));
   }
   async putStakeholder(): Promise<void> {}
+  async suppressStakeholder(): Promise<void> {}
   async putSignals(): Promise<void> {}
   async listSignalsSince(): Promise<[]> {
     return [];

@@ -26,6 +26,7 @@ export const REPOSITORY_CALLS: { readonly [K in TablePort]: { readonly [M in key
     saveState: on('PutItem'),
     listStakeholders: on('Query'),
     putStakeholder: on('PutItem'),
+    suppressStakeholder: on('UpdateItem'),
     putSignals: on('BatchWriteItem'),
     listSignalsSince: on('Query'),
     // The CRM import: a conditional PutItem of a new account, or a conditional UpdateItem of its profile.

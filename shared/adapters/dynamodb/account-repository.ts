@@ -28,6 +28,7 @@ import {
   queryStakeholders,
   shardPartition,
   updateAccountProfile,
+  suppressStakeholderItem,
   upsertStakeholderItem,
 } from './requests.ts';
 
@@ -99,6 +100,19 @@ export class DynamoAccountRepository implements AccountRepository {
   /** Replaces one stakeholder. */
   async putStakeholder(stakeholder: Stakeholder): Promise<void> {
     await this.doc.send(new PutCommand(putStakeholder(this.table, stakeholder)));
+  }
+
+  /** Applies a stakeholder's suppression (opted out, do-not-contact) and nothing else; a record that is gone stays gone. */
+  async suppressStakeholder(stakeholder: Stakeholder): Promise<void> {
+    const update = suppressStakeholderItem(this.table, stakeholder);
+    if (update === undefined) return;
+    try {
+      await this.doc.send(new UpdateCommand(update));
+    } catch (err) {
+      // The person was removed from the book meanwhile: nothing to suppress.
+      if (isConditionalCheckFailed(err)) return;
+      throw err;
+    }
   }
 
   /** Stores signals; a signal with the same time and id overwrites itself (idempotent). */

@@ -240,6 +240,38 @@ export function putStakeholder(table: string, stakeholder: Stakeholder): PutComm
   return { TableName: table, Item: stakeholderItem(stakeholder) };
 }
 
+/**
+ * UpdateItem that applies a stakeholder's suppression — consent `opted_out`, do-not-contact —
+ * to the stored record and sets nothing else, so that two suppressions written at once (a bounce
+ * and an unsubscribe, Observe and the signal intake) both hold, and no suppression is ever undone
+ * by a writer that read the record before it. Only an existing record (never a ghost); undefined
+ * when the record given suppresses nothing.
+ */
+export function suppressStakeholderItem(table: string, stakeholder: Stakeholder): UpdateCommandInput | undefined {
+  const sets: string[] = [];
+  const values: Record<string, unknown> = {};
+  const names: Record<string, string> = { '#pk': 'pk' };
+  if (stakeholder.consent === 'opted_out') {
+    sets.push('#consent = :optedOut');
+    names['#consent'] = 'consent';
+    values[':optedOut'] = 'opted_out';
+  }
+  if (stakeholder.doNotContact) {
+    sets.push('#doNotContact = :dnc');
+    names['#doNotContact'] = 'doNotContact';
+    values[':dnc'] = true;
+  }
+  if (sets.length === 0) return undefined;
+  return {
+    TableName: table,
+    Key: stakeholderKey(stakeholder.accountId, stakeholder.id),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: 'attribute_exists(#pk)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
 /** BatchWriteItem inputs putting stakeholders (the last one per id wins). */
 export function batchPutStakeholders(table: string, stakeholders: readonly Stakeholder[]): BatchWriteCommandInput[] {
   const unique = lastPerKey(stakeholders, (s) => `${s.accountId}\u0000${s.id}`);
