@@ -413,6 +413,8 @@ export class LocalRuntime {
     private readonly startRun: { readonly logicalId: string; readonly lambda: LocalLambda },
     /** Where signals come in: the signed endpoint, the default bus, the sent prospect emails. */
     readonly signals: LocalSignalIntake,
+    /** The daily schedule's other target: the audit verifier (audit-verify). */
+    private readonly verifier: { readonly logicalId: string; readonly lambda: LocalLambda } | undefined,
   ) {
     this.runNow = market.now();
   }
@@ -542,6 +544,7 @@ export class LocalRuntime {
       const aws = await startAwsEndpoints({
         macKeys: localMacKeys(resolved, dataDir),
         s3Dir: localBuckets(resolved, dataDir),
+        clock,
         outbox: new OutboxMailer(outboxDir, clock),
         prospects: new OutboxMailer(join(outboxDir, 'prospects'), clock),
         secrets,
@@ -714,6 +717,7 @@ export class LocalRuntime {
 
       const lambdas = new Map<string, LocalLambda>();
       let startRunLambda: { logicalId: string; lambda: LocalLambda } | undefined;
+      let verifierLambda: { logicalId: string; lambda: LocalLambda } | undefined;
       for (const fn of resolved.functions.values()) {
         if (fn.name === 'approval-http' || fn.name === 'signals-http') continue; // served by their local Function URLs, not the workflow
         const name = stepOf(fn);
@@ -775,17 +779,36 @@ export class LocalRuntime {
       for (const fn of resolved.functions.values()) {
         const lambda = lambdas.get(fn.logicalId);
         if (fn.name === 'start-run' && lambda) startRunLambda = { logicalId: fn.logicalId, lambda };
+        if (fn.name === 'audit-verify' && lambda) verifierLambda = { logicalId: fn.logicalId, lambda };
       }
       if (startRunLambda === undefined) throw new Error('the template has no start-run function (the schedules\' target)');
       runtime = new LocalRuntime(meter, mailCounter, extraLambdas, dataDir, bundle, resolved, campaignRun, engine, operator, market, tokens, server.url, outboxDir, toolGateway, wiring, endpoints, faults, closers, startRunLambda, {
         url: signalsServer.url,
         bus,
         sentProspectEmails,
-      });
+      }, verifierLambda);
       return runtime;
     } catch (err) {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * What the daily schedule does in AWS: the audit verifier checks the trail against the run
+   * digests published in its window and records what it found (an `audit_verified` event, and
+   * its decision line, which the AuditDigestMismatch alarm counts). Returns its result.
+   */
+  async verifyAudit(scheduledAt: string = this.clock()): Promise<{ digests: number; validDigests: number; streams: number; events: number; findings: number }> {
+    if (this.verifier === undefined) throw new Error('the template has no audit-verify function');
+    const started = performance.now();
+    try {
+      return (await this.verifier.lambda(
+        { scheduledAt },
+        { functionName: this.verifier.logicalId, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 600_000, callbackWaitsForEmptyEventLoop: false },
+      )) as { digests: number; validDigests: number; streams: number; events: number; findings: number };
+    } finally {
+      this.extraLambdas.add(this.verifier.logicalId, performance.now() - started);
     }
   }
 

@@ -312,6 +312,25 @@ export class AgentFunction extends Construct {
           }
           break;
         }
+        case 'digestReader': {
+          // The verifier lists and reads the digests and checks their MACs: it can make none,
+          // and write nothing to the bucket.
+          const [keyVariable, bucketVariable] = FLAG_PORT_ENV.digestReader as readonly [string, string];
+          setEnv(keyVariable, resources.digests.key.keyArn);
+          setEnv(bucketVariable, resources.digests.bucket.bucketName);
+          this.allow(['kms:VerifyMac'], [resources.digests.key.keyArn]);
+          this.allow(['s3:ListBucket'], [resources.digests.bucket.bucketArn]);
+          this.allow(['s3:GetObject'], [resources.digests.bucket.arnForObjects('digests/*')]);
+          const bucketId = Stack.of(this).getLogicalId(resources.digests.bucket.node.defaultChild as CfnElement);
+          const policy = this.role.node.tryFindChild('DefaultPolicy');
+          if (policy) {
+            Validations.of(policy).acknowledge({
+              id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/digests/*]`,
+              reason: 'The audit verifier reads the run digests under digests/ (one object per run) to check them; it can write or delete nothing in the bucket.',
+            });
+          }
+          break;
+        }
         case 'signalsKey': {
           const key = required(resources.signalsKey, 'signalsKey');
           setEnv(FLAG_PORT_ENV.signalsKey as string, key.secretArn);

@@ -21,6 +21,8 @@ export interface CampaignSchedulesProps {
   readonly campaigns: ReadonlyArray<{ readonly campaign: Campaign }>;
   /** The function every schedule invokes (StartRun), which starts the CampaignRun. */
   readonly startRun: IFunction;
+  /** The audit verifier, invoked once a day (06:30 UTC) with its scheduled time. @default - none */
+  readonly verifier?: IFunction;
   /**
    * Attempts Scheduler makes when the invocation fails (throttling, transient errors).
    * @default 3
@@ -38,8 +40,10 @@ export interface CampaignSchedulesProps {
 export class CampaignSchedules extends Construct {
   /** The schedules, by campaign id. */
   readonly schedules: ReadonlyMap<string, Schedule>;
-  /** The role Scheduler assumes to invoke StartRun. */
+  /** The role Scheduler assumes to invoke StartRun (and the verifier). */
   readonly role: Role;
+  /** The daily audit verification, when there is a verifier. */
+  readonly verification?: Schedule;
 
   constructor(scope: Construct, id: string, props: CampaignSchedulesProps) {
     super(scope, id);
@@ -79,12 +83,28 @@ export class CampaignSchedules extends Construct {
       schedules.set(campaign.id, schedule);
     }
     this.schedules = schedules;
+    if (props.verifier !== undefined) {
+      // The audit trail against the published digests, daily: its scheduled time names the
+      // verification, so a retried invocation records it once.
+      this.verification = new Schedule(this, 'Schedule-audit-verification', {
+        description: 'Audit verification: the audit trail against the signed run digests',
+        schedule: ScheduleExpression.cron({ minute: '30', hour: '6' }),
+        target: new LambdaInvoke(props.verifier, {
+          role: this.role,
+          input: ScheduleTargetInput.fromObject({ scheduledAt: ContextAttribute.scheduledTime }),
+          retryAttempts: props.retryAttempts ?? 3,
+          maxEventAge: Duration.hours(6),
+        }),
+      });
+    }
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
-      Validations.of(policy).acknowledge({
-        id: wildcardResourceFinding(this, `${props.startRun.functionArn}:*`),
-        reason: 'LambdaInvoke grants lambda:InvokeFunction on StartRun and its versions/aliases (":*"); the wildcard covers qualifiers of this one function only.',
-      });
+      for (const fn of [props.startRun, ...(props.verifier ? [props.verifier] : [])]) {
+        Validations.of(policy).acknowledge({
+          id: wildcardResourceFinding(this, `${fn.functionArn}:*`),
+          reason: 'LambdaInvoke grants lambda:InvokeFunction on the scheduled function and its versions/aliases (":*"); the wildcard covers qualifiers of that one function only.',
+        });
+      }
     }
   }
 }

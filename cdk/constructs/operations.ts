@@ -29,12 +29,14 @@ export interface OperationsProps {
   readonly expiryLogGroup: ILogGroup;
   /** Who is told when an alarm fires (the campaign owners). */
   readonly notify: readonly string[];
+  /** The log group of the daily audit verifier (its `audit_verified` lines count what it found). */
+  readonly verifierLogGroup: ILogGroup;
 }
 
 export class Operations extends Construct {
   readonly topic: Topic;
   readonly dashboard: Dashboard;
-  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures' | 'approvalsExpired', Alarm>>;
+  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures' | 'approvalsExpired' | 'auditDigestMismatch', Alarm>>;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
@@ -71,6 +73,16 @@ export class Operations extends Construct {
       metricValue: '1',
       defaultValue: 0,
     });
+    // The daily verification's findings: an event edited, deleted, inserted or truncated, a stream
+    // rewritten under a signed digest, or a digest whose signature fails.
+    const mismatches = new MetricFilter(this, 'AuditDigestMismatchFilter', {
+      logGroup: props.verifierLogGroup,
+      filterPattern: FilterPattern.all(FilterPattern.stringValue('$.kind', '=', 'audit_verified'), FilterPattern.numberValue('$.findings', '>', 0)),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'AuditDigestMismatch',
+      metricValue: '$.findings',
+      defaultValue: 0,
+    });
     const alarm = (name: string, metric: Metric, description: string, threshold = 1): Alarm => {
       const a = new Alarm(this, name, {
         metric,
@@ -94,6 +106,11 @@ export class Operations extends Construct {
         'ApprovalsExpired',
         expired.metric({ period: Duration.hours(1), statistic: 'Sum' }),
         'An approval request waited longer than its timeout without a decision (approvals-by-approver shows who has a backlog); its action was not executed.',
+      ),
+      auditDigestMismatch: alarm(
+        'AuditDigestMismatch',
+        mismatches.metric({ period: Duration.days(1), statistic: 'Sum' }),
+        'The daily audit verification found the audit trail no longer matching its signed run digests (an event edited, deleted, inserted or truncated, or a digest forged): its audit_verified record lists where; `amk audit verify` on a copy of the table says the rest.',
       ),
       toolFailures: alarm('ToolFailures', toolFailures.metric({ period: Duration.hours(1), statistic: 'Sum' }), 'Ten or more tool calls failed within an hour (tool-failures-by-tool says which).', 10),
     };

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Annotations, CfnOutput, Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CfnQueryDefinition } from 'aws-cdk-lib/aws-logs';
 import { AUDIT_QUERIES, renderQuery } from '../../shared/domain/audit-queries.ts';
@@ -24,7 +24,7 @@ import { SignalsEndpoint } from '../constructs/signals-endpoint.ts';
 import { SignalEvents } from '../constructs/signals-events.ts';
 
 /** Every Lambda of the system: the workflow's tasks, the approval endpoint, StartRun and the signal intake. */
-export type FunctionName = WorkflowFunctionName | 'approval-http' | 'start-run' | 'signals-http' | 'signals-events' | 'ses-events';
+export type FunctionName = WorkflowFunctionName | 'approval-http' | 'start-run' | 'signals-http' | 'signals-events' | 'ses-events' | 'audit-verify';
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -143,6 +143,8 @@ export class CampaignStack extends Stack {
     const signalEventsFn = new AgentFunction(fnScope, 'SignalsEvents', { name: 'signals-events', ports: STEP_PORTS['signals-events'] });
     const sesEventsFn = new AgentFunction(fnScope, 'SesEvents', { name: 'ses-events', ports: STEP_PORTS['ses-events'] });
     this.signalEvents = new SignalEvents(this, 'SignalEvents', { signalEvents: signalEventsFn.lambda, sesEvents: sesEventsFn.lambda });
+    // The daily audit verification against the signed run digests.
+    const auditVerify = new AgentFunction(fnScope, 'AuditVerify', { name: 'audit-verify', ports: STEP_PORTS['audit-verify'], timeout: Duration.minutes(10) });
     this.functions = {
       ...workflowFunctions,
       'approval-http': this.approvals.handler,
@@ -150,6 +152,7 @@ export class CampaignStack extends Stack {
       'signals-http': this.signals.handler,
       'signals-events': signalEventsFn,
       'ses-events': sesEventsFn,
+      'audit-verify': auditVerify,
     };
 
     // Each function gets exactly what its ports need (shared/app/steps.ts): environment and grants.
@@ -186,11 +189,13 @@ export class CampaignStack extends Stack {
       decisionLogGroup: this.functions.record.logGroup,
       expiryLogGroup: this.functions['approval-timed-out'].logGroup,
       notify: campaigns.map((c) => c.campaign.owner),
+      verifierLogGroup: auditVerify.logGroup,
     });
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {
       campaigns,
       startRun: startRun.lambda,
+      verifier: auditVerify.lambda,
     });
   }
 }

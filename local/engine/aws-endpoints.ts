@@ -6,14 +6,14 @@
  *   their events with (message id, tags, configuration set) is told to `onProspectEmail`.
  * - Secrets Manager `GetSecretValue` (JSON 1.1): the template's generated secrets, kept in the
  *   data folder.
- * - KMS `GenerateMac` (JSON 1.1, HMAC_SHA_256): the template's HMAC keys, their material kept in
- *   the data folder (in AWS it never leaves KMS).
- * - S3 `PutObject` (with `If-None-Match: *`) and `GetObject`, path-style: objects are files under
- *   the data folder's `s3/<bucket>/`.
+ * - KMS `GenerateMac` and `VerifyMac` (JSON 1.1, HMAC_SHA_256): the template's HMAC keys, their
+ *   material kept in the data folder (in AWS it never leaves KMS).
+ * - S3 `PutObject` (with `If-None-Match: *`), `GetObject` and `ListObjectsV2`, path-style: objects
+ *   are files under the data folder's `s3/<bucket>/`.
  * The IAM check runs in each function's SDK clients before a request gets here.
  */
-import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +38,7 @@ const SendEmail = z.object({
 });
 const GetSecretValue = z.object({ SecretId: z.string().min(1) });
 const GenerateMac = z.object({ KeyId: z.string().min(1), Message: z.string().min(1), MacAlgorithm: z.literal('HMAC_SHA_256') });
+const VerifyMac = GenerateMac.extend({ Mac: z.string().min(1) });
 
 /** Options of {@link startAwsEndpoints}. */
 export interface AwsEndpointsOptions {
@@ -51,6 +52,8 @@ export interface AwsEndpointsOptions {
   readonly macKeys?: ReadonlyMap<string, Buffer>;
   /** Folder of the S3 stand-in's buckets (one folder each). @default none: S3 is not served */
   readonly s3Dir?: string;
+  /** The time an object is put at (its LastModified): the embedded default's simulated clock. @default the system clock */
+  readonly clock?: () => string;
   /**
    * How many SendEmail requests of run reports (subject "[amk] ...") answer 503 before one is
    * accepted (tests: a Summarize whose email fails past the SDK's own retries). @default 0
@@ -97,6 +100,41 @@ function s3ObjectPath(s3Dir: string, url: string): { bucketDir: string; file: st
   const bucketDir = resolve(s3Dir, match[1] as string);
   const file = resolve(bucketDir, match[2] as string);
   return file.startsWith(bucketDir + sep) ? { bucketDir, file } : undefined;
+}
+
+const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * ListObjectsV2 (`GET /bucket?list-type=2&prefix=...`, path-style) over a bucket's folder: every
+ * key under the prefix in UTF-8 order, with its LastModified (the file's) and size, at most 1,000.
+ */
+function s3Listing(s3Dir: string, method: string, url: string): { status: number; body: string } | undefined {
+  const [path, query = ''] = url.split('?');
+  const params = new URLSearchParams(query);
+  const match = /^\/([a-z0-9][a-z0-9.-]{1,62})\/?$/i.exec(decodeURIComponent(path ?? ''));
+  if (method !== 'GET' || !match || params.get('list-type') !== '2') return undefined;
+  const bucket = match[1] as string;
+  const bucketDir = resolve(s3Dir, bucket);
+  if (!existsSync(bucketDir)) return { status: 404, body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>' };
+  const prefix = params.get('prefix') ?? '';
+  const keys: Array<{ key: string; modified: string; size: number }> = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name);
+      const key = rel === '' ? name : `${rel}/${name}`;
+      const stat = statSync(file);
+      if (stat.isDirectory()) walk(file, key);
+      else if (key.startsWith(prefix) && !key.endsWith('.tmp')) keys.push({ key, modified: stat.mtime.toISOString(), size: stat.size });
+    }
+  };
+  walk(bucketDir, '');
+  keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const page = keys.slice(0, 1000);
+  const contents = page.map((k) => `<Contents><Key>${xmlEscape(k.key)}</Key><LastModified>${k.modified}</LastModified><Size>${k.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`).join('');
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>${keys.length > 1000}</IsTruncated>${contents}</ListBucketResult>`,
+  };
 }
 
 /** A bucket's folder in the S3 stand-in. */
@@ -170,6 +208,22 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
         const mac = createHmac('sha256', key).update(Buffer.from(parsed.data.Message, 'base64')).digest('base64');
         return send(200, { KeyId: parsed.data.KeyId, Mac: mac, MacAlgorithm: 'HMAC_SHA_256' }, 'application/x-amz-json-1.1');
       }
+      if (target === 'TrentService.VerifyMac') {
+        const parsed = VerifyMac.safeParse(JSON.parse(body || '{}'));
+        if (!parsed.success) return send(400, { __type: 'ValidationException', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }, 'application/x-amz-json-1.1');
+        const key = options.macKeys?.get(parsed.data.KeyId);
+        if (key === undefined) return send(400, { __type: 'NotFoundException', message: `Key '${parsed.data.KeyId}' does not exist` }, 'application/x-amz-json-1.1');
+        const expected = createHmac('sha256', key).update(Buffer.from(parsed.data.Message, 'base64')).digest();
+        const actual = Buffer.from(parsed.data.Mac, 'base64');
+        // As KMS answers a MAC that does not verify: KMSInvalidMacException, not MacValid false.
+        if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return send(400, { __type: 'KMSInvalidMacException', message: 'The MAC did not verify' }, 'application/x-amz-json-1.1');
+        return send(200, { KeyId: parsed.data.KeyId, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' }, 'application/x-amz-json-1.1');
+      }
+      const listing = options.s3Dir === undefined ? undefined : s3Listing(options.s3Dir, req.method ?? '', req.url ?? '');
+      if (listing !== undefined) {
+        res.writeHead(listing.status, { 'content-type': 'application/xml' });
+        return res.end(listing.body);
+      }
       const object = options.s3Dir === undefined ? undefined : s3ObjectPath(options.s3Dir, req.url ?? '');
       if (object !== undefined && (req.method === 'PUT' || req.method === 'GET')) {
         const xml = (status: number, code: string, message: string) => {
@@ -186,6 +240,10 @@ export async function startAwsEndpoints(options: AwsEndpointsOptions, port = 0):
         mkdirSync(dirname(object.file), { recursive: true });
         writeFileSync(`${object.file}.tmp`, raw);
         renameSync(`${object.file}.tmp`, object.file);
+        if (options.clock) {
+          const at = new Date(options.clock());
+          utimesSync(object.file, at, at);
+        }
         res.writeHead(200, { etag: '"local"' });
         return res.end();
       }

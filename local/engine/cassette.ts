@@ -78,6 +78,23 @@ export function recordInvocation<T>(record: InvocationRecord, fn: () => Promise<
  * Records every call of the client into the current invocation's record (outermost, after the
  * IAM check: a denied call is recorded as its error too).
  */
+/** Where a recorded output keeps the bytes of its streaming body. */
+const RECORDED_BODY = '__recordedBodyBytes';
+
+/** The SDK's streaming body of an output (S3 GetObject's Body), if it has one. */
+function streamingBodyOf(output: unknown): { transformToByteArray(): Promise<Uint8Array> } | undefined {
+  const body = (output as { Body?: unknown } | undefined)?.Body;
+  return body !== null && typeof body === 'object' && typeof (body as { transformToByteArray?: unknown }).transformToByteArray === 'function'
+    ? (body as { transformToByteArray(): Promise<Uint8Array> })
+    : undefined;
+}
+
+/** A body that can be read again, as the SDK's stream mixin is read. */
+const replayableBody = (bytes: Uint8Array) => ({
+  transformToByteArray: async () => bytes,
+  transformToString: async (encoding = 'utf-8') => new TextDecoder(encoding).decode(bytes),
+});
+
 export function attachRecorder(client: InstrumentableClient, service: string): void {
   (client.middlewareStack as unknown as Stack).add(
     (next, context) => async (args) => {
@@ -89,6 +106,13 @@ export function attachRecorder(client: InstrumentableClient, service: string): v
       try {
         const result = (await next(args)) as { output?: unknown };
         // The command's output only: the raw HTTP response (its body a spent stream) is not replayable.
+        const body = streamingBodyOf(result.output);
+        if (body !== undefined) {
+          // An object's body (S3 GetObject) is a stream read once: kept as its bytes, replayed as a body again.
+          const bytes = await body.transformToByteArray();
+          call.output = { ...(result.output as object), Body: { [RECORDED_BODY]: bytes } };
+          return { ...result, output: { ...(result.output as object), Body: replayableBody(bytes) } };
+        }
         call.output = result.output;
         return result;
       } catch (error) {
@@ -155,7 +179,9 @@ export class CassettePlayer {
         const call = this.queues.get(key)?.shift();
         if (call === undefined) throw new Error(`cassette: no recorded ${key}`);
         if (call.error !== undefined) throw call.error;
-        return { output: structuredClone(call.output), response: {} };
+        const output = structuredClone(call.output) as Record<string, unknown> | undefined;
+        const recorded = (output?.['Body'] as Record<string, unknown> | undefined)?.[RECORDED_BODY];
+        return { output: recorded instanceof Uint8Array ? { ...output, Body: replayableBody(recorded) } : output, response: {} };
       },
       { step: 'initialize', priority: 'normal', name: 'amkCassettePlayer', override: true },
     );

@@ -115,6 +115,8 @@ export function iamRequestsOf(
     case 'kms':
       return [{ action: `kms:${operation}`, anyOf: [String(input.KeyId ?? '')] }];
     case 's3':
+      // Listing is s3:ListBucket on the bucket itself; object calls are on the object.
+      if (operation === 'ListObjectsV2') return [{ action: 's3:ListBucket', anyOf: [`arn:aws:s3:::${String(input.Bucket ?? '')}`] }];
       return [{ action: `s3:${operation}`, anyOf: [`arn:aws:s3:::${String(input.Bucket ?? '')}/${String(input.Key ?? '')}`] }];
     case 'sfn': {
       // StartExecution is on the state machine it names; the task callbacks on the machine that minted the token.

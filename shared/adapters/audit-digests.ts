@@ -5,10 +5,10 @@
  * run's digest lists every account stream it touched).
  */
 import { createHash } from 'node:crypto';
-import { GenerateMacCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GenerateMacCommand, VerifyMacCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { digestBytes, type AuditDigest, type SignedAuditDigest } from '../domain/audit-digest.ts';
-import type { AuditDigestPublisher } from '../ports/index.ts';
+import type { AuditDigestPublisher, AuditDigestReader } from '../ports/index.ts';
 
 /** Where a run's digest lives in the digest bucket. */
 export const digestObjectKey = (runId: string): string => `digests/${runId}.json`;
@@ -40,6 +40,50 @@ export class KmsS3DigestPublisher implements AuditDigestPublisher {
       if (!isAlreadyThere(err)) throw err;
     }
     return { location };
+  }
+}
+
+/**
+ * The digests read back for verification: listed under `digests/` (one LIST per thousand), each
+ * published since the window's start read in full, and its MAC checked by KMS VerifyMac (the
+ * verifier may check MACs, never make one).
+ */
+export class KmsS3DigestReader implements AuditDigestReader {
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly s3: S3Client,
+    private readonly keyId: string,
+    private readonly bucket: string,
+  ) {}
+
+  async publishedSince(since: string): Promise<Array<{ location: string; body: string }>> {
+    const sinceMs = Date.parse(since);
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'digests/', ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of page.Contents ?? []) if (o.Key !== undefined && (o.LastModified?.getTime() ?? 0) >= sinceMs) keys.push(o.Key);
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    const out: Array<{ location: string; body: string }> = [];
+    for (const key of keys) {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      out.push({ location: `s3://${this.bucket}/${key}`, body: (await object.Body?.transformToString('utf8')) ?? '' });
+    }
+    return out;
+  }
+
+  async verify(signed: SignedAuditDigest): Promise<boolean> {
+    try {
+      const out = await this.kms.send(
+        new VerifyMacCommand({ KeyId: this.keyId, Message: digestMacMessage(signed.digest), Mac: Buffer.from(signed.signature.value, 'base64'), MacAlgorithm: 'HMAC_SHA_256' }),
+      );
+      return out.MacValid === true;
+    } catch (err) {
+      // KMS answers a MAC that does not verify with an error, not with MacValid false.
+      if (err instanceof Error && err.name === 'KMSInvalidMacException') return false;
+      throw err;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import type {
   AccountRepository,
   ApprovalRepository,
   AuditDigestPublisher,
+  AuditDigestReader,
   AuditLog,
   ConfigSource,
   ExecutionStarter,
@@ -59,6 +60,8 @@ export interface FlagPorts {
   readonly starter: { readonly starter: ExecutionStarter };
   /** Signs run digests of the audit streams' heads (KMS) and publishes them outside the table (S3). */
   readonly digests: { readonly digests: AuditDigestPublisher };
+  /** Reads the published run digests back and checks their MACs (KMS VerifyMac): the audit verifier. */
+  readonly digestReader: { readonly digestReader: AuditDigestReader };
   /** The key that signs requests to the signals endpoint (Secrets Manager). */
   readonly signalsKey: { readonly signalsKey: Buffer };
   /** Which signal ids are stored, first write wins (claims on the accounts table). */
@@ -75,7 +78,7 @@ export interface FlagPorts {
 /** Name of a flag port. */
 export type FlagPort = keyof FlagPorts;
 /** The flag ports, in a fixed order. */
-export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter', 'digests', 'signalsKey', 'signalLedger', 'replayGuard', 'emailEvents'];
+export const FLAG_PORTS: readonly FlagPort[] = ['config', 'seed', 'idempotent', 'tools', 'mailer', 'callback', 'signingKey', 'approvalBaseUrl', 'starter', 'digests', 'digestReader', 'signalsKey', 'signalLedger', 'replayGuard', 'emailEvents'];
 
 /** A step's declaration: the repository methods it calls and the flag ports it uses. */
 export type StepPorts = { readonly [K in TablePort]?: readonly (keyof TablePorts[K])[] } & { readonly [K in FlagPort]?: true };
@@ -191,6 +194,8 @@ export const STEP_PORTS = {
   'signals-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'suppressStakeholder'], audit: ['appendOnce'], runs: ['countRefused'] }),
   // SES's events reach it only through the rule (no anonymous traffic): nothing to count.
   'ses-events': declarePorts({ signalLedger: true, accounts: ['putSignals', 'listStakeholders', 'suppressStakeholder'], audit: ['appendOnce'] }),
+  // The daily audit verification (shared/app/audit-verification.ts): the digests, the streams they sign, one record.
+  'audit-verify': declarePorts({ digestReader: true, audit: ['heads', 'readStream', 'appendOnce'] }),
 } as const satisfies Record<string, StepPorts>;
 
 /** Name of a Lambda of the system (a folder under functions/). */

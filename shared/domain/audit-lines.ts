@@ -126,6 +126,22 @@ export function auditLinesOf(event: AuditEvent): AuditLine[] {
         }),
       ];
     }
+    case 'audit_verified': {
+      const problems = Array.isArray(data['problems']) ? (data['problems'] as Array<Record<string, unknown>>) : [];
+      return [
+        line({
+          ...base,
+          kind: event.kind,
+          digests: num(data['digests']),
+          validDigests: num(data['validDigests']),
+          streams: num(data['streams']),
+          events: num(data['events']),
+          findings: num(data['findings']),
+          // Where the first ones are (stream#seq problem): what the alarm's reader looks up first.
+          firstFindings: problems.length > 0 ? problems.slice(0, 5).map((p) => `${str(p['stream']) ?? '?'}#${num(p['seq']) ?? '?'} ${str(p['problem']) ?? '?'}`).join('; ') : undefined,
+        }),
+      ];
+    }
     case 'alert':
       return [line({ ...base, kind: event.kind, agentId: event.agentId, alert: str(data['alert']), actionId: str(data['actionId']), approvalId: str(data['approvalId']), guardrail: str(data['guardrail']), error: str(data['error']) ?? str(data['errorName']) })];
     default:

@@ -351,6 +351,8 @@ export const AuditKind = z.enum([
   'approval_quorum',
   'alert',
   'run_summarized',
+  /** A verification of the audit trail against the published digests (shared/app/audit-verification.ts). */
+  'audit_verified',
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 

@@ -12,7 +12,7 @@ import type {
   ReviewerKind,
   Stakeholder,
 } from '../domain/model.ts';
-import type { AuditDigest, StreamHead } from '../domain/audit-digest.ts';
+import type { AuditDigest, SignedAuditDigest, StreamHead } from '../domain/audit-digest.ts';
 import type { ContentLibrary } from '../domain/content.ts';
 import type { CampaignBundle } from '../domain/config.ts';
 import type { BookQuality } from '../domain/crm-import/quality.ts';
@@ -135,6 +135,14 @@ export interface AuditLog {
  */
 export interface AuditDigestPublisher {
   publish(digest: AuditDigest): Promise<{ location: string }>;
+}
+
+/** Reads the published run digests back, and checks their signatures (the audit verifier). */
+export interface AuditDigestReader {
+  /** The digests published at or after `since` (ISO), each as stored (unparsed) with where it is. */
+  publishedSince(since: string): Promise<Array<{ readonly location: string; readonly body: string }>>;
+  /** Whether a digest's signature is the signing key's MAC of it. */
+  verify(signed: SignedAuditDigest): Promise<boolean>;
 }
 
 /** The cost of one action, held on its run and its agent's month until it executes or is given up. */

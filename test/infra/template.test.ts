@@ -561,11 +561,13 @@ describe('IAM', () => {
     expect(reserved.sort()).toEqual([['approval-http', APPROVAL_CONCURRENCY], ['signals-http', SIGNALS_CONCURRENCY]]);
   });
 
-  it('lets the schedules invoke only StartRun, and StartRun start only CampaignRun executions', () => {
+  it('lets the schedules invoke only StartRun and the audit verifier, and StartRun start only CampaignRun executions', () => {
     const startRun = stack.functions['start-run'];
     const arn = { 'Fn::GetAtt': [logicalId(startRun.lambda), 'Arn'] };
+    const verifier = { 'Fn::GetAtt': [logicalId(stack.functions['audit-verify'].lambda), 'Arn'] };
     expect(statementsOfRole(template, logicalId(stack.schedules.role))).toEqual([
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [arn, { 'Fn::Join': ['', [arn, ':*']] }] },
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [verifier, { 'Fn::Join': ['', [verifier, ':*']] }] },
     ]);
     const starts = statementsOfRole(template, logicalId(startRun.role)).filter((st) => asList(st.Action).some((a) => a.startsWith('states:')));
     expect(starts).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId(stack.workflow.campaignRun) } }]);
@@ -578,9 +580,9 @@ describe('functions', () => {
   it('runs every Lambda on nodejs22.x, arm64, with active tracing, its own log group (30 days, with a data protection policy) and its handler in metadata', () => {
     const ids = idsOfType(template, 'AWS::Lambda::Function');
     // The 15 workflow tasks (list-send-slots and send-deferred among them), the approval page,
-    // StartRun, and the signal intake (signals-http, signals-events, ses-events).
-    expect(ids).toHaveLength(20);
-    expect(Object.keys(stack.functions)).toHaveLength(20);
+    // StartRun, the signal intake (signals-http, signals-events, ses-events) and the audit verifier.
+    expect(ids).toHaveLength(21);
+    expect(Object.keys(stack.functions)).toHaveLength(21);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const resource = template.Resources[logicalId(fn.lambda)];
       expect(resource?.Properties).toMatchObject({
@@ -588,7 +590,8 @@ describe('functions', () => {
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         MemorySize: 256,
-        Timeout: 30,
+        // The daily audit verifier walks every stream a week of runs signed: it gets ten minutes.
+        Timeout: name === 'audit-verify' ? 600 : 30,
         Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
       });
       expect(resource?.Metadata).toMatchObject({ 'amk:entry': `functions/${name}/handler.ts`, 'amk:function': name });
@@ -668,7 +671,12 @@ describe('schedules', () => {
   it('starts a run of each campaign at its own expression and time zone through StartRun, with the scheduled time as the run clock', () => {
     const campaigns = loadAllCampaigns(join(PROJECT_ROOT, 'config'));
     const schedules = idsOfType(template, 'AWS::Scheduler::Schedule').map((id) => template.Resources[id]?.Properties ?? {});
-    expect(schedules).toHaveLength(campaigns.length);
+    // One per campaign, and the daily audit verification (named by its scheduled time).
+    expect(schedules).toHaveLength(campaigns.length + 1);
+    expect(schedules.find((s) => (s.Target as { Input?: string }).Input === JSON.stringify({ scheduledAt: '<aws.scheduler.scheduled-time>' }))).toMatchObject({
+      ScheduleExpression: 'cron(30 6 * * ? *)',
+      Target: { Arn: { 'Fn::GetAtt': [logicalId(stack.functions['audit-verify'].lambda), 'Arn'] } },
+    });
     for (const { campaign } of campaigns) {
       const input = JSON.stringify({ campaignId: campaign.id, scheduledTime: '<aws.scheduler.scheduled-time>' });
       const schedule = schedules.find((s) => (s.Target as { Input?: string }).Input === input);
@@ -705,10 +713,10 @@ describe('audit queries', () => {
 describe('operations', () => {
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
-  it('alarms on a failed run, any action executed without its approval, tool failures and approvals expired in the backlog, each to the owners\' topic', () => {
+  it('alarms on a failed run, any action executed without its approval, tool failures, approvals expired in the backlog and an audit digest mismatch, each to the owners\' topic', () => {
     const topic = logicalId(stack.operations.topic);
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     for (const a of alarms) expect(referencedIds(a.AlarmActions).has(topic), String(a.AlarmDescription)).toBe(true);
     const filters = ofType('AWS::Logs::MetricFilter').map(([, r]) => r.Properties as { FilterPattern: string; LogGroupName: unknown; MetricTransformations: Array<{ MetricName: string }> });
     const withoutApproval = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'ExecutedWithoutApproval');
@@ -720,6 +728,11 @@ describe('operations', () => {
     const expired = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'ApprovalsExpired');
     expect(expired?.FilterPattern).toContain('$.kind = "approval_expired"');
     expect(referencedIds(expired?.LogGroupName).has(logicalId(stack.functions['approval-timed-out'].logGroup))).toBe(true);
+    // A digest mismatch: the daily verification's record counts findings.
+    const mismatch = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'AuditDigestMismatch');
+    expect(mismatch?.FilterPattern).toContain('$.kind = "audit_verified"');
+    expect(mismatch?.FilterPattern).toContain('$.findings > 0');
+    expect(referencedIds(mismatch?.LogGroupName).has(logicalId(stack.functions['audit-verify'].logGroup))).toBe(true);
     const owners = new Set(loadAllCampaigns(join(PROJECT_ROOT, 'config')).map((c) => c.campaign.owner));
     const subscriptions = ofType('AWS::SNS::Subscription').map(([, r]) => (r.Properties as { Endpoint: string; Protocol: string }));
     expect(new Set(subscriptions.map((s) => s.Endpoint))).toEqual(owners);

@@ -108,6 +108,11 @@ describe('every grant and variable of every function is needed, and its absence 
     await runWeekWith(runtime, { decide, ignore });
     // The first run started again (a scheduler double-fire): it resumes and replays its ledger.
     await runtime.runWeek({ runId: first.result.runId });
+    // The daily audit verification (its schedule's other target) checks what the runs signed.
+    // (delivered twice, as Scheduler may: the second finds its record there).
+    const verifiedAt = runtime.clock();
+    expect((await runtime.verifyAudit(verifiedAt)).findings).toBe(0);
+    await runtime.verifyAudit(verifiedAt);
     // Someone on the internet tries a forged link: refused and counted.
     expect((await fetch(new URL('/approvals/apr-forged?a=x&exp=1&sig=y', runtime.approvalUrl))).status).toBe(400);
     // Signals in: a signed batch (stored, its replay refused, sent anew, an unsigned one refused),

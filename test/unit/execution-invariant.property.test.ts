@@ -421,6 +421,7 @@ function worldOf(c: Case): World {
     mailer: { send: async () => ({ messageId: 'm' }) },
     callback: { succeed: async () => {} },
     digests: { publish: async () => ({ location: 'memory' }) },
+    digestReader: { publishedSince: async () => [], verify: async () => true },
     clock: () => new Date(Date.parse(NOW) + 1000 * ++tick).toISOString(),
     seed: 'invariant',
     signingKey: Buffer.from('k'),

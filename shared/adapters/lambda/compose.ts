@@ -32,7 +32,7 @@ import { createIdempotentRunner } from '../idempotency.ts';
 import { SesMailer } from '../ses-mailer.ts';
 import { SfnExecutionStarter, SfnTaskCallback } from '../sfn-callback.ts';
 import { loadSigningKey, secretString } from '../signing-key.ts';
-import { KmsS3DigestPublisher } from '../audit-digests.ts';
+import { KmsS3DigestPublisher, KmsS3DigestReader } from '../audit-digests.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { auditLinesOf, type AuditLine } from '../../domain/audit-lines.ts';
 import { portEnvOf } from './port-env.ts';
@@ -233,6 +233,16 @@ export async function buildStepDeps<N extends StepName>(
       case 'digests': {
         const { forcePathStyle: _s3Only, ...kmsConfig } = config('kms');
         deps.digests = new KmsS3DigestPublisher(
+          instrumented(new KMSClient({ ...kmsConfig }), 'kms'),
+          instrumented(new S3Client({ ...config('s3') }), 's3'),
+          variable('AUDIT_DIGEST_KEY_ARN'),
+          variable('AUDIT_DIGEST_BUCKET'),
+        );
+        break;
+      }
+      case 'digestReader': {
+        const { forcePathStyle: _s3Only, ...kmsConfig } = config('kms');
+        deps.digestReader = new KmsS3DigestReader(
           instrumented(new KMSClient({ ...kmsConfig }), 'kms'),
           instrumented(new S3Client({ ...config('s3') }), 's3'),
           variable('AUDIT_DIGEST_KEY_ARN'),

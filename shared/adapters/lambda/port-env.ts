@@ -19,6 +19,7 @@ export const FLAG_PORT_ENV: Readonly<Record<FlagPort, string | readonly string[]
   approvalBaseUrl: 'APPROVAL_BASE_URL',
   starter: 'CAMPAIGN_RUN_ARN',
   digests: ['AUDIT_DIGEST_KEY_ARN', 'AUDIT_DIGEST_BUCKET'],
+  digestReader: ['AUDIT_DIGEST_KEY_ARN', 'AUDIT_DIGEST_BUCKET'],
   signalsKey: 'SIGNALS_KEY_SECRET_ARN',
   // The ledger's claims live on the accounts table, next to the signals they stand for.
   signalLedger: TABLES.accounts.envVar,
