@@ -8,6 +8,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, LogQueryWidget, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -31,12 +32,14 @@ export interface OperationsProps {
   readonly notify: readonly string[];
   /** The log group of the daily audit verifier (its `audit_verified` lines count what it found). */
   readonly verifierLogGroup: ILogGroup;
+  /** The daily audit verifier itself: its errors, and a day without a verification, alarm too. */
+  readonly verifier: IFunction;
 }
 
 export class Operations extends Construct {
   readonly topic: Topic;
   readonly dashboard: Dashboard;
-  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures' | 'approvalsExpired' | 'auditDigestMismatch', Alarm>>;
+  readonly alarms: Readonly<Record<'failedRun' | 'executedWithoutApproval' | 'toolFailures' | 'approvalsExpired' | 'auditDigestMismatch' | 'auditNotVerified', Alarm>>;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
@@ -83,6 +86,13 @@ export class Operations extends Construct {
       metricValue: '$.findings',
       defaultValue: 0,
     });
+    const verifications = new MetricFilter(this, 'AuditVerificationsFilter', {
+      logGroup: props.verifierLogGroup,
+      filterPattern: FilterPattern.stringValue('$.kind', '=', 'audit_verified'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'AuditVerifications',
+      metricValue: '1',
+    });
     const alarm = (name: string, metric: Metric, description: string, threshold = 1): Alarm => {
       const a = new Alarm(this, name, {
         metric,
@@ -112,6 +122,20 @@ export class Operations extends Construct {
         mismatches.metric({ period: Duration.days(1), statistic: 'Sum' }),
         'The daily audit verification found the audit trail no longer matching its signed run digests (an event edited, deleted, inserted or truncated, or a digest forged): its audit_verified record lists where; `amk audit verify` on a copy of the table says the rest.',
       ),
+      // Tamper detection that stopped is no detection: a day without a recorded verification (the
+      // verifier failed past Scheduler's retries, or never ran) alarms, missing data included.
+      auditNotVerified: (() => {
+        const a = new Alarm(this, 'AuditNotVerified', {
+          metric: verifications.metric({ period: Duration.days(1), statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.BREACHING,
+          alarmDescription: `No audit verification was recorded in a day: the AuditVerify function failed (its errors: ${props.verifier.functionName}) or its schedule did not run. Until it runs again, tampering would go unnoticed.`,
+        });
+        a.addAlarmAction(new SnsAction(this.topic));
+        return a;
+      })(),
       toolFailures: alarm('ToolFailures', toolFailures.metric({ period: Duration.hours(1), statistic: 'Sum' }), 'Ten or more tool calls failed within an hour (tool-failures-by-tool says which).', 10),
     };
 

@@ -190,6 +190,7 @@ export class CampaignStack extends Stack {
       expiryLogGroup: this.functions['approval-timed-out'].logGroup,
       notify: campaigns.map((c) => c.campaign.owner),
       verifierLogGroup: auditVerify.logGroup,
+      verifier: auditVerify.lambda,
     });
 
     this.schedules = new CampaignSchedules(this, 'Schedules', {

@@ -25,6 +25,8 @@ export interface ExplainedDecision {
   readonly type: string;
   readonly to: readonly string[];
   readonly rationale: string;
+  /** What an email said: its subject and the content library's template (absent: built-in copy or no email). */
+  readonly content?: { readonly subject?: string; readonly templateId?: string };
   readonly verdict: string;
   readonly rules: readonly string[];
   readonly approvals: readonly ExplainedApproval[];
@@ -117,6 +119,9 @@ export async function explainAccount(data: ReadOnlyData, accountId: string): Pro
         type: d.action.type,
         to: d.action.stakeholderIds.map(who),
         rationale: d.action.rationale,
+        ...(d.action.channel === 'email'
+          ? { content: { ...(d.action.content.subject === undefined ? {} : { subject: d.action.content.subject }), ...(d.action.content.template === undefined ? {} : { templateId: d.action.content.template.templateId }) } }
+          : {}),
         verdict,
         rules: v?.outcome === 'needs_approval' ? v.rules.map((r) => r.ruleId) : [],
         approvals,
@@ -173,6 +178,7 @@ export function renderExplanation(x: Explanation): string[] {
     for (const d of t.decisions) {
       lines.push(`  • ${d.agentId}: ${d.type} to ${d.to.join(', ')} — ${d.verdict}${d.rules.length > 0 ? ` (${d.rules.join(', ')})` : ''}`);
       lines.push(`      why: ${d.rationale}`);
+      if (d.content?.subject !== undefined) lines.push(`      email: “${d.content.subject}” (${d.content.templateId !== undefined ? `template ${d.content.templateId}` : 'built-in copy'})`);
       for (const ap of d.approvals) {
         lines.push(
           ap.decision === undefined

@@ -16,6 +16,7 @@ import { executeOnce, approvalIdOf, guardedAtSend, toolAccountOf } from './campa
 import type { ActApprovedOutput, ApprovalTimedOutOutput, DecidedApprovalInput, ApprovalItem, ToolCallResult } from './contracts.ts';
 import { ApprovalAlreadyDecidedError, ApprovalNotFoundError, BlockedAtSendError, SideEffectInProgressError, ToolRejectedError } from '../domain/errors.ts';
 import { actionDigest } from '../domain/digest.ts';
+import { emailPreview } from '../domain/prospect-email.ts';
 import { GUARDRAIL, distinctApprovers, nextSendTime, samePerson } from '../domain/governance.ts';
 import { sendingAt, waitTimestamp } from '../domain/deferral.ts';
 import type { ToolAccount, ToolGateway } from '../ports/index.ts';
@@ -185,7 +186,20 @@ export async function actApproved(deps: StepDeps<'act-approved'>, input: Decided
  * (see guardedAtSend), judged now: at the send time the branch waited for, if the clock is there.
  */
 function checkedAtSend(deps: StepDeps<'act-approved'>, approval: Approval, people: People, waited: string | undefined): ToolGateway {
-  return guardedAtSend(deps.tools, async () => {
+  // The approver read the email's words (the preview): it goes out only if it still reads so — not
+  // after a deploy changed its copy, nor once the person or account is named differently.
+  const asApproved: ToolGateway = {
+    execute: async (action, targets, account) => {
+      if (approval.preview !== undefined) {
+        const now = emailPreview(action, people.stakeholders, account.name, account.library);
+        if (now === undefined || now.subject !== approval.preview.subject || now.text !== approval.preview.text) {
+          throw new ToolRejectedError(`the email no longer reads as it was approved (${now === undefined ? 'it cannot be rendered now' : now.subject !== approval.preview.subject ? 'its subject changed' : 'its text changed'}); not sent — plan it again to have it approved as it reads now`);
+        }
+      }
+      return deps.tools.execute(action, targets, account);
+    },
+  };
+  return guardedAtSend(asApproved, async () => {
     const bundle = await bundleOf(deps, approval);
     return { account: people.account, stakeholders: people.stakeholders, guardrails: bundle.guardrails, now: sendingAt(deps.clock(), waited) };
   });

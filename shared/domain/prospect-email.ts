@@ -60,7 +60,8 @@ export function builtInEmail(type: ActionType, people: readonly Pick<Stakeholder
   const account = oneLine(accountName, 120);
   const firstName = people.length === 1 ? oneLine(people[0]?.name ?? '', 80).split(' ')[0] ?? '' : '';
   const greeting = firstName !== '' ? `Hello ${firstName},` : 'Hello,';
-  const fill = (s: string, esc: (v: string) => string) => s.replace(/\{account\}/g, esc(account));
+  // A replacer function: a `$&` or `$'` in an account's name is text, not a replacement pattern.
+  const fill = (s: string, esc: (v: string) => string) => s.replace(/\{account\}/g, () => esc(account));
   const paragraphs = copy.body.map((p) => fill(p, (v) => v));
   return {
     subject: oneLine(fill(copy.subject, (v) => v)),

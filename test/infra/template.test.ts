@@ -716,7 +716,7 @@ describe('operations', () => {
   it('alarms on a failed run, any action executed without its approval, tool failures, approvals expired in the backlog and an audit digest mismatch, each to the owners\' topic', () => {
     const topic = logicalId(stack.operations.topic);
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const a of alarms) expect(referencedIds(a.AlarmActions).has(topic), String(a.AlarmDescription)).toBe(true);
     const filters = ofType('AWS::Logs::MetricFilter').map(([, r]) => r.Properties as { FilterPattern: string; LogGroupName: unknown; MetricTransformations: Array<{ MetricName: string }> });
     const withoutApproval = filters.find((f) => f.MetricTransformations[0]?.MetricName === 'ExecutedWithoutApproval');
@@ -733,6 +733,9 @@ describe('operations', () => {
     expect(mismatch?.FilterPattern).toContain('$.kind = "audit_verified"');
     expect(mismatch?.FilterPattern).toContain('$.findings > 0');
     expect(referencedIds(mismatch?.LogGroupName).has(logicalId(stack.functions['audit-verify'].logGroup))).toBe(true);
+    // And a day without any verification recorded alarms too (missing data breaches).
+    const notVerified = alarms.find((a) => a.MetricName === 'AuditVerifications');
+    expect(notVerified).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching', Period: 86400 });
     const owners = new Set(loadAllCampaigns(join(PROJECT_ROOT, 'config')).map((c) => c.campaign.owner));
     const subscriptions = ofType('AWS::SNS::Subscription').map(([, r]) => (r.Properties as { Endpoint: string; Protocol: string }));
     expect(new Set(subscriptions.map((s) => s.Endpoint))).toEqual(owners);

@@ -60,3 +60,43 @@ describe('an approval whose stakeholder opts out while it waits', () => {
     }
   });
 });
+
+describe('an approval whose email no longer reads as approved when it is sent', () => {
+  let week: WaitingWeek;
+  let renamed: ApprovalEmail;
+  let others: ApprovalEmail[];
+
+  beforeAll(async () => {
+    week = await startWaitingWeek({
+      accounts: 30,
+      edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS },
+    });
+    let sole: ApprovalEmail[] = [];
+    await week.waitForApprovalEmails(async (all) => {
+      sole = (await soleApprovalEmails(week.runtime, all)).filter((e) => e.to.includes(MARKETING_OPS));
+      return sole.length >= 2;
+    });
+    [renamed, ...others] = sole as [ApprovalEmail, ...ApprovalEmail[]];
+    // The CRM renames the person while the approval waits: the greeting the approver read changes.
+    const approval = await mustGetApproval(week.runtime, renamed.approvalId);
+    expect(approval.preview?.text).toMatch(/^Hello /);
+    for (const s of await week.runtime.deps.accounts.listStakeholders(approval.accountId)) {
+      if (approval.action.stakeholderIds.includes(s.id)) await week.runtime.deps.accounts.putStakeholder({ ...s, name: `Renamed ${s.name}` });
+    }
+    await week.finish('approve');
+  }, 150_000);
+  afterAll(async () => {
+    await week?.stop();
+  });
+
+  it('does not send it, and records why; the others go out once each', async () => {
+    const { runtime } = week;
+    const approval = await mustGetApproval(runtime, renamed.approvalId);
+    expect(approval.status).toBe('approved');
+    expect(runtime.market.touchCount(approval.action.id)).toBe(0);
+    const calls = (await runtime.deps.audit.readStream(`RUN#${approval.runId}`)).filter((e) => e.kind === 'tool_call' && e.data['actionId'] === approval.action.id);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.data['result']).toMatchObject({ ok: false, detail: expect.stringMatching(/^the email no longer reads as it was approved \(its text changed\)/) });
+    for (const e of others) expect(runtime.market.touchCount((await mustGetApproval(runtime, e.approvalId)).action.id)).toBe(1);
+  });
+});

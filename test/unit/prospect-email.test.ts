@@ -30,6 +30,12 @@ describe('the email a prospect receives', () => {
     expect(email?.text.startsWith('Hello Dana,')).toBe(true);
   });
 
+  it("keeps a $ in the account's name as written (no replacement pattern)", () => {
+    const email = builtInEmail('executive_briefing', [{ name: 'Dana Buyer' }], "Cash$& Co $'");
+    expect(email?.subject).toContain("Cash$& Co $'");
+    expect(email?.html).toContain('Cash$&amp; Co $&#39;');
+  });
+
   it('sends nothing internal: not the topic with the CRM objection note, not the rationale', async () => {
     const sent: OutgoingEmail[] = [];
     const gateway = new ConnectorToolGateway({ send: async (e) => (sent.push(e), { messageId: 'm-1' }) }, SENDER);

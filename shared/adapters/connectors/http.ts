@@ -118,9 +118,12 @@ export function errorExcerpt(text: string, secrets: readonly string[] = []): str
   return safe.length > MAX_ERROR_EXCERPT_CHARS ? `${safe.slice(0, MAX_ERROR_EXCERPT_CHARS)}…` : safe;
 }
 
-/** The URL as messages show it: origin and path, no query, no credentials. */
+/**
+ * The URL as messages show it: the origin only. A webhook's path often carries its credential
+ * (`/services/T…/B…/xyz`, `/hooks/catch/…`), and messages reach the audit trail and the logs.
+ */
 function where(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+  return url.origin;
 }
 
 async function readCapped(response: Response): Promise<string> {
@@ -151,7 +154,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
+/** Worth another try: too many requests, a request timeout, too early, locked, or the server's own failure. */
+const isRetryableStatus = (status: number): boolean => status === 408 || status === 423 || status === 425 || status === 429 || status >= 500;
 
 /** What a failed attempt was, for the message (a network error keeps its code, never its stack). */
 function describeFailure(err: unknown, timeoutMs: number): string {

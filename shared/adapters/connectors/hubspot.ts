@@ -32,7 +32,7 @@
  * and cut out of any error message.
  */
 import { createHash } from 'node:crypto';
-import { InvalidConfigError, ToolRejectedError } from '../../domain/errors.ts';
+import { InvalidConfigError, ToolFailedError, ToolRejectedError } from '../../domain/errors.ts';
 import type { Action, ActionType, Stakeholder } from '../../domain/model.ts';
 import type { ToolAccount, ToolGateway, ToolResult } from '../../ports/index.ts';
 import { postJson, realSleep, requireHttpsUrl, salesTaskSummary, type FetchLike, type HttpCall, type Sleep } from './http.ts';
@@ -203,7 +203,18 @@ export class HubSpotConnector implements ToolGateway {
     const nowMs = Date.parse(this.clock());
     const notBeforeMs = action.notBefore !== undefined ? Date.parse(action.notBefore) : Number.NaN;
     const due = new Date(Math.max(nowMs, Number.isNaN(notBeforeMs) ? nowMs : notBeforeMs) + this.dueAfterHours * 3_600_000).toISOString();
-    const created = await this.call('/crm/v3/objects/tasks', hubSpotTaskInput(action, stakeholders, account, contactIds, due, this.ownerId), false);
+    let created: Awaited<ReturnType<typeof this.call>>;
+    try {
+      created = await this.call('/crm/v3/objects/tasks', hubSpotTaskInput(action, stakeholders, account, contactIds, due, this.ownerId), false);
+    } catch (err) {
+      // The create's answer was lost (a timeout, a 5xx): HubSpot may hold the task, and its search
+      // lags writes by seconds, so a retry could not tell and would create a second. Recorded as
+      // not done, outcome unknown, never created again (at most once).
+      if (err instanceof ToolFailedError) {
+        throw new ToolRejectedError(`outcome unknown: HubSpot did not answer the create of action ${action.id}'s task (${err.message}); not created again — look for [ref ${marker}] in HubSpot`);
+      }
+      throw err;
+    }
     const id = (created.json as { id?: unknown } | undefined)?.id;
     if (typeof id !== 'string' || id === '') throw new ToolRejectedError(`HubSpot created a task for action ${action.id} but answered without its id`);
     const detail = [

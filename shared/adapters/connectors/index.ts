@@ -18,6 +18,9 @@ import { WebhookConnector } from './webhook.ts';
 /** Secrets Manager errors that say the secret cannot be had (as opposed to "try again"). */
 const UNREADABLE_SECRET = ['ResourceNotFoundException', 'AccessDeniedException', 'DecryptionFailure', 'InvalidRequestException', 'InvalidParameterException'];
 
+/** Attempts after the first inside one tool call (the rest is the workflow's Retry). */
+export const IN_CALL_RETRIES = 1;
+
 /** What the router needs besides the connector settings. */
 export interface ConnectorRuntime {
   /** Reads a secret's string value by ARN (Secrets Manager). */
@@ -30,7 +33,9 @@ export interface ConnectorRuntime {
 
 /** One configured connector, as a ToolGateway for its tool. */
 function connectorOf(tool: Tool, config: ConnectorConfig, secret: string, runtime: ConnectorRuntime): ToolGateway {
-  const common = { clock: runtime.clock, ...(runtime.fetch ? { fetch: runtime.fetch } : {}) };
+  // One retry inside the call: the acting Lambda has 30 seconds for a page of actions, and the
+  // workflow retries a ToolFailedError with backoff (the at-most-once record replays what went out).
+  const common = { clock: runtime.clock, retries: IN_CALL_RETRIES, ...(runtime.fetch ? { fetch: runtime.fetch } : {}) };
   switch (config.kind) {
     case 'webhook':
       return new WebhookConnector({ url: config.url, secret, timeoutMs: config.timeoutMs, tools: [tool], ...common });
