@@ -296,6 +296,8 @@ export interface SalesforceStub extends SaasStub {
   readonly contacts: ReadonlyArray<{ readonly Id: string; readonly Email: string; readonly AccountId: string | null }>;
   /** Every SOQL statement received, decoded. */
   readonly queries: string[];
+  /** Ends every session the OAuth endpoint issued (as the org's session timeout does). */
+  expireSessions(): void;
 }
 
 const TASK_FIELDS = new Set(['Subject', 'Description', 'Status', 'Priority', 'ActivityDate', 'WhoId', 'WhatId', 'OwnerId', 'Type']);
@@ -336,7 +338,15 @@ const sfError = (status: number, errorCode: string, message: string, fields?: st
  * (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm).
  */
 export async function startSalesforceStub(options: {
+  /** A static access token the stand-in always accepts. */
   readonly token: string;
+  /**
+   * A connected app's client credentials: `POST /services/oauth2/token` (form-encoded,
+   * grant_type=client_credentials) issues a session token, accepted until expireSessions()
+   * (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm);
+   * wrong ones answer 400 `{ error: 'invalid_client', error_description }`.
+   */
+  readonly client?: { readonly clientId: string; readonly clientSecret: string };
   readonly contacts?: readonly SalesforceStubContact[];
   /** @default 'Amk_Action_Id__c' */
   readonly externalIdField?: string;
@@ -380,16 +390,29 @@ export async function startSalesforceStub(options: {
     return { status: 201, body: { id: task.Id, success: true, errors: [], created: true } };
   };
 
+  const sessions = new Set<string>();
   const stub = await startStub((req) => {
-    if (bearer(req.headers) !== options.token) return sfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     const url = new URL(req.path, 'http://stub');
+    if (req.method === 'POST' && url.pathname === '/services/oauth2/token') {
+      const form = new URLSearchParams(req.body);
+      const client = options.client;
+      if (form.get('grant_type') !== 'client_credentials') return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' } };
+      if (client === undefined || form.get('client_id') !== client.clientId || form.get('client_secret') !== client.clientSecret) {
+        return { status: 400, body: { error: 'invalid_client', error_description: 'invalid client credentials' } };
+      }
+      const token = `00D000000000001!session-${sessions.size + 1}-${randomUUID()}`;
+      sessions.add(token);
+      return { status: 200, body: { access_token: token, instance_url: 'http://stub', id: 'https://login.salesforce.com/id/00D/005', token_type: 'Bearer', issued_at: String(Date.now()), signature: 'local' } };
+    }
+    const presented = bearer(req.headers);
+    if (presented !== options.token && (presented === undefined || !sessions.has(presented))) return sfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     const q = /^\/services\/data\/v([0-9]+\.[0-9])\/query\/?$/.exec(url.pathname);
     if (req.method === 'GET' && q) return query(q[1] as string, url.searchParams.get('q') ?? '');
     const u = /^\/services\/data\/v[0-9]+\.[0-9]\/sobjects\/Task\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'PATCH' && u) return upsert(decodeURIComponent(u[1] as string), decodeURIComponent(u[2] as string), parseJson(req.body));
     return { status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] };
   });
-  return { ...stub, tasks, contacts, queries };
+  return { ...stub, tasks, contacts, queries, expireSessions: () => sessions.clear() };
 }
 
 // --- Webhook receiver ---------------------------------------------------------------------------

@@ -56,7 +56,13 @@ export const HubSpotConnectorConfig = z
 export const SalesforceConnectorConfig = z
   .object({
     kind: z.literal('salesforce'),
-    /** An OAuth access token with the api scope. */
+    /**
+     * `client_credentials` (the default): the secret holds a connected app's
+     * `{ "clientId": "…", "clientSecret": "…" }` (OAuth 2.0 client credentials flow, run as its
+     * integration user); a token per cold start, renewed once when Salesforce ends the session.
+     * `access_token`: the secret holds a bare access token (it stops working when the session ends).
+     */
+    auth: z.enum(['client_credentials', 'access_token']).default('client_credentials'),
     tokenSecretArn: SecretArn,
     /** The org's My Domain URL, https://NAME.my.salesforce.com. */
     instanceUrl: HttpsUrl,

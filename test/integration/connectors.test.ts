@@ -260,7 +260,7 @@ describe('HubSpotConnector', () => {
 
 describe('SalesforceConnector', () => {
   const action = anAction({ id: 'act-sf-1', type: 'reference_call_offer', content: { topic: 'Reference call with a peer customer' } });
-  const connectorFor = (url: string, token = SALESFORCE_TOKEN) => new SalesforceConnector({ instanceUrl: url, token, sleep: recordingSleep(), clock });
+  const connectorFor = (url: string, token = SALESFORCE_TOKEN) => new SalesforceConnector({ instanceUrl: url, credentials: { accessToken: token }, sleep: recordingSleep(), clock });
 
   it('upserts a Task by the action id, with the Contact as WhoId and its Account as WhatId', async () => {
     const salesforce = await started(startSalesforceStub({ token: SALESFORCE_TOKEN, contacts: [{ Email: 'chris@acme.example', AccountId: '001000000000042AAA' }] }));
@@ -315,6 +315,34 @@ describe('SalesforceConnector', () => {
     expect(salesforce.queries).toEqual(["SELECT Id, AccountId FROM Contact WHERE Email = 'pat.o\\'brien@acme.example' LIMIT 1"]);
     expect(salesforce.tasks.get('act-sf-1')?.fields.WhoId).toBe(salesforce.contacts[0]?.Id);
     expect(result.detail).not.toContain('not in Salesforce');
+  });
+
+  it('signs in with the client credentials flow, and when Salesforce ends the session takes a new token once and goes on', async () => {
+    const client = { clientId: '3MVG9-local-client', clientSecret: 'local-client-secret-0123456789' };
+    const salesforce = await started(startSalesforceStub({ token: SALESFORCE_TOKEN, client, contacts: [{ Email: 'chris@acme.example' }] }));
+    const connector = new SalesforceConnector({ instanceUrl: salesforce.url, credentials: client, sleep: recordingSleep(), clock });
+    await connector.execute(action, [champion], ACCOUNT);
+    const tokenRequests = () => salesforce.requests.filter((r) => r.path === '/services/oauth2/token');
+    expect(tokenRequests()).toHaveLength(1);
+    expect(new URLSearchParams(tokenRequests()[0]?.body).get('grant_type')).toBe('client_credentials');
+    // The org's session timeout passes: the next call is refused once, renews, and succeeds.
+    salesforce.expireSessions();
+    const second = anAction({ id: 'act-sf-2', type: 'reference_call_offer', content: { topic: 'Reference call' } });
+    const result = await connector.execute(second, [champion], ACCOUNT);
+    expect(result.ok).toBe(true);
+    expect(tokenRequests()).toHaveLength(2);
+    expect(salesforce.requests.filter((r) => r.status === 401)).toHaveLength(1);
+    expect(salesforce.tasks.has('act-sf-2')).toBe(true);
+  });
+
+  it('refuses wrong client credentials with ToolRejectedError, the secret in no message', async () => {
+    const salesforce = await started(startSalesforceStub({ token: SALESFORCE_TOKEN, client: { clientId: 'right', clientSecret: 'right-secret' } }));
+    const wrong = { clientId: 'right', clientSecret: 'wrong-secret-value-987' };
+    const err = await new SalesforceConnector({ instanceUrl: salesforce.url, credentials: wrong, sleep: recordingSleep(), clock }).execute(action, [champion], ACCOUNT).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ToolRejectedError);
+    expect((err as Error).message).toMatch(/Salesforce OAuth refused POST .* with 400: invalid_client/);
+    expect((err as Error).message).not.toContain(wrong.clientSecret);
+    expect(salesforce.tasks.size).toBe(0);
   });
 
   it('quotes backslashes and quotes per the SOQL escape sequences', () => {

@@ -66,6 +66,16 @@ export interface HttpCall {
   readonly baseDelayMs?: number;
 }
 
+/** A refusal (a 4xx but 429 and the retried ones, or a 3xx): permanent, with its status (a connector may renew its token on a 401). */
+export class HttpRefusedError extends ToolRejectedError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A 2xx (or accepted) answer: its status, headers, the body text and the body as JSON if it is JSON. */
 export interface HttpResponse {
   readonly status: number;
@@ -190,7 +200,7 @@ export async function postJson(call: HttpCall): Promise<HttpResponse> {
       const { status } = last.response;
       if (status >= 200 && status < 300) return last.response;
       if (!isRetryableStatus(status)) {
-        throw new ToolRejectedError(`${service} refused ${method} ${where(url)} with ${status}: ${errorExcerpt(last.response.text, call.secrets) || '(empty body)'}`);
+        throw new HttpRefusedError(`${service} refused ${method} ${where(url)} with ${status}: ${errorExcerpt(last.response.text, call.secrets) || '(empty body)'}`, status);
       }
       if (!replaySafe && status !== 429) break;
     } else if (!replaySafe) {

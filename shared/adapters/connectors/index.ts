@@ -5,6 +5,7 @@
  * its tool is used (once per cold start), so a missing secret fails only the actions that need it.
  * A tool without a connector is refused at synth; should a call still arrive, ToolRejectedError.
  */
+import * as z from 'zod';
 import type { Connectors, ConnectorConfig } from '../../domain/connectors.ts';
 import { EMAIL_TOOLS } from '../../domain/connectors.ts';
 import { InvalidConfigError, ToolRejectedError } from '../../domain/errors.ts';
@@ -17,6 +18,9 @@ import { WebhookConnector } from './webhook.ts';
 
 /** Secrets Manager errors that say the secret cannot be had (as opposed to "try again"). */
 const UNREADABLE_SECRET = ['ResourceNotFoundException', 'AccessDeniedException', 'DecryptionFailure', 'InvalidRequestException', 'InvalidParameterException'];
+
+/** What a Salesforce secret holds for the client credentials flow. */
+const ClientCredentials = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) });
 
 /** Attempts after the first inside one tool call (the rest is the workflow's Retry). */
 export const IN_CALL_RETRIES = 1;
@@ -41,8 +45,21 @@ function connectorOf(tool: Tool, config: ConnectorConfig, secret: string, runtim
       return new WebhookConnector({ url: config.url, secret, timeoutMs: config.timeoutMs, tools: [tool], ...common });
     case 'hubspot':
       return new HubSpotConnector({ token: secret, baseUrl: config.baseUrl, ...(config.ownerId ? { ownerId: config.ownerId } : {}), ...common });
-    case 'salesforce':
-      return new SalesforceConnector({ token: secret, instanceUrl: config.instanceUrl, apiVersion: config.apiVersion, externalIdField: config.externalIdField, ...common });
+    case 'salesforce': {
+      let credentials: { clientId: string; clientSecret: string } | { accessToken: string } = { accessToken: secret };
+      if (config.auth === 'client_credentials') {
+        let parsed: ReturnType<typeof ClientCredentials.safeParse>;
+        try {
+          parsed = ClientCredentials.safeParse(JSON.parse(secret));
+        } catch {
+          parsed = ClientCredentials.safeParse(undefined);
+        }
+        // Never the value in the message: only what the secret should hold.
+        if (!parsed.success) throw new ToolRejectedError(`The salesforce connector's secret ${config.tokenSecretArn} is not { "clientId": "…", "clientSecret": "…" } (auth: client_credentials); store the connected app's credentials there, or set auth: access_token`);
+        credentials = parsed.data;
+      }
+      return new SalesforceConnector({ credentials, instanceUrl: config.instanceUrl, apiVersion: config.apiVersion, externalIdField: config.externalIdField, ...common });
+    }
   }
 }
 

@@ -24,14 +24,18 @@
 import { InvalidConfigError, ToolRejectedError } from '../../domain/errors.ts';
 import type { Action, Stakeholder } from '../../domain/model.ts';
 import type { ToolAccount, ToolGateway, ToolResult } from '../../ports/index.ts';
-import { postJson, realSleep, requireHttpsUrl, salesTaskSummary, type FetchLike, type Sleep } from './http.ts';
+import { HttpRefusedError, postJson, realSleep, requireHttpsUrl, salesTaskSummary, type FetchLike, type Sleep } from './http.ts';
 
 /** Properties of SalesforceConnector. */
 export interface SalesforceConnectorProps {
   /** The org's instance URL (`https://MyDomainName.my.salesforce.com`). */
   readonly instanceUrl: string;
-  /** An OAuth access token (from Secrets Manager). */
-  readonly token: string;
+  /**
+   * How the connector authenticates (from Secrets Manager): a connected app's client credentials
+   * (OAuth 2.0 client credentials flow: an access token per cold start, renewed once on a 401, as
+   * Salesforce expires sessions), or a bare access token (tests, short-lived use).
+   */
+  readonly credentials: { readonly clientId: string; readonly clientSecret: string } | { readonly accessToken: string };
   /** REST API version. @default '62.0' */
   readonly apiVersion?: string;
   /** The Task's external id field the action id is written to. @default 'Amk_Action_Id__c' */
@@ -99,8 +103,11 @@ const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 
 /** A ToolGateway that upserts sales tasks into Salesforce, one Task per action. */
 export class SalesforceConnector implements ToolGateway {
+  private readonly origin: string;
   private readonly dataUrl: string;
-  private readonly token: string;
+  private readonly credentials: SalesforceConnectorProps['credentials'];
+  /** The access token in use (client credentials: fetched on first use, renewed on a 401). */
+  private token: Promise<string> | undefined;
   private readonly externalIdField: string;
   private readonly fetch: FetchLike;
   private readonly timeoutMs: number;
@@ -117,9 +124,14 @@ export class SalesforceConnector implements ToolGateway {
     if (!API_VERSION.test(apiVersion)) throw new InvalidConfigError(owner, [{ path: 'apiVersion', message: `must look like '62.0', got '${apiVersion}'` }]);
     this.externalIdField = props.externalIdField ?? 'Amk_Action_Id__c';
     if (!FIELD_NAME.test(this.externalIdField)) throw new InvalidConfigError(owner, [{ path: 'externalIdField', message: 'must be a field API name' }]);
-    if (props.token.trim() === '') throw new InvalidConfigError(owner, [{ path: 'token', message: 'must not be empty' }]);
+    const c = props.credentials;
+    if ('accessToken' in c ? c.accessToken.trim() === '' : c.clientId.trim() === '' || c.clientSecret.trim() === '') {
+      throw new InvalidConfigError(owner, [{ path: 'credentials', message: 'must not be empty' }]);
+    }
+    this.origin = origin;
     this.dataUrl = `${origin}/services/data/v${apiVersion}`;
-    this.token = props.token;
+    this.credentials = c;
+    if ('accessToken' in c) this.token = Promise.resolve(c.accessToken);
     this.timeoutMs = props.timeoutMs ?? 5000;
     this.retries = props.retries ?? 3;
     if (!(this.timeoutMs > 0)) throw new InvalidConfigError(owner, [{ path: 'timeoutMs', message: 'must be positive' }]);
@@ -132,19 +144,63 @@ export class SalesforceConnector implements ToolGateway {
     this.whatIdFor = props.whatIdFor;
   }
 
-  private call(method: 'GET' | 'PATCH', url: string, body?: unknown): ReturnType<typeof postJson> {
-    return postJson({
-      url,
-      method,
-      headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-      body,
-      timeoutMs: this.timeoutMs,
-      retries: this.retries,
-      sleep: this.sleep,
-      fetch: this.fetch,
-      service: 'Salesforce',
-      secrets: [this.token],
-    });
+  /** The secrets no message may hold. */
+  private secrets(token?: string): string[] {
+    const c = this.credentials;
+    return ['accessToken' in c ? c.accessToken : c.clientSecret, ...(token !== undefined ? [token] : [])];
+  }
+
+  /** The access token: the given one, or one from the client credentials flow (POST /services/oauth2/token). */
+  private accessToken(): Promise<string> {
+    const c = this.credentials;
+    if ('accessToken' in c) return Promise.resolve(c.accessToken);
+    this.token ??= (async () => {
+      const answer = await postJson({
+        url: `${this.origin}/services/oauth2/token`,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+        timeoutMs: this.timeoutMs,
+        retries: this.retries,
+        sleep: this.sleep,
+        fetch: this.fetch,
+        service: 'Salesforce OAuth',
+        secrets: this.secrets(),
+      });
+      const token = (answer.json as { access_token?: unknown } | undefined)?.access_token;
+      if (typeof token !== 'string' || token === '') throw new ToolRejectedError('Salesforce OAuth answered without an access_token');
+      return token;
+    })();
+    // A failed request is tried again by the next call, not remembered.
+    this.token.catch(() => (this.token = undefined));
+    return this.token;
+  }
+
+  private async call(method: 'GET' | 'PATCH', url: string, body?: unknown): Promise<Awaited<ReturnType<typeof postJson>>> {
+    const send = async () => {
+      const token = await this.accessToken();
+      return postJson({
+        url,
+        method,
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        body,
+        timeoutMs: this.timeoutMs,
+        retries: this.retries,
+        sleep: this.sleep,
+        fetch: this.fetch,
+        service: 'Salesforce',
+        secrets: this.secrets(token),
+      });
+    };
+    try {
+      return await send();
+    } catch (err) {
+      // The session expired (Salesforce ends them after the org's timeout): a new token, once.
+      if (err instanceof HttpRefusedError && err.status === 401 && !('accessToken' in this.credentials)) {
+        this.token = undefined;
+        return send();
+      }
+      throw err;
+    }
   }
 
   private async contact(email: string): Promise<{ id: string; accountId?: string } | undefined> {
