@@ -103,7 +103,9 @@ function stakeholderList(names: readonly string[]): string {
 }
 
 function contentSummary(approval: Approval): string {
-  const { topic, subject } = approval.action.content;
+  const { topic } = approval.action.content;
+  // The subject the prospect will read (the preview's), where there is one.
+  const subject = approval.preview?.subject ?? approval.action.content.subject;
   return subject !== undefined && subject !== '' ? `topic “${topic}”, subject “${subject}”` : `topic “${topic}”`;
 }
 
