@@ -9,6 +9,20 @@ import { mustGetApproval, soleApprovalEmails, startWaitingWeek, type ApprovalEma
 
 const MARKETING_OPS = 'marketing-ops@example.com';
 
+/**
+ * A week waiting on at least `n` sole approvals of marketing ops: executive briefings at tier-2
+ * accounts need marketing ops alone (one request per action).
+ */
+async function weekWithSoleApprovals(n: number): Promise<{ week: WaitingWeek; sole: [ApprovalEmail, ...ApprovalEmail[]] }> {
+  const week = await startWaitingWeek({ accounts: 30, edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS } });
+  let sole: ApprovalEmail[] = [];
+  await week.waitForApprovalEmails(async (all) => {
+    sole = (await soleApprovalEmails(week.runtime, all)).filter((e) => e.to.includes(MARKETING_OPS));
+    return sole.length >= n;
+  });
+  return { week, sole: sole as [ApprovalEmail, ...ApprovalEmail[]] };
+}
+
 describe('an approval whose stakeholder opts out while it waits', () => {
   let week: WaitingWeek;
   let withdrawn: ApprovalEmail;
@@ -16,17 +30,7 @@ describe('an approval whose stakeholder opts out while it waits', () => {
   let finished: Awaited<ReturnType<WaitingWeek['finish']>>;
 
   beforeAll(async () => {
-    // Executive briefings at tier-2 accounts need marketing ops alone (one request per action).
-    week = await startWaitingWeek({
-      accounts: 30,
-      edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS },
-    });
-    let sole: ApprovalEmail[] = [];
-    await week.waitForApprovalEmails(async (all) => {
-      sole = (await soleApprovalEmails(week.runtime, all)).filter((e) => e.to.includes(MARKETING_OPS));
-      return sole.length >= 3;
-    });
-    [withdrawn, ...others] = sole as [ApprovalEmail, ...ApprovalEmail[]];
+    ({ week, sole: [withdrawn, ...others] } = await weekWithSoleApprovals(3));
     // The stakeholder of one waiting approval opts out (an unsubscribe, a CRM update).
     const approval = await mustGetApproval(week.runtime, withdrawn.approvalId);
     for (const s of await week.runtime.deps.accounts.listStakeholders(approval.accountId)) {
@@ -67,16 +71,7 @@ describe('an approval whose email no longer reads as approved when it is sent', 
   let others: ApprovalEmail[];
 
   beforeAll(async () => {
-    week = await startWaitingWeek({
-      accounts: 30,
-      edits: { 'guardrails/default.yaml': TIER2_BRIEFINGS_NEED_MARKETING_OPS },
-    });
-    let sole: ApprovalEmail[] = [];
-    await week.waitForApprovalEmails(async (all) => {
-      sole = (await soleApprovalEmails(week.runtime, all)).filter((e) => e.to.includes(MARKETING_OPS));
-      return sole.length >= 2;
-    });
-    [renamed, ...others] = sole as [ApprovalEmail, ...ApprovalEmail[]];
+    ({ week, sole: [renamed, ...others] } = await weekWithSoleApprovals(2));
     // The CRM renames the person while the approval waits: the greeting the approver read changes.
     const approval = await mustGetApproval(week.runtime, renamed.approvalId);
     expect(approval.preview?.text).toMatch(/^Hello /);

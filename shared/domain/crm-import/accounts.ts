@@ -5,7 +5,7 @@
  */
 import { AccountState } from '../model.ts';
 import { isBlankRow, type CsvTable } from './csv.ts';
-import { cellOf, planColumns, stableIdOf, type ColumnPlan } from './formats.ts';
+import { cellOf, planColumns, recordIdOf, type ColumnPlan } from './formats.ts';
 import { countByCode, issue, sortIssues, type ImportIssue, type IssueCode } from './issues.ts';
 import { checkDate, dateOrdersOf, headerOf, numberFormatOf, type ReadOptions } from './reading.ts';
 import { penaltyOf, qualityScore, type ScoreParts } from './score.ts';
@@ -73,9 +73,7 @@ export function readAccounts(table: CsvTable, options: ReadOptions): AccountsImp
     const add = (field: string, code: IssueCode, message: string) => mine.push(issue(file, r.row, field, code, message));
 
     const sourceId = cell('id');
-    const id = sourceId === '' ? undefined : stableIdOf(plan, sourceId);
-    if (sourceId === '') add('id', 'missing_id', `${header('id')} is blank: every account needs its CRM record id (it makes the account's stable id)`);
-    else if (id === undefined) add('id', 'invalid_id', `${header('id')} "${sourceId}" is not a record id (expected letters and digits, e.g. 9000000; a spreadsheet may have turned it into 9.00E+06)`);
+    const id = recordIdOf(plan, sourceId, header('id'), add, { record: 'account', makes: "the account's", expected: 'letters and digits, e.g. 9000000', garbled: '9.00E+06' });
     const name = cell('name');
     if (name === '') add('name', 'missing_name', `${header('name')} is blank: expected the company's name`);
 

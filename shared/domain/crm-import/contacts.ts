@@ -8,7 +8,7 @@
 import { CommitteeRole, Stakeholder, type AccountState } from '../model.ts';
 import { finishReport, type FileReport } from './accounts.ts';
 import { isBlankRow, type CsvTable } from './csv.ts';
-import { cellOf, planColumns, stableIdOf } from './formats.ts';
+import { cellOf, planColumns, recordIdOf, stableIdOf } from './formats.ts';
 import { issue, type ImportIssue, type IssueCode } from './issues.ts';
 import { checkDate, dateOrdersOf, headerOf, type ReadOptions } from './reading.ts';
 import { FALLBACK_ROLE, titleReader, type RoleRule } from './titles.ts';
@@ -116,9 +116,7 @@ export function readContacts(table: CsvTable, context: ContactContext): Contacts
     const add = (field: string, code: IssueCode, message: string) => mine.push(issue(file, r.row, field, code, message));
 
     const sourceId = cell('id');
-    const id = sourceId === '' ? undefined : stableIdOf(plan, sourceId);
-    if (sourceId === '') add('id', 'missing_id', `${header('id')} is blank: every contact needs its CRM record id (it makes the stakeholder's stable id)`);
-    else if (id === undefined) add('id', 'invalid_id', `${header('id')} "${sourceId}" is not a record id (expected letters and digits; a spreadsheet may have turned it into 5.1E+07)`);
+    const id = recordIdOf(plan, sourceId, header('id'), add, { record: 'contact', makes: "the stakeholder's", expected: 'letters and digits', garbled: '5.1E+07' });
 
     const name = cell('name') || [cell('firstName'), cell('lastName')].filter((n) => n !== '').join(' ');
     if (name === '') add('name', 'missing_name', `the name is blank (${['name', 'firstName', 'lastName'].filter((f) => f in plan.columns).map(header).join(', ') || 'no name column'}): emails to a person need their name`);

@@ -210,6 +210,23 @@ export function stableIdOf(plan: Pick<ColumnPlan, 'format' | 'idPrefix'>, source
   return `${plan.idPrefix}-${plan.format === 'salesforce' ? salesforceId18(raw) : raw}`;
 }
 
+/**
+ * A row's record id and its stable id, reporting a blank one (missing_id) or one the system's ids
+ * cannot carry (invalid_id) through `add`; `what` says what the id makes ("the account's").
+ */
+export function recordIdOf(
+  plan: Pick<ColumnPlan, 'format' | 'idPrefix'>,
+  sourceId: string,
+  header: string,
+  add: (field: string, code: 'missing_id' | 'invalid_id', message: string) => void,
+  what: { readonly record: string; readonly makes: string; readonly expected: string; readonly garbled: string },
+): string | undefined {
+  const id = sourceId === '' ? undefined : stableIdOf(plan, sourceId);
+  if (sourceId === '') add('id', 'missing_id', `${header} is blank: every ${what.record} needs its CRM record id (it makes ${what.makes} stable id)`);
+  else if (id === undefined) add('id', 'invalid_id', `${header} "${sourceId}" is not a record id (expected ${what.expected}; a spreadsheet may have turned it into ${what.garbled})`);
+  return id;
+}
+
 /** The trimmed cell of a field in a row ("" when the file has no such column or the row is short). */
 export const cellOf = (plan: ColumnPlan, values: readonly string[], field: string): string => {
   const i = plan.columns[field];
